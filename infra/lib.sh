@@ -1,0 +1,135 @@
+# shellcheck shell=bash disable=SC2034  # variables are used by the scripts that source this file
+# Shared helpers for infra/*.sh. Sourced, never executed.
+#
+# Everything is resolved from this file's location, never from the current directory:
+#   ROOT             the repo root (parent of infra/)
+#   LOCAL            $ROOT/.local, git-ignored runtime state (data, logs, pid files)
+#   SALESFLOW_CACHE  jar cache outside git (default ~/.cache/salesflow)
+#
+# Messages go to stderr; only the final endpoint lines of up.sh go to stdout.
+
+INFRA_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
+ROOT="$(cd "$INFRA_DIR/.." && pwd -P)"
+LOCAL="$ROOT/.local"
+
+# ---- versions / endpoints -------------------------------------------------------------
+# Keep KAFKA_VERSION in sync with <kafka.version> in infra/kafka/pom.xml and the
+# apache/kafka image tag in docker-compose.yml.
+KAFKA_VERSION="4.1.1"
+KAFKA_HOST="127.0.0.1"
+KAFKA_PORT="${SALESFLOW_KAFKA_PORT:-9092}"
+# The controller endpoint is written into the KRaft metadata when storage is formatted:
+# changing it later needs `infra/down.sh --purge`.
+KAFKA_CONTROLLER_PORT="${SALESFLOW_KAFKA_CONTROLLER_PORT:-9093}"
+KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xmx1g -Xms512m}"
+
+SALESFLOW_CACHE="${SALESFLOW_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/salesflow}"
+KAFKA_HOME="$SALESFLOW_CACHE/kafka-$KAFKA_VERSION"
+KAFKA_LIBS="$KAFKA_HOME/libs"
+
+KAFKA_DIR="$LOCAL/kafka"
+KAFKA_DATA="$KAFKA_DIR/data"
+KAFKA_LOGS="$KAFKA_DIR/logs"
+KAFKA_PID_FILE="$KAFKA_DIR/kafka.pid"
+KAFKA_CONFIG="$KAFKA_DIR/server.properties"
+KAFKA_CLUSTER_ID_FILE="$KAFKA_DIR/cluster.id"
+
+PG_HOST="127.0.0.1"
+PG_PORT="${SALESFLOW_PG_PORT:-5432}"
+PG_USER="salesflow"
+PG_PASSWORD="salesflow"
+PG_DB="salesflow"
+PG_DIR="$LOCAL/pg"
+PG_DATA="${SALESFLOW_PG_DATA:-$PG_DIR/data}"
+PG_LOGS="$PG_DIR/logs"
+PG_LOG_FILE="$PG_LOGS/postgres.log"
+
+ENV_FILE="$LOCAL/salesflow.env"
+
+# ---- output ---------------------------------------------------------------------------
+log()  { printf '[infra] %s\n' "$*" >&2; }
+warn() { printf '[infra] WARNING: %s\n' "$*" >&2; }
+die()  { printf '[infra] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# print the last lines of a log file to stderr (used on failures)
+show_tail() {
+    local file="$1" n="${2:-40}"
+    if [[ -s "$file" ]]; then
+        printf '[infra] ---- last %s lines of %s ----\n' "$n" "$file" >&2
+        tail -n "$n" "$file" >&2 || true
+        printf '[infra] ----\n' >&2
+    else
+        printf '[infra] (no log at %s)\n' "$file" >&2
+    fi
+}
+
+# ---- prerequisites --------------------------------------------------------------------
+_APT_UPDATED=0
+apt_install() {
+    command -v apt-get >/dev/null 2>&1 || die "need to install: $* (no apt-get on this machine; install them by hand)"
+    [[ $EUID -eq 0 ]] || die "need to install: $* (run as root, or: sudo apt-get install -y $*)"
+    if [[ $_APT_UPDATED -eq 0 ]]; then
+        log "apt-get update"
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 || die "apt-get update failed"
+        _APT_UPDATED=1
+    fi
+    log "apt-get install -y $*"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2 \
+        || die "apt-get install $* failed"
+}
+
+java_major() {
+    java -version 2>&1 | awk -F'"' '/version/ {split($2, v, "."); print (v[1] == "1" ? v[2] : v[1]); exit}'
+}
+
+# Java >= 17 for the broker; Maven only when the jars still have to be resolved.
+ensure_java() {
+    local need_maven="${1:-0}" missing=()
+    if ! command -v java >/dev/null 2>&1 || [[ "$(java_major)" -lt 17 ]]; then
+        missing+=(openjdk-17-jre-headless)
+    fi
+    if [[ "$need_maven" == 1 ]] && ! command -v mvn >/dev/null 2>&1; then
+        missing+=(maven)
+    fi
+    if ((${#missing[@]})); then
+        # the brief: install both together when either is missing
+        apt_install openjdk-17-jre-headless maven
+    fi
+    if [[ "$(java_major)" -lt 17 ]] && [[ -x /usr/lib/jvm/java-17-openjdk-amd64/bin/java ]]; then
+        export PATH="/usr/lib/jvm/java-17-openjdk-amd64/bin:$PATH"
+    fi
+    [[ "$(java_major)" -ge 17 ]] || die "Kafka $KAFKA_VERSION needs Java >= 17; found: $(java -version 2>&1 | head -1)"
+}
+
+# ---- small utilities ------------------------------------------------------------------
+# true when something accepts TCP connections on host:port
+port_open() {
+    local host="$1" port="$2"
+    (exec 3<>"/dev/tcp/$host/$port") >/dev/null 2>&1
+}
+
+# is_pid_alive PID [PATTERN]: process exists (and its command line matches PATTERN)
+is_pid_alive() {
+    local pid="$1" pattern="${2:-}"
+    [[ -n "$pid" && "$pid" =~ ^[0-9]+$ ]] || return 1
+    kill -0 "$pid" 2>/dev/null || return 1
+    # a zombie is not alive
+    [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != "Z" ]] || return 1
+    if [[ -n "$pattern" ]]; then
+        tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$pattern" || return 1
+    fi
+    return 0
+}
+
+write_env_file() {
+    mkdir -p "$LOCAL"
+    cat >"$ENV_FILE" <<EOF
+SALESFLOW_KAFKA_BOOTSTRAP=$KAFKA_HOST:$KAFKA_PORT
+SALESFLOW_DATABASE_URL=postgresql+asyncpg://$PG_USER:$PG_PASSWORD@$PG_HOST:$PG_PORT/$PG_DB
+EOF
+}
+
+print_endpoints() {
+    write_env_file
+    cat "$ENV_FILE"
+}
