@@ -1,0 +1,234 @@
+"""Building blocks of the published language: the ``Contract`` base model and the value types.
+
+Two rules shape everything here:
+
+* **Tolerant reader, strict producer.** A consumer must keep working when a producer that is one
+  release ahead adds a field, so validation for consumption ignores unknown keys. Our own code must
+  never invent a field that the schema does not declare, so validation without the tolerant
+  context refuses unknown keys. ``extra="forbid"`` cannot express "depends on who validates", hence
+  ``extra="ignore"`` plus a before-validator that looks at the validation context.
+* **Money never travels as a float.** Decimals are JSON strings; JSON numbers with a fraction are
+  refused because the parser has already turned them into binary floats.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Annotated, Any, ClassVar, Final
+from uuid import UUID
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import InitErrorDetails, PydanticCustomError, core_schema
+
+from contracts.money import MINOR_UNITS
+
+__all__ = [
+    "TOLERANT",
+    "Amount",
+    "AwareUtc",
+    "Contract",
+    "CurrencyCode",
+    "DecimalStr",
+    "EntityId",
+    "EventTypeName",
+    "ExternalId",
+    "LongText",
+    "NonNegativeDecimal",
+    "Payload",
+    "PositiveAmount",
+    "PositiveDecimal",
+    "Quantity",
+    "ShortText",
+    "TaxRate",
+    "is_tolerant",
+]
+
+# Pass as ``context=`` when validating consumed data. Read-only so that no caller can flip it for
+# every other consumer in the process.
+TOLERANT: Final[Mapping[str, bool]] = MappingProxyType({"tolerant": True})
+
+
+def is_tolerant(context: object) -> bool:
+    """True when a validation context asks for tolerant reading."""
+    if context is TOLERANT:  # the common case on the hot decode path: skip the lookup
+        return True
+    return isinstance(context, Mapping) and context.get("tolerant") is True
+
+
+class Contract(BaseModel):
+    """Base of every model on the wire: immutable, tolerant to read, strict to produce."""
+
+    # Lax (not strict) validation on purpose: consumers read JSON, where UUIDs, dates and
+    # datetimes are strings. Floats are kept out of decimals by the types below, not by strictness.
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_unknown_fields(cls, data: Any, info: ValidationInfo) -> Any:
+        # Only dicts can carry unknown keys; model instances passed by producers are already valid.
+        if type(data) is not dict or is_tolerant(info.context):
+            return data
+        unknown = data.keys() - cls.model_fields.keys()
+        if not unknown:
+            return data
+        # A ValidationError (rather than a ValueError) keeps pydantic's own "extra_forbidden"
+        # type and puts the location on the offending key, nested correctly inside parents.
+        raise ValidationError.from_exception_data(
+            cls.__name__,
+            [
+                InitErrorDetails(type="extra_forbidden", loc=(key,), input=data[key])
+                for key in sorted(unknown)
+            ],
+        )
+
+
+class Payload(Contract):
+    """Base of event and command payloads: the body of an ``Envelope``.
+
+    ``EVENT_TYPES`` is the truth the registry reads. A payload that is published under one event
+    type sets ``EVENT_TYPE`` and gets ``EVENT_TYPES = (EVENT_TYPE,)``; a payload that serves several
+    (``CommandRejected``) sets ``EVENT_TYPES`` itself. ``SCHEMA_VERSION`` goes into the envelope and
+    is bumped on additive changes worth telling consumers about; breaking changes get a new type.
+    """
+
+    EVENT_TYPE: ClassVar[str]
+    EVENT_TYPES: ClassVar[tuple[str, ...]] = ()
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        single = cls.__dict__.get("EVENT_TYPE")
+        if isinstance(single, str):
+            cls.EVENT_TYPES = (single,)
+
+
+# --- decimals -------------------------------------------------------------------------------
+
+# Plain positional notation only: no exponent, no whitespace, no "_" separators, no NaN/Infinity,
+# ASCII digits only (``\d`` and ``Decimal()`` both accept other Unicode digits). 20 integer digits
+# and 12 decimals fit NUMERIC(32, 12) and any sane price, quantity or rate. Bounds are part of the
+# pattern so that the JSON Schema states them exactly (a string has no "minimum") and the
+# compatibility check sees a tightened bound as a changed pattern.
+_DIGITS: Final = r"[0-9]{1,20}(\.[0-9]{1,12})?"
+DECIMAL_PATTERN: Final = rf"^-?{_DIGITS}$"
+NON_NEGATIVE_DECIMAL_PATTERN: Final = rf"^{_DIGITS}$"
+POSITIVE_DECIMAL_PATTERN: Final = rf"^(?!0+(\.0+)?$){_DIGITS}$"
+UNIT_INTERVAL_PATTERN: Final = r"^(0(\.[0-9]{1,12})?|1(\.0{1,12})?)$"
+
+
+class _DecimalString:
+    """Pydantic adapter: ``Decimal`` in Python, a pattern-checked JSON string on the wire."""
+
+    def __init__(self, pattern: str, rule: str) -> None:
+        self._pattern = pattern
+        # "$" in Python also matches before a trailing newline; fullmatch on the bare body doesn't.
+        self._match = re.compile(pattern.removeprefix("^").removesuffix("$")).fullmatch
+        self._rule = rule
+
+    def _validate(self, value: object) -> Decimal:
+        # PydanticCustomError (not TypeError, which pydantic would not catch) so that every
+        # refusal is a validation error with a machine type, e.g. "decimal_float".
+        if type(value) is str:
+            if self._match(value) is None:
+                raise PydanticCustomError(
+                    "decimal_parsing", "must be {rule} written like '12.50'", {"rule": self._rule}
+                )
+            return Decimal(value)
+        if isinstance(value, float):
+            raise PydanticCustomError(
+                "decimal_float", "floats are not accepted for decimals; send a string like '12.50'"
+            )
+        if isinstance(value, bool) or not isinstance(value, Decimal | int):
+            raise PydanticCustomError("decimal_type", "must be a decimal string")
+        result = Decimal(value)
+        if not result.is_finite():
+            raise PydanticCustomError("decimal_finite", "NaN and infinity are not accepted")
+        if self._match(format(result, "f")) is None:
+            raise PydanticCustomError(
+                "decimal_bounds",
+                "must be {rule} with at most 20 digits before and 12 after the point",
+                {"rule": self._rule},
+            )
+        return result
+
+    def __get_pydantic_core_schema__(
+        self, source: type[Any], handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(
+            self._validate,
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                _format_decimal, when_used="json"
+            ),
+        )
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"type": "string", "format": "decimal", "pattern": self._pattern}
+
+
+def _format_decimal(value: Decimal) -> str:
+    # "f" never switches to exponent notation (str(Decimal("1E+2")) would be "1E+2").
+    return format(value, "f")
+
+
+DecimalStr = Annotated[Decimal, _DecimalString(DECIMAL_PATTERN, "a decimal")]
+NonNegativeDecimal = Annotated[
+    Decimal, _DecimalString(NON_NEGATIVE_DECIMAL_PATTERN, "a decimal >= 0")
+]
+PositiveDecimal = Annotated[Decimal, _DecimalString(POSITIVE_DECIMAL_PATTERN, "a decimal > 0")]
+Quantity = PositiveDecimal
+# Amounts on documents are never negative: discounts are their own column and credit notes are
+# not modelled yet. A balance that can go below zero (overpayment) uses plain DecimalStr.
+Amount = NonNegativeDecimal
+PositiveAmount = PositiveDecimal
+TaxRate = Annotated[Decimal, _DecimalString(UNIT_INTERVAL_PATTERN, "a rate between 0 and 1")]
+
+
+# --- identifiers, codes, text, time ------------------------------------------------------
+
+
+def _known_currency(code: str) -> str:
+    if code not in MINOR_UNITS:
+        raise ValueError(f"unsupported currency {code!r}")
+    return code
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+CurrencyCode = Annotated[
+    str, StringConstraints(pattern=r"^[A-Z]{3}$"), AfterValidator(_known_currency)
+]
+# Ids minted by salesflow. Any UUID version is accepted so a move to UUIDv7 stays compatible.
+EntityId = UUID
+# Ids given by upstream systems (lead ids, ERP invoice ids, skus, document numbers): opaque,
+# but restricted to characters that are safe in Kafka keys, URLs and log lines.
+ExternalId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$"),
+]
+EventTypeName = Annotated[
+    str, StringConstraints(min_length=3, max_length=64, pattern=r"^[a-z][a-z_]*(\.[a-z][a-z_]*)+$")
+]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(max_length=4000)]
+AwareUtc = Annotated[AwareDatetime, AfterValidator(_to_utc)]

@@ -1,0 +1,232 @@
+"""Money and line pricing: the rounding rules every stage must apply identically.
+
+Stdlib only on purpose: the pure domain modules of the services import this module, and they may
+import nothing but the standard library (architecture rule 1). Keep pydantic out of here.
+
+The totals of a quote, the order made from it and the invoice made from that order must be equal
+to the cent, so there is exactly one implementation of the pricing rule and it lives here:
+base = round(quantity x unit_price); discount = round(discount_amount); net = base - discount;
+tax = round(net x tax_rate); total = net + tax; document totals are sums of the rounded lines.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Context, Decimal
+from types import MappingProxyType
+from typing import Final
+
+__all__ = [
+    "MINOR_UNITS",
+    "CurrencyMismatch",
+    "DocumentTotals",
+    "InvalidLine",
+    "LineAmounts",
+    "Money",
+    "MoneyError",
+    "UnknownCurrency",
+    "minor_unit",
+    "price_line",
+    "round_money",
+    "sum_totals",
+]
+
+# ISO 4217 minor units. Only currencies listed here can appear on the wire: an unknown code is
+# refused rather than guessed at 2 decimals, because a wrong exponent silently misprices JPY or KWD.
+MINOR_UNITS: Final[Mapping[str, int]] = MappingProxyType(
+    {
+        **dict.fromkeys(
+            (
+                "USD", "EUR", "GBP", "CHF", "CAD", "AUD", "NZD", "SEK", "NOK", "DKK", "PLN",
+                "CZK", "HUF", "RON", "INR", "CNY", "HKD", "SGD", "BRL", "MXN", "ZAR", "TRY",
+                "ILS", "AED", "SAR",
+            ),
+            2,
+        ),
+        **dict.fromkeys(("JPY", "KRW", "ISK", "CLP", "VND"), 0),
+        **dict.fromkeys(("KWD", "BHD", "JOD", "OMR", "TND", "IQD", "LYD"), 3),
+    }
+)  # fmt: skip
+
+# A private context so results never depend on whatever the calling thread did to the default
+# decimal context (precision, traps). 38 digits matches PostgreSQL NUMERIC(38, x) columns.
+_CONTEXT: Final = Context(prec=38, rounding=ROUND_HALF_UP)
+
+
+class MoneyError(ValueError):
+    """Base of the money rule violations."""
+
+
+class UnknownCurrency(MoneyError):  # noqa: N818 - the domain's word; "Error" adds nothing
+    """The code is not in the ISO 4217 table salesflow supports."""
+
+
+class CurrencyMismatch(MoneyError):  # noqa: N818 - the domain's word; "Error" adds nothing
+    """Two amounts of different currencies were combined."""
+
+
+class InvalidLine(MoneyError):  # noqa: N818 - the domain's word; "Error" adds nothing
+    """A document line cannot be priced (e.g. the discount exceeds the line's base amount)."""
+
+
+def minor_unit(currency: str) -> int:
+    """Number of decimals of ``currency`` (2 for EUR, 0 for JPY, 3 for KWD)."""
+    try:
+        return MINOR_UNITS[currency]
+    except (KeyError, TypeError):
+        raise UnknownCurrency(f"unknown currency {currency!r}") from None
+
+
+@functools.cache
+def _quantum(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-minor_unit(currency))
+
+
+def _as_decimal(value: object, name: str) -> Decimal:
+    # Floats are refused rather than converted: Decimal(0.1) is 0.1000000000000000055511151231...
+    # and a float that reached this far already lost the exact value the user typed.
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        result = Decimal(value)
+    else:
+        raise TypeError(f"{name} must be a Decimal or int, not {type(value).__name__}")
+    if not result.is_finite():
+        raise InvalidLine(f"{name} must be a finite number, got {result}")
+    return result
+
+
+def round_money(amount: Decimal, currency: str) -> Decimal:
+    """Round ``amount`` half-up to the minor unit of ``currency`` (2.345 EUR -> 2.35)."""
+    value = _as_decimal(amount, "amount")
+    return value.quantize(_quantum(currency), rounding=ROUND_HALF_UP, context=_CONTEXT)
+
+
+@functools.total_ordering
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An amount in one currency. Not rounded implicitly: unit prices may carry more decimals
+    than the currency's minor unit; call :meth:`rounded` where a payable amount is meant."""
+
+    amount: Decimal
+    currency: str
+
+    def __post_init__(self) -> None:
+        minor_unit(self.currency)
+        object.__setattr__(self, "amount", _as_decimal(self.amount, "amount"))
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        return cls(Decimal(0), currency)
+
+    def rounded(self) -> Money:
+        return Money(round_money(self.amount, self.currency), self.currency)
+
+    def _same_currency(self, other: Money) -> None:
+        if self.currency != other.currency:
+            raise CurrencyMismatch(f"cannot combine {self.currency} with {other.currency}")
+
+    def __add__(self, other: object) -> Money:
+        if not isinstance(other, Money):
+            return NotImplemented
+        self._same_currency(other)
+        return Money(_CONTEXT.add(self.amount, other.amount), self.currency)
+
+    def __sub__(self, other: object) -> Money:
+        if not isinstance(other, Money):
+            return NotImplemented
+        self._same_currency(other)
+        return Money(_CONTEXT.subtract(self.amount, other.amount), self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.currency)
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Money):
+            return NotImplemented
+        self._same_currency(other)
+        return self.amount < other.amount
+
+    def __str__(self) -> str:
+        return f"{self.amount:f} {self.currency}"
+
+
+@dataclass(frozen=True, slots=True)
+class LineAmounts:
+    """The rounded amounts of one priced line, all in ``currency``."""
+
+    base: Decimal
+    discount: Decimal
+    net: Decimal
+    tax: Decimal
+    total: Decimal
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentTotals:
+    """Totals of a quote, order or invoice: plain sums of its rounded lines."""
+
+    subtotal: Decimal
+    discount_total: Decimal
+    net_total: Decimal
+    tax_total: Decimal
+    grand_total: Decimal
+    currency: str
+
+
+def price_line(
+    quantity: Decimal,
+    unit_price: Decimal,
+    discount_amount: Decimal,
+    tax_rate: Decimal,
+    currency: str,
+) -> LineAmounts:
+    """Price one line by the salesflow rule (see the module docstring).
+
+    Raises ``TypeError`` for float inputs, ``InvalidLine`` for a non-positive quantity, a negative
+    price or discount, a tax rate outside 0..1, or a discount larger than the base amount, and
+    ``UnknownCurrency`` for an unsupported currency.
+    """
+    qty = _as_decimal(quantity, "quantity")
+    price = _as_decimal(unit_price, "unit_price")
+    disc = _as_decimal(discount_amount, "discount_amount")
+    rate = _as_decimal(tax_rate, "tax_rate")
+    if qty <= 0:
+        raise InvalidLine(f"quantity must be positive, got {qty}")
+    if price < 0:
+        raise InvalidLine(f"unit_price must not be negative, got {price}")
+    if disc < 0:
+        raise InvalidLine(f"discount_amount must not be negative, got {disc}")
+    if not 0 <= rate <= 1:
+        raise InvalidLine(f"tax_rate must be between 0 and 1, got {rate}")
+
+    base = round_money(_CONTEXT.multiply(qty, price), currency)
+    discount = round_money(disc, currency)
+    if discount > base:
+        raise InvalidLine(f"discount {discount} exceeds the line's base amount {base}")
+    net = _CONTEXT.subtract(base, discount)
+    tax = round_money(_CONTEXT.multiply(net, rate), currency)
+    total = _CONTEXT.add(net, tax)
+    return LineAmounts(base, discount, net, tax, total, currency)
+
+
+def sum_totals(lines: Iterable[LineAmounts], currency: str) -> DocumentTotals:
+    """Sum rounded lines into document totals; every line must be in ``currency``.
+
+    Summing the already rounded lines (never re-rounding a document-level product) is what keeps
+    quote, order and invoice equal to the cent: each stage copies the lines and sums them again.
+    """
+    minor_unit(currency)
+    subtotal = discount = net = tax = total = round_money(Decimal(0), currency)
+    for line in lines:
+        if line.currency != currency:
+            raise CurrencyMismatch(f"line in {line.currency} on a {currency} document")
+        subtotal = _CONTEXT.add(subtotal, line.base)
+        discount = _CONTEXT.add(discount, line.discount)
+        net = _CONTEXT.add(net, line.net)
+        tax = _CONTEXT.add(tax, line.tax)
+        total = _CONTEXT.add(total, line.total)
+    return DocumentTotals(subtotal, discount, net, tax, total, currency)

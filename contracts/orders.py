@@ -1,0 +1,184 @@
+"""Order stage (order_svc): orders created from accepted quotes, fulfilment, cancellation.
+
+``OrderConfirmed`` is what an ERP connector consumes to book the sales order, so it repeats the
+customer, price list, lines and totals instead of pointing at the quote.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import Field
+
+from contracts.base import (
+    AwareUtc,
+    Contract,
+    CurrencyCode,
+    EntityId,
+    ExternalId,
+    LongText,
+    NonNegativeDecimal,
+    Payload,
+    Quantity,
+    ShortText,
+)
+from contracts.documents import (
+    LINE_EXAMPLE,
+    TOTALS_EXAMPLE,
+    DocumentLine,
+    DocumentTotals,
+    PaymentTerms,
+)
+from contracts.leads import CONTACT_EXAMPLE, ContactInfo
+
+__all__ = [
+    "CancelOrder",
+    "FulfilledLine",
+    "FulfilmentCompleteness",
+    "OrderCancelled",
+    "OrderConfirmed",
+    "OrderFulfilled",
+    "RecordFulfilment",
+    "ShippedLine",
+]
+
+_ORDER_ID_EXAMPLE = "3d6f0a2b-8c4e-4f1a-9b7d-2e5c8a1f0b3d"
+
+
+class FulfilmentCompleteness(StrEnum):
+    """Whether every line has shipped in full (D365 Fulfilled: Partial / Complete)."""
+
+    PARTIAL = "partial"
+    COMPLETE = "complete"
+
+
+class ShippedLine(Contract):
+    """Quantity of one order line that left in one shipment."""
+
+    line_no: int = Field(ge=1, description="Order line number.", examples=[1])
+    quantity_shipped: Quantity = Field(
+        description="Quantity in this shipment, > 0.", examples=["4"]
+    )
+
+
+class FulfilledLine(Contract):
+    """Fulfilment state of one order line after a shipment."""
+
+    line_no: int = Field(ge=1, description="Order line number.", examples=[1])
+    quantity_ordered: Quantity = Field(description="Quantity on the order.", examples=["10"])
+    quantity_shipped_total: NonNegativeDecimal = Field(
+        description="Quantity shipped so far, all shipments together.", examples=["4"]
+    )
+
+
+class CancelOrder(Payload):
+    """Command: cancel an order that is neither fulfilled nor invoiced."""
+
+    EVENT_TYPE: ClassVar[str] = "order.cancel"
+
+    order_id: EntityId = Field(description="The order.", examples=[_ORDER_ID_EXAMPLE])
+    reason: LongText = Field(description="Why it is canceled.", examples=["customer withdrew"])
+    requested_by: ShortText = Field(
+        description="Who asked: a user id or email.", examples=["jane.doe@example.com"]
+    )
+
+
+class RecordFulfilment(Payload):
+    """Command from the warehouse or ERP: a shipment left for this order."""
+
+    EVENT_TYPE: ClassVar[str] = "order.record_fulfilment"
+
+    order_id: EntityId = Field(description="The order.", examples=[_ORDER_ID_EXAMPLE])
+    shipment_ref: ExternalId = Field(
+        description="Shipment id in the fulfilment system; makes the command idempotent per "
+        "shipment even when it is redelivered under a new event id.",
+        examples=["SHP-2025-0042"],
+    )
+    lines: tuple[ShippedLine, ...] = Field(
+        min_length=1,
+        description="Lines in this shipment.",
+        examples=[[{"line_no": 1, "quantity_shipped": "4"}]],
+    )
+
+
+class OrderConfirmed(Payload):
+    """An order was created from an accepted quote; prices are locked from the quote."""
+
+    EVENT_TYPE: ClassVar[str] = "order.confirmed"
+
+    order_id: EntityId = Field(description="Order id.", examples=[_ORDER_ID_EXAMPLE])
+    order_number: ExternalId = Field(description="Human order number.", examples=["SO-2025-00009"])
+    quote_id: EntityId = Field(
+        description="The accepted quote revision.",
+        examples=["6f1c2d3e-4b5a-4c69-8d7e-9f0a1b2c3d4e"],
+    )
+    quote_number: ExternalId = Field(description="Human quote number.", examples=["Q-2025-00017"])
+    opportunity_id: EntityId = Field(
+        description="The won opportunity.", examples=["c9bf9e57-1685-4c89-bafb-ff5af830be8a"]
+    )
+    lead_id: ExternalId = Field(
+        description="Lead that started the deal.", examples=["L-2024-000123"]
+    )
+    account_id: EntityId = Field(
+        description="Customer account.", examples=["8f14e45f-ceea-4e7a-9f4b-3c1a2b5d6e7f"]
+    )
+    account_name: ShortText = Field(
+        description="Customer name.", examples=["Analytical Engines Ltd"]
+    )
+    contact_id: EntityId = Field(
+        description="Customer contact.", examples=["0b7e7dee-87ba-4c2e-9e0a-5f2d3c4b5a69"]
+    )
+    contact: ContactInfo = Field(
+        description="The contact.",
+        examples=[CONTACT_EXAMPLE],
+    )
+    price_list_id: ExternalId = Field(
+        description="Price list of the quote.", examples=["PL-EUR-2025"]
+    )
+    currency: CurrencyCode = Field(
+        description="ISO 4217 currency of all amounts.", examples=["EUR"]
+    )
+    lines: tuple[DocumentLine, ...] = Field(
+        min_length=1, description="Lines, as on the accepted quote.", examples=[[LINE_EXAMPLE]]
+    )
+    totals: DocumentTotals = Field(
+        description="Totals, equal to the quote's to the cent.", examples=[TOTALS_EXAMPLE]
+    )
+    payment_terms: PaymentTerms = Field(description="Agreed payment terms.", examples=["net_30"])
+    customer_po: ShortText | None = Field(
+        default=None, description="Customer's purchase order number.", examples=["PO 4711/2025"]
+    )
+    confirmed_at: AwareUtc = Field(
+        description="When the order was created (UTC).", examples=["2025-01-20T14:03:05Z"]
+    )
+
+
+class OrderFulfilled(Payload):
+    """A shipment was recorded; ``completeness`` says whether the order is now fully shipped."""
+
+    EVENT_TYPE: ClassVar[str] = "order.fulfilled"
+
+    order_id: EntityId = Field(description="The order.", examples=[_ORDER_ID_EXAMPLE])
+    order_number: ExternalId = Field(description="Human order number.", examples=["SO-2025-00009"])
+    shipment_ref: ExternalId = Field(
+        description="The shipment that caused this event.", examples=["SHP-2025-0042"]
+    )
+    completeness: FulfilmentCompleteness = Field(
+        description="Partial or complete.", examples=["partial"]
+    )
+    lines: tuple[FulfilledLine, ...] = Field(
+        min_length=1,
+        description="Every order line with its shipped total.",
+        examples=[[{"line_no": 1, "quantity_ordered": "10", "quantity_shipped_total": "4"}]],
+    )
+
+
+class OrderCancelled(Payload):
+    """The order was canceled before fulfilment or invoicing."""
+
+    EVENT_TYPE: ClassVar[str] = "order.cancelled"
+
+    order_id: EntityId = Field(description="The order.", examples=[_ORDER_ID_EXAMPLE])
+    order_number: ExternalId = Field(description="Human order number.", examples=["SO-2025-00009"])
+    reason: LongText = Field(description="Why it was canceled.", examples=["customer withdrew"])

@@ -1,0 +1,185 @@
+"""Every Kafka topic once: its name, the event types on it, how it is keyed, who owns it.
+
+``owner`` is the service accountable for the topic's contract: the producer of an outbound topic,
+the consumer of an inbound one (upstream systems publish there, but the service defines what it
+accepts), and the service whose poison messages a dead-letter topic holds.
+
+Every topic is keyed by the deal id so that all messages of one deal land on one partition, in
+order, whichever stage wrote them; the one exception is the compacted price topic, whose key must
+identify the price list item so that compaction keeps the latest price per item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any, Final
+
+from contracts.catalog import PriceListItemUpserted
+from contracts.envelope import Envelope
+from contracts.rejections import REJECTION_EVENT_TYPES
+
+__all__ = [
+    "ALL_TOPICS",
+    "DEAL_KEY",
+    "PARTITIONS",
+    "PRICE_ITEM_KEY",
+    "TopicKind",
+    "TopicSpec",
+    "dead_letter_topic",
+    "kafka_key",
+    "price_item_key",
+    "topic",
+    "topic_for_event",
+]
+
+# Six partitions everywhere: enough parallelism for one consumer per partition on a small cluster,
+# and one number to reason about. Changing it remaps keys to partitions, i.e. breaks per-deal order
+# for messages in flight, so it is a migration, not a config tweak.
+PARTITIONS: Final = 6
+
+DEAL_KEY: Final = "deal_id"
+PRICE_ITEM_KEY: Final = "<price_list_id>:<sku>"
+
+
+class TopicKind(StrEnum):
+    """Who writes to a topic."""
+
+    INBOUND = "inbound"  # published by upstream systems (forms, ERP, people's tools)
+    OUTBOUND = "outbound"  # published by a salesflow service
+    DEAD_LETTER = "dead_letter"  # messages a service could never process, with the reason
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    """One topic as ``infra`` creates it and as producers and consumers address it."""
+
+    name: str
+    event_types: tuple[str, ...]
+    key_rule: str
+    partitions: int
+    compacted: bool
+    kind: TopicKind
+    owner: str
+
+
+def _inbound(name: str, owner: str, *event_types: str) -> TopicSpec:
+    return TopicSpec(name, event_types, DEAL_KEY, PARTITIONS, False, TopicKind.INBOUND, owner)
+
+
+def _outbound(name: str, owner: str, *event_types: str) -> TopicSpec:
+    return TopicSpec(name, event_types, DEAL_KEY, PARTITIONS, False, TopicKind.OUTBOUND, owner)
+
+
+def _dead_letter(owner: str) -> TopicSpec:
+    # Dead letters keep the original key (so a replay lands on the same partition) and any type.
+    return TopicSpec(f"{owner}.dlq", (), DEAL_KEY, PARTITIONS, False, TopicKind.DEAD_LETTER, owner)
+
+
+_LEAD_REJECTED, _QUOTE_REJECTED, _ORDER_REJECTED, _INVOICE_REJECTED = REJECTION_EVENT_TYPES
+
+ALL_TOPICS: Final[tuple[TopicSpec, ...]] = (
+    # inbound
+    _inbound("lead.captured", "lead_svc", "lead.captured"),
+    _inbound("lead.commands", "lead_svc", "lead.qualify", "lead.disqualify", "lead.reactivate"),
+    TopicSpec(
+        "catalog.prices",
+        ("catalog.price_upserted",),
+        PRICE_ITEM_KEY,
+        PARTITIONS,
+        True,
+        TopicKind.INBOUND,
+        "quote_svc",
+    ),
+    _inbound("quote.commands", "quote_svc", "quote.revise", "quote.accept", "quote.reject"),
+    _inbound("order.commands", "order_svc", "order.cancel", "order.record_fulfilment"),
+    _inbound(
+        "invoice.commands",
+        "invoice_svc",
+        "invoice.register_external",
+        "invoice.record_payment",
+        "invoice.cancel",
+    ),
+    # outbound
+    _outbound("lead.qualified", "lead_svc", "lead.qualified"),
+    _outbound("lead.disqualified", "lead_svc", "lead.disqualified"),
+    _outbound("lead.rejected", "lead_svc", _LEAD_REJECTED),
+    _outbound("quote.issued", "quote_svc", "quote.issued"),
+    _outbound("quote.accepted", "quote_svc", "quote.accepted"),
+    _outbound("quote.closed", "quote_svc", "quote.closed"),
+    _outbound("opportunity.closed", "quote_svc", "opportunity.closed"),
+    _outbound("quote.rejected", "quote_svc", _QUOTE_REJECTED),
+    _outbound("order.confirmed", "order_svc", "order.confirmed"),
+    _outbound("order.fulfilled", "order_svc", "order.fulfilled"),
+    _outbound("order.cancelled", "order_svc", "order.cancelled"),
+    _outbound("order.rejected", "order_svc", _ORDER_REJECTED),
+    _outbound("invoice.posted", "invoice_svc", "invoice.posted"),
+    _outbound("invoice.paid", "invoice_svc", "invoice.paid"),
+    _outbound("invoice.cancelled", "invoice_svc", "invoice.cancelled"),
+    _outbound("invoice.rejected", "invoice_svc", _INVOICE_REJECTED),
+    # dead letters
+    _dead_letter("lead_svc"),
+    _dead_letter("quote_svc"),
+    _dead_letter("order_svc"),
+    _dead_letter("invoice_svc"),
+)
+
+
+def _index_by_name(topics: tuple[TopicSpec, ...]) -> dict[str, TopicSpec]:
+    index: dict[str, TopicSpec] = {}
+    for spec in topics:
+        if spec.name in index:
+            raise ValueError(f"topic {spec.name!r} declared twice")
+        index[spec.name] = spec
+    return index
+
+
+def _index_by_event(topics: tuple[TopicSpec, ...]) -> dict[str, TopicSpec]:
+    # One topic per event type: a consumer subscribing to a type must find all of it in one place.
+    index: dict[str, TopicSpec] = {}
+    for spec in topics:
+        for event_type in spec.event_types:
+            if event_type in index:
+                raise ValueError(f"{event_type!r} is on {index[event_type].name} and {spec.name}")
+            index[event_type] = spec
+    return index
+
+
+_BY_NAME: Final[Mapping[str, TopicSpec]] = MappingProxyType(_index_by_name(ALL_TOPICS))
+_BY_EVENT: Final[Mapping[str, TopicSpec]] = MappingProxyType(_index_by_event(ALL_TOPICS))
+
+
+def topic(name: str) -> TopicSpec:
+    """The spec of topic ``name``; ``KeyError`` if there is none."""
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"no topic named {name!r}") from None
+
+
+def topic_for_event(event_type: str) -> TopicSpec:
+    """The topic that carries ``event_type``; ``KeyError`` if none does."""
+    try:
+        return _BY_EVENT[event_type]
+    except KeyError:
+        raise KeyError(f"no topic carries {event_type!r}") from None
+
+
+def dead_letter_topic(service: str) -> TopicSpec:
+    """The dead-letter topic of ``service`` (e.g. ``"lead_svc"``)."""
+    return topic(f"{service}.dlq")
+
+
+def price_item_key(price_list_id: str, sku: str) -> str:
+    """Compaction key of the price topic, ``<price_list_id>:<sku>``."""
+    return f"{price_list_id}:{sku}"
+
+
+def kafka_key(envelope: Envelope[Any]) -> bytes:
+    """The Kafka key of ``envelope`` by its topic's key rule."""
+    payload = envelope.payload
+    if isinstance(payload, PriceListItemUpserted):
+        return price_item_key(payload.price_list_id, payload.sku).encode()
+    return envelope.deal_id.encode()

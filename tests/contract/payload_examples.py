@@ -1,0 +1,341 @@
+"""One realistic payload per registered event type, built the way producers build them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from contracts import money
+from contracts.base import Payload
+from contracts.catalog import PriceListItemUpserted
+from contracts.documents import DocumentLine, DocumentTotals, PaymentTerms
+from contracts.invoices import (
+    CancelInvoice,
+    InvoiceCancelled,
+    InvoicePaid,
+    InvoicePosted,
+    InvoiceSource,
+    PaymentStatus,
+    RecordPayment,
+    RegisterExternalInvoice,
+)
+from contracts.leads import (
+    ContactInfo,
+    DecidedBy,
+    DisqualificationReason,
+    DisqualifyLead,
+    DisqualifyReason,
+    LeadCaptured,
+    LeadDisqualified,
+    LeadQualified,
+    LeadSource,
+    ProductInterest,
+    PurchaseTimeframe,
+    QualifyLead,
+    ReactivateLead,
+)
+from contracts.orders import (
+    CancelOrder,
+    FulfilledLine,
+    FulfilmentCompleteness,
+    OrderCancelled,
+    OrderConfirmed,
+    OrderFulfilled,
+    RecordFulfilment,
+    ShippedLine,
+)
+from contracts.quotes import (
+    AcceptQuote,
+    OpportunityClosed,
+    OpportunityOutcome,
+    QuoteAccepted,
+    QuoteClosed,
+    QuoteCloseStatus,
+    QuoteIssued,
+    QuoteLineInput,
+    QuoteRejectReason,
+    RejectQuote,
+    ReviseQuote,
+)
+from contracts.rejections import REJECTION_EVENT_TYPES, CommandRejected
+
+DEAL_ID = "L-2024-000123"
+AT = datetime(2025, 1, 20, 14, 3, tzinfo=UTC)
+ACCOUNT_ID = UUID("8f14e45f-ceea-4e7a-9f4b-3c1a2b5d6e7f")
+CONTACT_ID = UUID("0b7e7dee-87ba-4c2e-9e0a-5f2d3c4b5a69")
+OPPORTUNITY_ID = UUID("c9bf9e57-1685-4c89-bafb-ff5af830be8a")
+QUOTE_ID = UUID("6f1c2d3e-4b5a-4c69-8d7e-9f0a1b2c3d4e")
+ORDER_ID = UUID("3d6f0a2b-8c4e-4f1a-9b7d-2e5c8a1f0b3d")
+INVOICE_ID = UUID("5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d")
+COMMAND_ID = UUID("1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b")
+
+CONTACT = ContactInfo(
+    first_name="Ada",
+    last_name="Lovelace",
+    email="ada.lovelace@example.com",
+    phone="+44 20 7946 0958",
+    job_title="Head of Engineering",
+)
+INTERESTS = (
+    ProductInterest(sku="SKU-1001", quantity=Decimal("10")),
+    ProductInterest(sku="SKU-2002", quantity=Decimal("2.5"), description="cable, per metre"),
+)
+LINES = (
+    DocumentLine.priced(
+        line_no=1,
+        sku="SKU-1001",
+        description="Widget, blue, 10 mm",
+        quantity=Decimal("10"),
+        unit="each",
+        unit_price=Decimal("19.99"),
+        discount_amount=Decimal("9.90"),
+        tax_rate=Decimal("0.19"),
+        currency="EUR",
+    ),
+    DocumentLine.priced(
+        line_no=2,
+        sku=None,
+        description="Installation, on site",
+        quantity=Decimal("3.5"),
+        unit="hour",
+        unit_price=Decimal("95.00"),
+        discount_amount=Decimal(0),
+        tax_rate=Decimal("0.19"),
+        currency="EUR",
+    ),
+)
+TOTALS = DocumentTotals.from_money(money.sum_totals((line.amounts("EUR") for line in LINES), "EUR"))
+
+
+def _single_type_examples() -> list[Payload]:
+    return [
+        LeadCaptured(
+            lead_id=DEAL_ID,
+            source=LeadSource.WEB_FORM,
+            company_name="Analytical Engines Ltd",
+            contact=CONTACT,
+            topic="Widgets for the new plant",
+            budget_amount=Decimal("25000.00"),
+            currency="EUR",
+            purchase_timeframe=PurchaseTimeframe.THIS_QUARTER,
+            product_interests=INTERESTS,
+            estimated_amount=Decimal("12000.00"),
+            estimated_close_date=date(2025, 3, 31),
+            notes="Call after 3pm",
+        ),
+        QualifyLead(lead_id=DEAL_ID, requested_by="jane.doe@example.com", note=None),
+        DisqualifyLead(
+            lead_id=DEAL_ID,
+            reason=DisqualifyReason.CANNOT_CONTACT,
+            requested_by="jane.doe@example.com",
+            note="three calls, no answer",
+        ),
+        ReactivateLead(lead_id=DEAL_ID, requested_by="jane.doe@example.com", note=None),
+        LeadQualified(
+            lead_id=DEAL_ID,
+            account_id=ACCOUNT_ID,
+            account_name="Analytical Engines Ltd",
+            account_is_new=True,
+            contact_id=CONTACT_ID,
+            contact=CONTACT,
+            opportunity_id=OPPORTUNITY_ID,
+            topic="Widgets for the new plant",
+            estimated_revenue=Decimal("12000.00"),
+            currency="EUR",
+            estimated_close_date=date(2025, 3, 31),
+            product_interests=INTERESTS,
+            qualified_by=DecidedBy.POLICY,
+            rule="budget_and_timeframe",
+        ),
+        LeadDisqualified(
+            lead_id=DEAL_ID,
+            reason=DisqualificationReason.DUPLICATE,
+            duplicate_of="L-2024-000042",
+            disqualified_by=DecidedBy.POLICY,
+            detail="same email as L-2024-000042",
+        ),
+        PriceListItemUpserted(
+            price_list_id="PL-EUR-2025",
+            sku="SKU-1001",
+            description="Widget, blue, 10 mm",
+            unit_price=Decimal("19.9900"),
+            currency="EUR",
+            tax_rate=Decimal("0.19"),
+            unit="each",
+            active=True,
+        ),
+        ReviseQuote(
+            quote_id=QUOTE_ID,
+            lines=(
+                QuoteLineInput(sku="SKU-1001", quantity=Decimal("12")),
+                QuoteLineInput(
+                    description="Installation, on site",
+                    quantity=Decimal("4"),
+                    unit_price=Decimal("95.00"),
+                    tax_rate=Decimal("0.19"),
+                ),
+            ),
+            requested_by="jane.doe@example.com",
+            note="customer wants 12",
+        ),
+        AcceptQuote(
+            quote_id=QUOTE_ID, accepted_by="ada.lovelace@example.com", customer_po="PO 4711/2025"
+        ),
+        RejectQuote(
+            quote_id=QUOTE_ID,
+            reason=QuoteRejectReason.LOST,
+            requested_by="jane.doe@example.com",
+            note="went with a competitor",
+        ),
+        QuoteIssued(
+            **_quote_document(), valid_from=date(2025, 1, 10), valid_until=date(2025, 2, 9)
+        ),
+        QuoteAccepted(**_quote_document(), customer_po="PO 4711/2025", accepted_at=AT),
+        QuoteClosed(
+            quote_id=QUOTE_ID,
+            quote_number="Q-2025-00017",
+            revision=1,
+            status=QuoteCloseStatus.REVISED,
+            detail="superseded by revision 2",
+        ),
+        OpportunityClosed(
+            opportunity_id=OPPORTUNITY_ID,
+            lead_id=DEAL_ID,
+            outcome=OpportunityOutcome.WON,
+            status_reason="won",
+            actual_revenue=TOTALS.net_total,
+            currency="EUR",
+        ),
+        CancelOrder(
+            order_id=ORDER_ID, reason="customer withdrew", requested_by="jane.doe@example.com"
+        ),
+        RecordFulfilment(
+            order_id=ORDER_ID,
+            shipment_ref="SHP-2025-0042",
+            lines=(ShippedLine(line_no=1, quantity_shipped=Decimal("4")),),
+        ),
+        OrderConfirmed(
+            order_id=ORDER_ID,
+            order_number="SO-2025-00009",
+            quote_id=QUOTE_ID,
+            quote_number="Q-2025-00017",
+            opportunity_id=OPPORTUNITY_ID,
+            lead_id=DEAL_ID,
+            account_id=ACCOUNT_ID,
+            account_name="Analytical Engines Ltd",
+            contact_id=CONTACT_ID,
+            contact=CONTACT,
+            price_list_id="PL-EUR-2025",
+            currency="EUR",
+            lines=LINES,
+            totals=TOTALS,
+            payment_terms=PaymentTerms.NET_30,
+            customer_po="PO 4711/2025",
+            confirmed_at=AT,
+        ),
+        OrderFulfilled(
+            order_id=ORDER_ID,
+            order_number="SO-2025-00009",
+            shipment_ref="SHP-2025-0042",
+            completeness=FulfilmentCompleteness.PARTIAL,
+            lines=(
+                FulfilledLine(
+                    line_no=1, quantity_ordered=Decimal("10"), quantity_shipped_total=Decimal("4")
+                ),
+                FulfilledLine(
+                    line_no=2, quantity_ordered=Decimal("3.5"), quantity_shipped_total=Decimal(0)
+                ),
+            ),
+        ),
+        OrderCancelled(order_id=ORDER_ID, order_number="SO-2025-00009", reason="customer withdrew"),
+        RegisterExternalInvoice(
+            external_invoice_id="ERP-INV-900113",
+            invoice_number="INV-2025-000311",
+            order_id=ORDER_ID,
+            currency="EUR",
+            totals=TOTALS,
+            issue_date=date(2025, 1, 31),
+            due_date=date(2025, 3, 2),
+        ),
+        RecordPayment(
+            payment_id="PAY-778812",
+            external_invoice_id="ERP-INV-900113",
+            amount=Decimal("100.00"),
+            currency="EUR",
+            paid_at=AT,
+            method="sepa_transfer",
+        ),
+        CancelInvoice(
+            invoice_id=INVOICE_ID, reason="issued in error", requested_by="ap@example.com"
+        ),
+        InvoicePosted(
+            invoice_id=INVOICE_ID,
+            invoice_number="INV-2025-000311",
+            source=InvoiceSource.NATIVE,
+            order_id=ORDER_ID,
+            order_number="SO-2025-00009",
+            quote_id=QUOTE_ID,
+            account_id=ACCOUNT_ID,
+            account_name="Analytical Engines Ltd",
+            currency="EUR",
+            lines=LINES,
+            totals=TOTALS,
+            payment_terms=PaymentTerms.NET_30,
+            issue_date=date(2025, 1, 31),
+            due_date=date(2025, 3, 2),
+        ),
+        InvoicePaid(
+            invoice_id=INVOICE_ID,
+            invoice_number="INV-2025-000311",
+            payment_id="PAY-778812",
+            amount=Decimal("100.00"),
+            currency="EUR",
+            paid_at=AT,
+            amount_paid_total=Decimal("100.00"),
+            balance_due=TOTALS.grand_total - Decimal("100.00"),
+            status=PaymentStatus.PARTIAL,
+        ),
+        InvoiceCancelled(
+            invoice_id=INVOICE_ID,
+            invoice_number="INV-2025-000311",
+            order_id=ORDER_ID,
+            reason="issued in error",
+        ),
+    ]
+
+
+def _quote_document() -> dict[str, Any]:
+    return {
+        "quote_id": QUOTE_ID,
+        "quote_number": "Q-2025-00017",
+        "revision": 1,
+        "opportunity_id": OPPORTUNITY_ID,
+        "lead_id": DEAL_ID,
+        "account_id": ACCOUNT_ID,
+        "account_name": "Analytical Engines Ltd",
+        "contact_id": CONTACT_ID,
+        "contact": CONTACT,
+        "price_list_id": "PL-EUR-2025",
+        "currency": "EUR",
+        "lines": LINES,
+        "totals": TOTALS,
+        "payment_terms": PaymentTerms.NET_30,
+    }
+
+
+def _examples() -> dict[str, Payload]:
+    examples: dict[str, Payload] = {p.EVENT_TYPE: p for p in _single_type_examples()}
+    for event_type in REJECTION_EVENT_TYPES:
+        examples[event_type] = CommandRejected(
+            command_event_id=COMMAND_ID,
+            command_type="lead.disqualify",
+            reason_code="lead_has_opportunity",
+            detail=f"{DEAL_ID} already has an opportunity",
+            subject_id=DEAL_ID,
+        )
+    return examples
+
+
+EXAMPLES: dict[str, Payload] = _examples()

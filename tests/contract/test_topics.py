@@ -1,0 +1,102 @@
+"""Topics and the registry agree: every event type has one payload class and one topic."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from contracts.envelope import make_envelope
+from contracts.errors import UnknownEventType
+from contracts.registry import EVENT_TYPES, PAYLOAD_TYPES, payload_type
+from contracts.topics import (
+    ALL_TOPICS,
+    DEAL_KEY,
+    PARTITIONS,
+    PRICE_ITEM_KEY,
+    TopicKind,
+    dead_letter_topic,
+    kafka_key,
+    topic,
+    topic_for_event,
+)
+from tests.contract.payload_examples import DEAL_ID, EXAMPLES
+
+SERVICES = ("lead_svc", "quote_svc", "order_svc", "invoice_svc")
+
+
+def test_every_registered_event_type_is_on_exactly_one_topic() -> None:
+    on_topics = [t for spec in ALL_TOPICS for t in spec.event_types]
+
+    assert sorted(on_topics) == sorted(EVENT_TYPES)
+
+
+def test_registry() -> None:
+    assert len(EVENT_TYPES) == 29
+    assert payload_type("lead.captured").__name__ == "LeadCaptured"
+    assert {payload_type(t).__name__ for t in ("lead.rejected", "invoice.rejected")} == {
+        "CommandRejected"
+    }
+    assert len(PAYLOAD_TYPES) == 26
+    with pytest.raises(UnknownEventType):
+        payload_type("lead.nope")
+
+
+def test_topic_names_are_unique_and_complete() -> None:
+    names = [spec.name for spec in ALL_TOPICS]
+
+    assert len(names) == len(set(names)) == 26
+    assert {spec.name for spec in ALL_TOPICS if spec.kind is TopicKind.INBOUND} == {
+        "lead.captured",
+        "lead.commands",
+        "catalog.prices",
+        "quote.commands",
+        "order.commands",
+        "invoice.commands",
+    }
+    assert {spec.name for spec in ALL_TOPICS if spec.kind is TopicKind.DEAD_LETTER} == {
+        f"{s}.dlq" for s in SERVICES
+    }
+
+
+def test_keys_partitions_and_compaction() -> None:
+    for spec in ALL_TOPICS:
+        assert spec.partitions == PARTITIONS == 6
+        assert spec.owner in SERVICES
+        if spec.name == "catalog.prices":
+            assert (spec.key_rule, spec.compacted) == (PRICE_ITEM_KEY, True)
+        else:
+            assert (spec.key_rule, spec.compacted) == (DEAL_KEY, False)
+
+
+def test_lookups() -> None:
+    assert topic_for_event("quote.accept").name == "quote.commands"
+    assert topic_for_event("quote.rejected").name == "quote.rejected"
+    assert topic_for_event("quote.rejected").owner == "quote_svc"
+    assert topic("order.confirmed").kind is TopicKind.OUTBOUND
+    assert dead_letter_topic("order_svc").name == "order_svc.dlq"
+    with pytest.raises(KeyError):
+        topic("order.shipped")
+    with pytest.raises(KeyError):
+        topic_for_event("order.shipped")
+
+
+def test_kafka_key_is_the_deal_id_except_for_prices() -> None:
+    at = datetime(2025, 1, 1, tzinfo=UTC)
+    order = make_envelope(
+        EXAMPLES["order.confirmed"],
+        event_type="order.confirmed",
+        deal_id=DEAL_ID,
+        producer="order_svc",
+        occurred_at=at,
+    )
+    price = make_envelope(
+        EXAMPLES["catalog.price_upserted"],
+        event_type="catalog.price_upserted",
+        deal_id="PL-EUR-2025",
+        producer="pim",
+        occurred_at=at,
+    )
+
+    assert kafka_key(order) == DEAL_ID.encode()
+    assert kafka_key(price) == b"PL-EUR-2025:SKU-1001"
