@@ -1,0 +1,74 @@
+# The index of every command; CI (.ci/run) calls these same targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+ENV_FILE := .local/salesflow.env
+# Endpoints written by infra/up.sh; an already exported SALESFLOW_* wins.
+WITH_ENV := set -a; [ -f $(ENV_FILE) ] && . ./$(ENV_FILE); set +a;
+
+.PHONY: help bootstrap infra-up infra-down infra-purge lint fmt test test-unit test-integration \
+        demo migrate topics schemas schemas-check asyncapi clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+$(UV):
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --quiet
+	touch $@
+
+bootstrap: $(VENV)/.synced ## virtualenv + locked install (uv)
+
+infra-up: ## start Kafka (KRaft) and PostgreSQL as local processes on 127.0.0.1
+	bash infra/up.sh
+
+infra-down: ## stop them
+	bash infra/down.sh
+
+infra-purge: ## stop them and delete their data
+	bash infra/down.sh --purge
+
+lint: bootstrap ## ruff, mypy strict, import-linter, committed schemas up to date
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports
+	$(PY) -m contracts.schemagen --check
+
+fmt: bootstrap ## format and autofix
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: bootstrap lint infra-up ## everything: lint, unit, contract, integration, e2e, chaos on real Kafka + PostgreSQL
+	$(WITH_ENV) $(PY) -m pytest
+
+test-unit: bootstrap ## fast tests only (no I/O)
+	$(PY) -m pytest tests/unit tests/contract
+
+test-integration: bootstrap infra-up ## tests that need the real servers
+	$(WITH_ENV) $(PY) -m pytest -m "integration or e2e or chaos"
+
+migrate: bootstrap infra-up ## apply every service's migrations
+	$(WITH_ENV) $(VENV)/bin/salesflow migrate
+
+topics: bootstrap infra-up ## create every topic with its partitions
+	$(WITH_ENV) $(VENV)/bin/salesflow topics create
+
+demo: bootstrap infra-up ## run the pipeline: infra, the worker(s), a feed of sample leads, a report
+	$(WITH_ENV) bash scripts/demo.sh
+
+schemas: bootstrap ## regenerate the committed JSON Schemas after a deliberate contract change
+	$(PY) -m contracts.schemagen
+
+asyncapi: bootstrap ## AsyncAPI 3 document of each worker into docs/asyncapi/
+	$(WITH_ENV) bash scripts/asyncapi.sh
+
+clean: ## remove the virtualenvs and caches (not the infra data)
+	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache
