@@ -1,0 +1,184 @@
+"""PostgreSQL access shared by the workers: engine, the runtime's own tables, error classes.
+
+Every service owns one PostgreSQL schema; the runtime's inbox and outbox live inside it, so the
+inbox claim, the business rows and the outgoing events commit in ONE transaction.
+The hot path uses SQLAlchemy Core with array parameters (`unnest`) or executemany: one round
+trip per statement per batch, no ORM units of work (4-8x the CPU per message).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import asyncpg
+from aiokafka import errors as kafka_errors
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    Uuid,
+    exc,
+    func,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+
+def make_engine(
+    url: str, *, pool_size: int = 5, application_name: str = "salesflow"
+) -> AsyncEngine:
+    """The one engine of a worker process, built by its composition root."""
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=2,
+        pool_pre_ping=True,
+        pool_timeout=10,
+        connect_args={
+            "server_settings": {"application_name": application_name},
+            "timeout": 5,
+            "command_timeout": 60,
+        },
+    )
+
+
+def runtime_tables(metadata: MetaData, schema: str) -> tuple[Table, Table]:
+    """The inbox and outbox tables of one service schema (declared once, used by all)."""
+    inbox = Table(
+        "inbox",
+        metadata,
+        Column("event_id", Uuid, primary_key=True),
+        Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Index("ix_inbox_received_at", "received_at"),
+        schema=schema,
+    )
+    outbox = Table(
+        "outbox",
+        metadata,
+        Column("id", BigInteger, Identity(always=False), primary_key=True),
+        Column("topic", Text, nullable=False),
+        Column("key", LargeBinary, nullable=True),
+        Column("payload", LargeBinary, nullable=True),
+        # Header values are bytes and may be null (a dead-lettered message keeps its originals),
+        # so they are stored as JSON [[key, base64 | null], ...]; never queried, only relayed.
+        Column("headers", Text, nullable=False, server_default="[]"),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        schema=schema,
+    )
+    return inbox, outbox
+
+
+class SchemaSql:
+    """The runtime's statements, rendered once for one service schema."""
+
+    def __init__(self, schema: str) -> None:
+        s = quote_ident(schema)
+        self.schema = schema
+        self.claim_inbox = (
+            f"INSERT INTO {s}.inbox (event_id) SELECT unnest(CAST(:ids AS uuid[])) "
+            "ON CONFLICT DO NOTHING RETURNING event_id"
+        )
+        self.insert_outbox = (
+            f"INSERT INTO {s}.outbox (topic, key, payload, headers) "  # noqa: S608
+            "SELECT * FROM unnest(CAST(:topics AS text[]), CAST(:keys AS bytea[]), "
+            "CAST(:payloads AS bytea[]), CAST(:headers AS text[]))"
+        )
+        self.select_outbox = (
+            f"SELECT id, topic, key, payload, headers FROM {s}.outbox "  # noqa: S608
+            "ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED"
+        )
+        self.delete_outbox = f"DELETE FROM {s}.outbox WHERE id = ANY(CAST(:ids AS bigint[]))"  # noqa: S608
+        self.outbox_stats = (
+            f"SELECT count(*), EXTRACT(EPOCH FROM now() - min(created_at)) FROM {s}.outbox"  # noqa: S608
+        )
+        self.purge_inbox = (
+            f"DELETE FROM {s}.inbox WHERE received_at < now() - make_interval(secs => :secs)"  # noqa: S608
+        )
+
+
+def advisory_key(name: str) -> int:
+    """A stable signed 64-bit key for pg advisory locks, derived from a name."""
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def quote_ident(name: str) -> str:
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"unsafe SQL identifier: {name!r}")
+    return f'"{name}"'
+
+
+async def upsert_many(
+    conn: AsyncConnection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    key: Sequence[str],
+) -> None:
+    """INSERT ... ON CONFLICT (key) DO UPDATE for many rows in one executemany round trip."""
+    if not rows:
+        return
+    stmt = pg_insert(table)
+    updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in key}
+    await conn.execute(stmt.on_conflict_do_update(index_elements=list(key), set_=updates), rows)
+
+
+# Only data exceptions (class 22) and integrity violations (class 23) are blamed on the message.
+# Every other SQLSTATE (connection loss, shutdown, lock timeouts, but also a missing table after a
+# forgotten migration) is retried: parking good messages because the database was down or
+# misconfigured would turn an outage into data loss for the operator to re-drive.
+_DATA_SQLSTATE_PREFIXES = ("22", "23")
+_TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
+    ConnectionError,
+    TimeoutError,
+    asyncio.TimeoutError,
+    OSError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.InterfaceError,
+    exc.OperationalError,
+    exc.InterfaceError,
+    exc.TimeoutError,
+    kafka_errors.KafkaError,
+)
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """The error, then what it wraps (SQLAlchemy's `orig`, `__cause__`, `__context__`), depth
+    first, each once."""
+    seen: set[int] = set()
+    stack: list[BaseException] = [error]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        inner = (current.__context__, current.__cause__, getattr(current, "orig", None))
+        stack.extend(e for e in inner if isinstance(e, BaseException) and id(e) not in seen)
+
+
+def root_cause(error: BaseException) -> BaseException:
+    """The innermost cause (for a driver error wrapped by SQLAlchemy: the driver's own)."""
+    *_, last = _causes(error)
+    return last
+
+
+def is_transient(error: BaseException) -> bool:
+    """True when the failure is about the infrastructure, not about the message."""
+    for cause in _causes(error):
+        if isinstance(cause, exc.DBAPIError) and cause.connection_invalidated:
+            return True
+        sqlstate = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+        if isinstance(sqlstate, str) and sqlstate:
+            return not sqlstate.startswith(_DATA_SQLSTATE_PREFIXES)
+        if isinstance(cause, _TRANSIENT_TYPES):
+            return True
+    return False

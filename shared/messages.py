@@ -1,0 +1,101 @@
+"""What flows through the runtime: a decoded inbound message and an outgoing Kafka record."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+from contracts.envelope import Envelope, encode, kafka_headers
+from contracts.topics import topic_for_event
+
+Headers = Sequence[tuple[str, bytes | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """An inbound envelope with the Kafka coordinates it was read from."""
+
+    envelope: Envelope[Any]
+    topic: str
+    partition: int
+    offset: int
+
+    @property
+    def event_id(self) -> UUID:
+        return self.envelope.event_id
+
+    @property
+    def event_type(self) -> str:
+        return self.envelope.event_type
+
+    @property
+    def deal_id(self) -> str:
+        return self.envelope.deal_id
+
+    @property
+    def payload(self) -> Any:
+        return self.envelope.payload
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A record to publish, as stored in the outbox: already encoded, key and headers set."""
+
+    topic: str
+    key: bytes | None
+    payload: bytes | None
+    headers: Headers
+    event_type: str = ""
+
+    @classmethod
+    def of(cls, envelope: Envelope[Any], topic: str | None = None) -> Outgoing:
+        """An event for its registered topic, keyed by its deal id (per-deal ordering)."""
+        return cls(
+            topic=topic or topic_for_event(envelope.event_type).name,
+            key=envelope.deal_id.encode(),
+            payload=encode(envelope),
+            headers=kafka_headers(envelope),
+            event_type=envelope.event_type,
+        )
+
+    @property
+    def is_rejection(self) -> bool:
+        return self.event_type.endswith(".rejected")
+
+
+def pack_headers(headers: Headers) -> str:
+    return orjson.dumps(
+        [[k, None if v is None else base64.b64encode(v).decode()] for k, v in headers]
+    ).decode()
+
+
+def unpack_headers(packed: str) -> list[tuple[str, bytes | None]]:
+    return [(k, None if v is None else base64.b64decode(v)) for k, v in orjson.loads(packed)]
+
+
+def caused_by(
+    cause: Incoming,
+    payload: Any,
+    *,
+    producer: str,
+    now: Any,
+    event_type: str | None = None,
+) -> Outgoing:
+    """An outgoing event that `cause` led to: same deal (so same key and partition), causation
+    set to the cause's event id, stamped `now`."""
+    from contracts.envelope import make_envelope  # noqa: PLC0415 - keeps import cycles out
+
+    envelope = make_envelope(
+        payload,
+        event_type=event_type or type(payload).EVENT_TYPE,
+        deal_id=cause.deal_id,
+        producer=producer,
+        occurred_at=now,
+        causation_id=cause.event_id,
+    )
+    return Outgoing.of(envelope)

@@ -1,0 +1,81 @@
+"""Prometheus metrics of one worker, in a registry of its own (no process-global state)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+@dataclass
+class WorkerMetrics:
+    """Counters the runtime and relay update; exposed on /metrics."""
+
+    service: str
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        labels = ["service"]
+        reg = self.registry
+        self.processed = Counter(
+            "salesflow_messages_processed_total",
+            "Messages whose effects were committed.",
+            [*labels, "topic"],
+            registry=reg,
+        )
+        self.rejected = Counter(
+            "salesflow_commands_rejected_total",
+            "Business refusals published as *.rejected events.",
+            [*labels, "event_type"],
+            registry=reg,
+        )
+        self.dead_lettered = Counter(
+            "salesflow_messages_dead_lettered_total",
+            "Poison messages parked on the dead-letter topic.",
+            [*labels, "reason"],
+            registry=reg,
+        )
+        self.duplicates = Counter(
+            "salesflow_duplicates_dropped_total",
+            "Deliveries whose event id the inbox had already seen.",
+            labels,
+            registry=reg,
+        )
+        self.transient_errors = Counter(
+            "salesflow_transient_errors_total",
+            "Batches retried because PostgreSQL or Kafka was unavailable.",
+            labels,
+            registry=reg,
+        )
+        self.batch_size = Histogram(
+            "salesflow_batch_size",
+            "Records per consumed batch.",
+            labels,
+            buckets=(1, 5, 10, 50, 100, 250, 500, 1000, 2500, 5000),
+            registry=reg,
+        )
+        self.batch_seconds = Histogram(
+            "salesflow_batch_seconds",
+            "Time to handle one batch, transaction and offset commit included.",
+            labels,
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+            registry=reg,
+        )
+        self.published = Counter(
+            "salesflow_outbox_published_total",
+            "Outbox rows the relay delivered to Kafka.",
+            labels,
+            registry=reg,
+        )
+        self.outbox_backlog = Gauge(
+            "salesflow_outbox_backlog", "Rows waiting in the outbox.", labels, registry=reg
+        )
+        self.outbox_oldest_age = Gauge(
+            "salesflow_outbox_oldest_age_seconds",
+            "Age of the oldest row waiting in the outbox.",
+            labels,
+            registry=reg,
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

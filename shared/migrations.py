@@ -1,0 +1,69 @@
+"""Alembic plumbing shared by the per-service migration folders.
+
+Each service keeps its own versions and its own version table inside its own schema; its
+`env.py` is one call to `run_env`. Migrations take a PostgreSQL advisory lock so that several
+workers starting at once (a scaled deployment) apply them exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy import MetaData, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from shared.db import advisory_key
+
+
+def alembic_config(url: str, service: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", f"services.{service}:migrations")
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str, service: str, revision: str = "head") -> None:
+    """Bring the service's schema to `revision` (blocking; call from a thread in async code)."""
+    command.upgrade(alembic_config(url, service), revision)
+
+
+async def upgrade_async(url: str, service: str) -> None:
+    await asyncio.to_thread(upgrade, url, service)
+
+
+def run_env(schema: str, metadata: MetaData) -> None:
+    """Body of a service's migrations/env.py (online mode only: a database is always at hand)."""
+    url = context.config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("sqlalchemy.url is not set")
+
+    def migrate(connection: Connection) -> None:
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            version_table_schema=schema,
+            include_schemas=True,
+            include_name=lambda name, type_, _parent: type_ != "schema" or name == schema,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def run() -> None:
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(
+                    text("SELECT pg_advisory_lock(:key)"),
+                    {"key": advisory_key(f"salesflow.migrate.{schema}")},
+                )
+                await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+                await conn.commit()
+                await conn.run_sync(migrate)
+                await conn.commit()
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())

@@ -1,0 +1,67 @@
+"""Typed settings of the runtime that every worker shares.
+
+Loaded once in a composition root and passed down as values (never a module-level instance).
+Each service adds its own settings class with its own env prefix next to this one.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class RuntimeSettings(BaseSettings):
+    """Endpoints and tuning knobs read from `SALESFLOW_*` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="SALESFLOW_", extra="ignore", frozen=True)
+
+    kafka_bootstrap: str = Field(
+        default="127.0.0.1:9092", description="Kafka bootstrap servers, comma separated."
+    )
+    database_url: SecretStr = Field(
+        default=SecretStr("postgresql+asyncpg://salesflow:salesflow@127.0.0.1:5432/salesflow"),
+        description="SQLAlchemy URL of PostgreSQL (asyncpg driver).",
+    )
+    health_host: str = Field(default="127.0.0.1", description="Address of /healthz, /readyz.")
+    health_port: int = Field(
+        default=0, description="Port of the health server; 0 picks a free one."
+    )
+    log_level: str = Field(default="INFO", description="Root log level.")
+    log_json: bool | None = Field(
+        default=None, description="JSON logs; None means JSON unless stderr is a terminal."
+    )
+
+    # Consumer: one batch = one PostgreSQL transaction, so the batch size is the main lever.
+    batch_max_records: int = Field(default=500, ge=1, le=5000)
+    batch_timeout_ms: int = Field(default=50, ge=1)
+    session_timeout_ms: int = Field(default=10_000, ge=1000)
+    heartbeat_interval_ms: int = Field(default=3_000, ge=100)
+    max_poll_interval_ms: int = Field(default=300_000, ge=10_000)
+    # Far above any real envelope (a lead is ~1 KB) and below the broker's 1 MB record limit, so an
+    # oversized record can still be dead-lettered with its original bytes.
+    max_message_bytes: int = Field(default=262_144, ge=1024)
+
+    # Transient failures (database or broker down) are retried in place with exponential
+    # backoff; after `transient_budget_s` the batch is handed back to Kafka (seek) and polled
+    # again, which keeps the member well inside max_poll_interval_ms.
+    retry_initial_s: float = Field(default=0.1, gt=0)
+    retry_max_s: float = Field(default=5.0, gt=0)
+    transient_budget_s: float = Field(default=30.0, gt=0)
+
+    # Relay
+    relay_batch_size: int = Field(default=1000, ge=1)
+    relay_poll_interval_s: float = Field(default=0.05, gt=0)
+    inbox_retention_hours: float = Field(default=168.0, gt=0)
+
+    db_pool_size: int = Field(default=5, ge=1)
+    graceful_timeout_s: float = Field(default=20.0, gt=0)
+    migrate_on_start: bool = Field(default=True)
+    create_topics_on_start: bool = Field(default=True)
+
+    # Fault injection for the crash tests: the process SIGKILLs itself at this named point
+    # after `crash_after` passes through it. Empty in production.
+    crash_point: str = Field(default="")
+    crash_after: int = Field(default=1, ge=1)
+
+    def sqlalchemy_url(self) -> str:
+        return self.database_url.get_secret_value()
