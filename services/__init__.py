@@ -1,0 +1,1 @@
+"""The four salesflow workers; each package is independent of the others."""
