@@ -1,0 +1,132 @@
+"""`salesflow`: run a worker, migrate, create topics, feed sample leads, inspect dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from shared.logs import configure_logging
+from shared.settings import RuntimeSettings
+from shared.worker import Worker
+
+app = typer.Typer(
+    help="salesflow: the sales lifecycle over Kafka and PostgreSQL.", no_args_is_help=True
+)
+topics_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)
+dlq_app = typer.Typer(help="Dead-letter topics.", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
+app.add_typer(dlq_app, name="dlq")
+
+
+class Stage(StrEnum):
+    lead = "lead"
+
+
+def _builder(stage: Stage) -> Callable[[RuntimeSettings], Worker]:
+    # Imported lazily: one worker process loads only its own service.
+    if stage is Stage.lead:
+        from services.lead_svc.main import build as build_lead  # noqa: PLC0415
+        from services.lead_svc.settings import LeadSettings  # noqa: PLC0415
+
+        return lambda runtime: build_lead(runtime, LeadSettings())
+    raise typer.BadParameter(f"unknown stage {stage}")
+
+
+def _services() -> list[str]:
+    return [f"{stage.value}_svc" for stage in Stage]
+
+
+@app.command()
+def worker(stage: Annotated[Stage, typer.Argument(help="Which worker to run.")]) -> None:
+    """Run one worker until SIGTERM/SIGINT (finishes its batch, drains its outbox, exits)."""
+    runtime = RuntimeSettings()
+    configure_logging(runtime.log_level, json=runtime.log_json)
+    build = _builder(stage)
+
+    async def run() -> None:
+        await build(runtime).app.run()
+
+    asyncio.run(run())
+
+
+@app.command()
+def migrate(
+    service: Annotated[
+        list[str] | None, typer.Option(help="Service schema(s); default all.")
+    ] = None,
+) -> None:
+    """Apply every service's database migrations (idempotent)."""
+    from shared.migrations import upgrade  # noqa: PLC0415
+
+    runtime = RuntimeSettings()
+    configure_logging(runtime.log_level, json=runtime.log_json)
+    for name in service or _services():
+        upgrade(runtime.sqlalchemy_url(), name)
+        typer.echo(f"migrated {name}")
+
+
+@topics_app.command("create")
+def topics_create(
+    replication_factor: Annotated[int, typer.Option(help="Replicas per partition.")] = 1,
+) -> None:
+    """Create every salesflow topic with its declared partitions (existing ones are kept)."""
+    from contracts.topics import ALL_TOPICS  # noqa: PLC0415
+    from shared.topics_admin import ensure_topics  # noqa: PLC0415
+
+    runtime = RuntimeSettings()
+    configure_logging(runtime.log_level, json=runtime.log_json)
+    created = asyncio.run(
+        ensure_topics(runtime.kafka_bootstrap, ALL_TOPICS, replication_factor=replication_factor)
+    )
+    typer.echo(f"{len(created)} topics created, {len(ALL_TOPICS) - len(created)} already there")
+
+
+@app.command()
+def feed(
+    leads: Annotated[int, typer.Option(help="How many sample leads to publish.")] = 50,
+    seed: Annotated[int, typer.Option(help="Random seed of the sample feed.")] = 7,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for every outcome.")] = 60.0,
+) -> None:
+    """Publish sample leads (with commands and a few poison messages) and report outcomes."""
+    from salesflow.sample_feed import run_feed  # noqa: PLC0415
+
+    runtime = RuntimeSettings()
+    configure_logging(runtime.log_level, json=runtime.log_json)
+    report = asyncio.run(run_feed(runtime.kafka_bootstrap, leads=leads, seed=seed, wait_s=wait))
+    typer.echo(report.render())
+    if not report.complete:
+        raise typer.Exit(code=1)
+
+
+@dlq_app.command("show")
+def dlq_show(
+    service: Annotated[str, typer.Argument(help="Service whose dead-letter topic to read.")],
+    limit: Annotated[int, typer.Option(help="At most this many entries.")] = 20,
+) -> None:
+    """Print the dead-letter entries of a service: reason, source and the original bytes."""
+    from salesflow.dead_letters import show  # noqa: PLC0415
+
+    runtime = RuntimeSettings()
+    asyncio.run(show(runtime.kafka_bootstrap, service, limit))
+
+
+@dlq_app.command("redrive")
+def dlq_redrive(
+    service: Annotated[str, typer.Argument(help="Service whose dead letters to re-publish.")],
+    reason: Annotated[str | None, typer.Option(help="Only entries with this dlq.reason.")] = None,
+) -> None:
+    """Re-publish dead letters to their source topic, unchanged (same event id: the inbox still
+    drops anything that was applied); run after fixing the cause."""
+    from salesflow.dead_letters import redrive  # noqa: PLC0415
+
+    runtime = RuntimeSettings()
+    count = asyncio.run(redrive(runtime.kafka_bootstrap, service, reason))
+    typer.echo(f"re-published {count} dead letters")
+
+
+def main() -> None:
+    app()
