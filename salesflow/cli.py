@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from enum import StrEnum
 from typing import Annotated
 
 import typer
 
+from salesflow.stages import STAGES, build_stage
 from shared.logs import configure_logging
 from shared.settings import RuntimeSettings
-from shared.worker import Worker
 
 app = typer.Typer(
     help="salesflow: the sales lifecycle over Kafka and PostgreSQL.", no_args_is_help=True
@@ -22,33 +20,22 @@ app.add_typer(topics_app, name="topics")
 app.add_typer(dlq_app, name="dlq")
 
 
-class Stage(StrEnum):
-    lead = "lead"
-
-
-def _builder(stage: Stage) -> Callable[[RuntimeSettings], Worker]:
-    # Imported lazily: one worker process loads only its own service.
-    if stage is Stage.lead:
-        from services.lead_svc.main import build as build_lead  # noqa: PLC0415
-        from services.lead_svc.settings import LeadSettings  # noqa: PLC0415
-
-        return lambda runtime: build_lead(runtime, LeadSettings())
-    raise typer.BadParameter(f"unknown stage {stage}")
-
-
 def _services() -> list[str]:
-    return [f"{stage.value}_svc" for stage in Stage]
+    return [f"{stage}_svc" for stage in STAGES]
 
 
 @app.command()
-def worker(stage: Annotated[Stage, typer.Argument(help="Which worker to run.")]) -> None:
+def worker(
+    stage: Annotated[str, typer.Argument(help="Which worker: " + ", ".join(STAGES))],
+) -> None:
     """Run one worker until SIGTERM/SIGINT (finishes its batch, drains its outbox, exits)."""
+    if stage not in STAGES:
+        raise typer.BadParameter(f"unknown stage {stage!r}; known: {', '.join(STAGES)}")
     runtime = RuntimeSettings()
     configure_logging(runtime.log_level, json=runtime.log_json)
-    build = _builder(stage)
 
     async def run() -> None:
-        await build(runtime).app.run()
+        await build_stage(stage, runtime).app.run()
 
     asyncio.run(run())
 

@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.envelope import decode
 from contracts.errors import InvalidMessage
+from contracts.topics import kafka_key
 from shared.clock import Clock
 from shared.db import SchemaSql, is_transient, root_cause
 from shared.deadletter import DeadLetterReason, dead_letter
@@ -211,11 +212,11 @@ class BatchRuntime:
                 "UnexpectedEventType",
                 f"{envelope.event_type!r} is not carried by topic {record.topic!r}",
             )
-        if record.key is not None and record.key != envelope.deal_id.encode():
+        if record.key is not None and record.key != kafka_key(envelope):
             # The key decides the partition; a record keyed otherwise than its deal could
             # overtake or trail the deal's other events, so it is refused rather than guessed.
             return DeadLetterReason(
-                "key_mismatch", "KeyMismatch", "record key differs from the envelope's deal_id"
+                "key_mismatch", "KeyMismatch", "record key differs from its topic's key rule"
             )
         for key, value in record.headers:
             expected = _MIRRORED.get(key)

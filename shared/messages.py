@@ -11,7 +11,7 @@ from uuid import UUID
 import orjson
 
 from contracts.envelope import Envelope, encode, kafka_headers
-from contracts.topics import topic_for_event
+from contracts.topics import kafka_key, topic_for_event
 
 Headers = Sequence[tuple[str, bytes | None]]
 
@@ -54,10 +54,11 @@ class Outgoing:
 
     @classmethod
     def of(cls, envelope: Envelope[Any], topic: str | None = None) -> Outgoing:
-        """An event for its registered topic, keyed by its deal id (per-deal ordering)."""
+        """An event for its registered topic, keyed by its topic's rule (the deal id: per-deal
+        ordering)."""
         return cls(
             topic=topic or topic_for_event(envelope.event_type).name,
-            key=envelope.deal_id.encode(),
+            key=kafka_key(envelope),
             payload=encode(envelope),
             headers=kafka_headers(envelope),
             event_type=envelope.event_type,

@@ -58,6 +58,10 @@ class RuntimeSettings(BaseSettings):
     migrate_on_start: bool = Field(default=True)
     create_topics_on_start: bool = Field(default=True)
 
+    # Shifts this worker's clock (days, may be fractional). For drills and end-to-end tests of
+    # time rules such as quote validity, never for production.
+    clock_offset_days: float = Field(default=0.0)
+
     # Fault injection for the crash tests: the process SIGKILLs itself at this named point
     # after `crash_after` passes through it. Empty in production.
     crash_point: str = Field(default="")

@@ -18,6 +18,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -34,7 +35,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.topics import TopicSpec, topic
-from shared.clock import Clock, SystemClock
+from shared.clock import Clock, OffsetClock, SystemClock
 from shared.consumer import BatchDeferred, BatchRuntime, CrashPoints, RetryPolicy, Stage
 from shared.db import is_transient, make_engine
 from shared.health import HealthServer, Readiness
@@ -121,7 +122,9 @@ def build_worker(
     extra_startup: Sequence[Callable[[AsyncEngine], Awaitable[None]]] = (),
 ) -> Worker:
     """Wire a worker; nothing connects until the returned app starts."""
-    clock = clock or SystemClock()
+    if clock is None:
+        offset = timedelta(days=settings.clock_offset_days)
+        clock = OffsetClock(offset) if offset else SystemClock()
     engine = make_engine(
         settings.sqlalchemy_url(), pool_size=settings.db_pool_size, application_name=spec.service
     )

@@ -23,8 +23,10 @@ SPEC = WorkerSpec(
 
 
 def build(
-    runtime: RuntimeSettings, settings: LeadSettings, *, clock: Clock | None = None
+    runtime: RuntimeSettings, settings: LeadSettings | None = None, *, clock: Clock | None = None
 ) -> Worker:
+    """The worker, with its own settings read from `SALESFLOW_LEAD_*` unless given."""
+    settings = settings or LeadSettings()
     stage = LeadStage(store=LeadStore(), policy=settings.policy())
     return build_worker(runtime, SPEC, stage, clock=clock)
 
@@ -32,4 +34,4 @@ def build(
 def create_app(
     runtime: RuntimeSettings | None = None, settings: LeadSettings | None = None
 ) -> FastStream:
-    return build(runtime or RuntimeSettings(), settings or LeadSettings()).app
+    return build(runtime or RuntimeSettings(), settings).app

@@ -16,8 +16,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from services.lead_svc.main import build as build_lead
-from services.lead_svc.settings import LeadSettings
+from salesflow.stages import build_stage
 from shared.settings import RuntimeSettings
 from shared.worker import Worker
 from tests.support.infra import REPO, Endpoints
@@ -38,15 +37,25 @@ def runtime_settings(endpoints: Endpoints, **overrides: Any) -> RuntimeSettings:
 
 
 @contextlib.asynccontextmanager
-async def lead_worker(endpoints: Endpoints, **overrides: Any) -> AsyncIterator[Worker]:
-    """lead_svc in this process, started and assigned its partitions."""
-    worker = build_lead(runtime_settings(endpoints, **overrides), LeadSettings())
+async def running_worker(
+    endpoints: Endpoints, stage: str, *, settings: Any = None, **overrides: Any
+) -> AsyncIterator[Worker]:
+    """The worker of `stage` in this process, started and assigned its partitions.
+
+    `settings` is the service's own settings object (None: read from the environment);
+    `overrides` are RuntimeSettings fields."""
+    runtime = runtime_settings(endpoints, **overrides)
+    worker = build_stage(stage, runtime, settings=settings)
     await worker.app.start()
     try:
-        await wait_for(lambda: worker.readiness.assigned, 30, "lead_svc partitions assigned")
+        await wait_for(lambda: worker.readiness.assigned, 30, f"{stage} partitions assigned")
         yield worker
     finally:
         await worker.app.stop()
+
+
+def lead_worker(endpoints: Endpoints, **overrides: Any) -> Any:
+    return running_worker(endpoints, "lead", **overrides)
 
 
 async def wait_for(condition: Any, timeout_s: float, what: str) -> None:
