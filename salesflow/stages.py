@@ -11,6 +11,9 @@ from shared.worker import Worker
 # Imported lazily by name: a worker process loads only its own service.
 STAGES: dict[str, str] = {
     "lead": "services.lead_svc.main",
+    "quote": "services.quote_svc.main",
+    "order": "services.order_svc.main",
+    "invoice": "services.invoice_svc.main",
 }
 
 
