@@ -21,11 +21,12 @@ from collections.abc import Callable
 
 import structlog
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.consumer import CrashPoints, RetryPolicy
-from shared.db import SchemaSql, advisory_key, is_transient
+from shared.db import SchemaSql, advisory_key, is_transient, root_cause
 from shared.health import Readiness
 from shared.messages import unpack_headers
 from shared.metrics import WorkerMetrics
@@ -147,7 +148,11 @@ class OutboxRelay:
                     transient=transient,
                     retry_in_s=delay,
                 )
-                self._readiness.set_broker(ok=False, detail=f"{type(error).__name__}: {error}")
+                detail = f"{type(error).__name__}: {error}"
+                if isinstance(root_cause(error), KafkaError):
+                    self._readiness.set_broker(ok=False, detail=detail)
+                else:
+                    self._readiness.set_database(ok=False, detail=detail)
                 if self._stopping:
                     return
                 await asyncio.sleep(delay)
@@ -155,6 +160,7 @@ class OutboxRelay:
                 continue
             delay = self._retry.initial_s
             self._readiness.set_broker(ok=True)
+            self._readiness.set_database(ok=True)
             if sent:
                 continue
             if self._stopping:

@@ -1,5 +1,11 @@
-"""order_svc: will own sales orders (not built yet; see issue 3).
+"""order_svc: owns sales orders, from the accepted quote to fulfilment, cancellation, invoicing.
 
-Will consume `quote.accepted`, `order.commands`, `invoice.posted`; publish `order.confirmed`,
-`order.fulfilled`, `order.cancelled`, `order.rejected`.
+Consumes `quote.accepted` (from quote_svc or any system publishing the same contract): creates
+exactly one order per quote, prices locked from the quote and checked to the cent, numbered
+`SO-<year>-<seq>`, and submits it at once (`order.confirmed`, everything an ERP needs).
+Consumes `order.commands` (CancelOrder, RecordFulfilment: cumulative per line, idempotent per
+shipment ref) and `invoice.posted` (marks the order Invoiced; no event).
+Publishes `order.confirmed`, `order.fulfilled`, `order.cancelled`, and `order.rejected` for an
+accepted quote or a command that does not fit. State: schema `order_svc` (orders,
+order_counters, inbox, outbox).
 """
