@@ -11,7 +11,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     UV_PYTHON_DOWNLOADS=never \
     UV_PROJECT_ENVIRONMENT=/app/.venv
 
-RUN pip install --no-cache-dir "uv==0.13.8"
+RUN pip install --no-cache-dir "uv==0.13.9"
 
 WORKDIR /app
 

@@ -7,8 +7,9 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 ENV_FILE := .local/salesflow.env
-# Endpoints written by infra/up.sh; an already exported SALESFLOW_* wins.
-WITH_ENV := set -a; [ -f $(ENV_FILE) ] && . ./$(ENV_FILE); set +a;
+# Endpoints written by infra/up.sh, unless the caller exported its own.
+WITH_ENV := if [ -z "$${SALESFLOW_KAFKA_BOOTSTRAP:-}" ] && [ -f $(ENV_FILE) ]; then \
+	set -a; . ./$(ENV_FILE); set +a; fi;
 
 .PHONY: help bootstrap infra-up infra-down infra-purge lint fmt test test-unit test-integration \
         demo migrate topics schemas schemas-check asyncapi clean

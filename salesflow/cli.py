@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 from typing import Annotated
 
 import typer
@@ -21,7 +22,9 @@ app.add_typer(dlq_app, name="dlq")
 
 
 def _services() -> list[str]:
-    return [f"{stage}_svc" for stage in STAGES]
+    """Services that ship migrations (a service under construction may not yet)."""
+    names = [f"{stage}_svc" for stage in STAGES]
+    return [n for n in names if importlib.util.find_spec(f"services.{n}.migrations") is not None]
 
 
 @app.command()

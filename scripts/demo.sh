@@ -38,4 +38,4 @@ done
 SALESFLOW_LOG_LEVEL=WARNING $BIN/salesflow feed --leads "$LEADS" --seed "${DEMO_SEED:-7}"
 echo
 echo "metrics of lead_svc (http://127.0.0.1:18080/metrics):"
-curl -fsS http://127.0.0.1:18080/metrics | grep -E '^salesflow_(messages|commands|duplicates|outbox_published)' | sed 's/^/  /'
+curl -fsS http://127.0.0.1:18080/metrics | grep -E '^salesflow_(messages|commands|duplicates|outbox_published)[a-z_]*_total' | sed 's/^/  /'

@@ -160,7 +160,6 @@ class Invoice:
 @dataclass(frozen=True, slots=True)
 class Payment:
     payment_id: str
-    invoice_id: UUID
     amount: Decimal
     currency: str
     paid_at: datetime
@@ -298,6 +297,7 @@ def register_external(
     registered: Invoice | None,
     held: ExternalClaim | None,
     order_invoice: Invoice | None,
+    numbered: Invoice | None,
     now: datetime,
 ) -> Posted | Held | Unchanged | Refusal:
     """Link an ERP invoice to its order, hold it while the order is unknown, or refuse it.
@@ -314,11 +314,18 @@ def register_external(
         return Unchanged(f"ERP invoice {ref} is held already")
     if order is None:
         return Held(claim)
-    return accept_external(claim, order=order, order_invoice=order_invoice, now=now)
+    return accept_external(
+        claim, order=order, order_invoice=order_invoice, numbered=numbered, now=now
+    )
 
 
 def accept_external(
-    claim: ExternalClaim, *, order: Order, order_invoice: Invoice | None, now: datetime
+    claim: ExternalClaim,
+    *,
+    order: Order,
+    order_invoice: Invoice | None,
+    numbered: Invoice | None,
+    now: datetime,
 ) -> Posted | Refusal:
     """Check an ERP invoice against its (now known) order and post it."""
     ref = claim.external_invoice_id
@@ -341,6 +348,11 @@ def accept_external(
         return refuse(
             "order_already_invoiced",
             f"order {order.order_number} is invoiced by {order_invoice.invoice_number}",
+        )
+    if numbered is not None:
+        return refuse(
+            "duplicate_invoice_number",
+            f"invoice number {claim.invoice_number} is taken by {numbered.invoice_id}",
         )
     invoice = Invoice(
         invoice_id=invoice_id_for(order.order_id),

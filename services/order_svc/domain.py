@@ -346,7 +346,9 @@ def record_fulfilment(
             RECORD_FULFILMENT, "unknown_line", f"the order has no line(s) {unknown}", subject
         )
     totals = {n: order.shipped_of(n) + q for n, q in this_shipment.items()}
-    over = [f"line {n}: {totals[n]} of {ordered[n]}" for n in sorted(totals) if totals[n] > ordered[n]]
+    over = [
+        f"line {n}: {totals[n]} of {ordered[n]}" for n in sorted(totals) if totals[n] > ordered[n]
+    ]
     if not this_shipment:
         return Refusal(RECORD_FULFILMENT, "invalid_quantity", "the shipment has no lines", subject)
     if over:

@@ -167,7 +167,7 @@ class OrderStore:
                 .order_by(order_counters.c.year)
                 .with_for_update()
             )
-            book.counters.update({year: last for year, last in rows})
+            book.counters.update({row.year: row.last for row in rows})
         ids, quotes = sorted(set(order_ids)), sorted(set(quote_ids))
         conditions = []
         if ids:
@@ -176,10 +176,7 @@ class OrderStore:
             conditions.append(orders.c.quote_id.in_(quotes))
         if conditions:
             rows = await conn.execute(
-                select(orders)
-                .where(or_(*conditions))
-                .order_by(orders.c.order_id)
-                .with_for_update()
+                select(orders).where(or_(*conditions)).order_by(orders.c.order_id).with_for_update()
             )
             for row in rows:
                 book.remember(order_from_row(row))
@@ -196,9 +193,7 @@ class OrderStore:
         if book.created:
             # A plain INSERT, never an upsert: a concurrent twin must fail on UNIQUE, not
             # silently overwrite the order another member already confirmed.
-            await conn.execute(
-                insert(orders), [row_from_order(o) for o in book.created.values()]
-            )
+            await conn.execute(insert(orders), [row_from_order(o) for o in book.created.values()])
         await upsert_many(
             conn, orders, [row_from_order(o) for o in book.changed.values()], ["order_id"]
         )
