@@ -3,8 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p docs/asyncapi
-for svc in lead_svc; do
-    .venv/bin/faststream docs gen --yaml --out "docs/asyncapi/$svc.yaml" \
+for svc in $(.venv/bin/python -c "from salesflow.stages import STAGES; import importlib.util as u; print(*[f\"{s}_svc\" for s in STAGES if u.find_spec(f\"services.{s}_svc.main\")])"); do
+    .venv/bin/faststream docs gen --out "docs/asyncapi/$svc.json" \
         --factory "services.$svc.main:create_app"
-    echo "docs/asyncapi/$svc.yaml"
+    echo "docs/asyncapi/$svc.json"
 done

@@ -19,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Union
 
 import structlog
 from aiokafka import ConsumerRecord, TopicPartition
@@ -34,6 +34,7 @@ from faststream.message import StreamMessage
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from contracts.envelope import envelope_type
 from contracts.topics import TopicSpec, topic
 from shared.clock import Clock, OffsetClock, SystemClock
 from shared.consumer import BatchDeferred, BatchRuntime, CrashPoints, RetryPolicy, Stage
@@ -212,6 +213,18 @@ def build_worker(
     @subscriber
     async def on_batch(message: KafkaMessage) -> None:
         await _consume(runtime, message)
+
+    # Declared for the AsyncAPI document only: events leave through the outbox relay's own
+    # idempotent producer, never through FastStream publishers.
+    for name in spec.publishes:
+        event_types = topic(name).event_types
+        broker.publisher(
+            name,
+            title=name,
+            schema=Union[tuple(envelope_type(et) for et in event_types)],  # noqa: UP007
+            description=f"{spec.service} publishes {', '.join(event_types)}",
+            include_in_schema=True,
+        )
 
     app = FastStream(broker, logger=log)
     worker = Worker(

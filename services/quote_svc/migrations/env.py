@@ -1,4 +1,0 @@
-from services.quote_svc.store import SCHEMA, metadata
-from shared.migrations import run_env
-
-run_env(SCHEMA, metadata)
