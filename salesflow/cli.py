@@ -24,7 +24,7 @@ app.add_typer(dlq_app, name="dlq")
 def _services() -> list[str]:
     """Services that ship migrations (a service under construction may not yet)."""
     names = [f"{stage}_svc" for stage in STAGES]
-    return [n for n in names if importlib.util.find_spec(f"services.{n}.migrations") is not None]
+    return [n for n in names if importlib.util.find_spec(f"services.{n}.migrations.env") is not None]
 
 
 @app.command()
