@@ -1,5 +1,17 @@
-"""invoice_svc: will own invoices and payments, native or external mode (not built yet; issue 3).
+"""invoice_svc: owns invoices and the payments against them, in one of two modes.
 
-Will consume `order.confirmed`, `order.cancelled`, `invoice.commands`; publish
-`invoice.posted`, `invoice.paid`, `invoice.cancelled`, `invoice.rejected`.
+native (default): posts exactly one invoice per `order.confirmed`, numbered from a gap-free
+per-year sequence, lines and totals equal to the order's to the cent. external: the accounting
+system bills; `order.confirmed` is only recorded, and `invoice.register_external` links the ERP's
+invoice to its order (held until the order arrives if it raced ahead on its own topic).
+Consumes `order.confirmed`, `order.cancelled` (voids the order's unpaid invoice) and
+`invoice.commands` (RegisterExternalInvoice, RecordPayment, CancelInvoice).
+Publishes `invoice.posted`, `invoice.paid` (running totals), `invoice.cancelled`, and
+`invoice.rejected` for commands that do not fit. State: schema `invoice_svc` (orders, invoices,
+payments, pending_external_invoices, invoice_counters, inbox, outbox).
+
+Choices: the same ERP invoice registered again is a silent no-op (the contract says so, and the
+ERP's retries must not read as failures); the same payment id again is a no-op too. A cancelled
+order's paid or partly paid invoice is kept (logged as a warning): undoing received money is a
+credit note in accounting, not a status change here.
 """

@@ -1,0 +1,328 @@
+"""Postgres adapter of invoice_svc: load a batch's book in a few queries, save what changed.
+
+SQLAlchemy Core with multi-row / executemany statements, no ORM on the hot path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import bindparam, delete, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from contracts import money
+from services.invoice_svc.domain import (
+    ExternalClaim,
+    Invoice,
+    InvoiceCounter,
+    InvoiceSource,
+    InvoiceState,
+    Line,
+    Order,
+    Payment,
+    PaymentStatus,
+)
+from services.invoice_svc.store.book import InvoiceBook, Touches
+from services.invoice_svc.store.tables import (
+    TOTALS,
+    invoice_counters,
+    invoices,
+    orders,
+    payments,
+    pending_external_invoices,
+)
+from shared.db import upsert_many
+
+
+class InvoiceStore:
+    """Postgres adapter of invoice_svc (SQLAlchemy Core, no ORM on the hot path)."""
+
+    async def load(self, conn: AsyncConnection, touches: Touches) -> InvoiceBook:
+        # Lock order is fixed (orders, held, invoices, counter) so two batches that meet during a
+        # rebalance wait for each other instead of deadlocking.
+        book = InvoiceBook()
+        order_ids = sorted(touches.order_ids)
+        if order_ids:
+            rows = await conn.execute(
+                select(orders)
+                .where(orders.c.order_id.in_(order_ids))
+                .order_by(orders.c.order_id)
+                .with_for_update()
+            )
+            book.orders.update((row.order_id, _order_from_row(row)) for row in rows)
+        external_ids = set(touches.external_ids)
+        numbers = set(touches.invoice_numbers)
+        if external_ids or order_ids:
+            rows = await conn.execute(
+                select(pending_external_invoices)
+                .where(
+                    or_(
+                        pending_external_invoices.c.external_invoice_id.in_(sorted(external_ids)),
+                        pending_external_invoices.c.order_id.in_(order_ids),
+                    )
+                )
+                .order_by(pending_external_invoices.c.external_invoice_id)
+                .with_for_update()
+            )
+            for row in rows:
+                claim = _claim_from_row(row)
+                book.held[claim.external_invoice_id] = claim
+                numbers.add(claim.invoice_number)
+        if order_ids or touches.invoice_ids or external_ids or numbers:
+            rows = await conn.execute(
+                select(invoices)
+                .where(
+                    or_(
+                        invoices.c.invoice_id.in_(sorted(touches.invoice_ids)),
+                        invoices.c.order_id.in_(order_ids),
+                        invoices.c.external_invoice_id.in_(sorted(external_ids)),
+                        invoices.c.invoice_number.in_(sorted(numbers)),
+                    )
+                )
+                .order_by(invoices.c.invoice_id)
+                .with_for_update()
+            )
+            for row in rows:
+                book.known_invoice(_invoice_from_row(row))
+        if touches.payment_ids:
+            # Read after the invoices are locked: a concurrent batch recording the same payment
+            # holds the invoice row, so this read sees its payment once it committed.
+            rows = await conn.execute(
+                select(payments.c.payment_id).where(
+                    payments.c.payment_id.in_(sorted(touches.payment_ids))
+                )
+            )
+            book.recorded_payments.update(row.payment_id for row in rows)
+        if touches.counter_year is not None:
+            book.counters[touches.counter_year] = await _lock_counter(conn, touches.counter_year)
+        return book
+
+    async def save(self, conn: AsyncConnection, book: InvoiceBook) -> None:
+        await upsert_many(
+            conn, orders, [_row_from_order(o) for o in book.changed_orders.values()], ["order_id"]
+        )
+        new = [i for i in book.changed_invoices.values() if i.invoice_id in book.new_invoice_ids]
+        if new:
+            # Plain INSERT, not an upsert: a second invoice for an order (or ERP invoice, or
+            # number) must fail loudly on the UNIQUE constraints, never overwrite the first.
+            await conn.execute(insert(invoices), [_row_from_invoice(i) for i in new])
+        changed = [
+            i for i in book.changed_invoices.values() if i.invoice_id not in book.new_invoice_ids
+        ]
+        await upsert_many(conn, invoices, [_row_from_invoice(i) for i in changed], ["invoice_id"])
+        if book.new_payments:
+            await conn.execute(
+                insert(payments),
+                [_row_from_payment(iid, p) for iid, p in book.new_payments.values()],
+            )
+        if book.new_held:
+            await conn.execute(
+                insert(pending_external_invoices),
+                [_row_from_claim(c) for c in book.new_held.values()],
+            )
+        if book.released:
+            await conn.execute(
+                delete(pending_external_invoices).where(
+                    pending_external_invoices.c.external_invoice_id.in_(sorted(book.released))
+                )
+            )
+        if book.changed_counters:
+            await conn.execute(
+                update(invoice_counters)
+                .where(invoice_counters.c.year == bindparam("b_year"))
+                .values(last=bindparam("b_last")),
+                [{"b_year": c.year, "b_last": c.last} for c in book.changed_counters.values()],
+            )
+
+
+async def _lock_counter(conn: AsyncConnection, year: int) -> InvoiceCounter:
+    """Create the year's counter if needed and lock it, in one round trip: the no-op DO UPDATE
+    takes the row lock that SELECT ... FOR UPDATE would, and RETURNING reads the value."""
+    stmt = pg_insert(invoice_counters).values(year=year, last=0)
+    locking = stmt.on_conflict_do_update(
+        index_elements=[invoice_counters.c.year], set_={"last": invoice_counters.c.last}
+    ).returning(invoice_counters.c.last)
+    last = (await conn.execute(locking)).scalar_one()
+    return InvoiceCounter(year, int(last))
+
+
+def lines_to_json(lines: Iterable[Line]) -> list[dict[str, Any]]:
+    return [
+        {
+            "line_no": line.line_no,
+            "sku": line.sku,
+            "description": line.description,
+            "write_in": line.write_in,
+            "quantity": str(line.quantity),
+            "unit": line.unit,
+            "unit_price": str(line.unit_price),
+            "discount_amount": str(line.discount_amount),
+            "tax_rate": str(line.tax_rate),
+            "base_amount": str(line.base_amount),
+            "net_amount": str(line.net_amount),
+            "tax_amount": str(line.tax_amount),
+            "total_amount": str(line.total_amount),
+        }
+        for line in lines
+    ]
+
+
+def lines_from_json(data: Iterable[dict[str, Any]]) -> tuple[Line, ...]:
+    return tuple(
+        Line(
+            line_no=int(d["line_no"]),
+            sku=d.get("sku"),
+            description=d["description"],
+            write_in=bool(d["write_in"]),
+            quantity=Decimal(d["quantity"]),
+            unit=d["unit"],
+            unit_price=Decimal(d["unit_price"]),
+            discount_amount=Decimal(d["discount_amount"]),
+            tax_rate=Decimal(d["tax_rate"]),
+            base_amount=Decimal(d["base_amount"]),
+            net_amount=Decimal(d["net_amount"]),
+            tax_amount=Decimal(d["tax_amount"]),
+            total_amount=Decimal(d["total_amount"]),
+        )
+        for d in data
+    )
+
+
+def _totals_row(totals: money.DocumentTotals) -> dict[str, Decimal]:
+    return {name: getattr(totals, name) for name in TOTALS}
+
+
+def _totals_of(row: Row[Any], currency: str) -> money.DocumentTotals:
+    values = {name: Decimal(getattr(row, name)) for name in TOTALS}
+    return money.DocumentTotals(**values, currency=currency)
+
+
+def _row_from_order(order: Order) -> dict[str, Any]:
+    return {
+        "order_id": order.order_id,
+        "order_number": order.order_number,
+        "quote_id": order.quote_id,
+        "deal_id": order.deal_id,
+        "account_id": order.account_id,
+        "account_name": order.account_name,
+        "currency": order.currency,
+        "lines": lines_to_json(order.lines),
+        **_totals_row(order.totals),
+        "payment_terms": order.payment_terms,
+        "confirmed_at": order.confirmed_at,
+        "state": "cancelled" if order.cancelled else "confirmed",
+        "cancel_reason": order.cancel_reason,
+    }
+
+
+def _order_from_row(row: Row[Any]) -> Order:
+    return Order(
+        order_id=row.order_id,
+        order_number=row.order_number,
+        quote_id=row.quote_id,
+        deal_id=row.deal_id,
+        account_id=row.account_id,
+        account_name=row.account_name,
+        currency=row.currency,
+        lines=lines_from_json(row.lines),
+        totals=_totals_of(row, row.currency),
+        payment_terms=row.payment_terms,
+        confirmed_at=row.confirmed_at,
+        cancelled=row.state == "cancelled",
+        cancel_reason=row.cancel_reason,
+    )
+
+
+def _row_from_invoice(invoice: Invoice) -> dict[str, Any]:
+    return {
+        "invoice_id": invoice.invoice_id,
+        "invoice_number": invoice.invoice_number,
+        "order_id": invoice.order_id,
+        "external_invoice_id": invoice.external_invoice_id,
+        "deal_id": invoice.deal_id,
+        "source": invoice.source.value,
+        "state": invoice.state.value,
+        "payment_status": invoice.payment_status.value if invoice.payment_status else None,
+        "currency": invoice.currency,
+        "lines": lines_to_json(invoice.lines),
+        **_totals_row(invoice.totals),
+        "amount_paid": invoice.amount_paid,
+        "balance_due": invoice.balance_due,
+        "payment_terms": invoice.payment_terms,
+        "issue_date": invoice.issue_date,
+        "due_date": invoice.due_date,
+        "cancel_reason": invoice.cancel_reason,
+        "created_at": invoice.created_at,
+        "updated_at": invoice.updated_at,
+    }
+
+
+def _invoice_from_row(row: Row[Any]) -> Invoice:
+    return Invoice(
+        invoice_id=row.invoice_id,
+        invoice_number=row.invoice_number,
+        order_id=row.order_id,
+        deal_id=row.deal_id,
+        source=InvoiceSource(row.source),
+        external_invoice_id=row.external_invoice_id,
+        currency=row.currency,
+        lines=lines_from_json(row.lines),
+        totals=_totals_of(row, row.currency),
+        payment_terms=row.payment_terms,
+        issue_date=row.issue_date,
+        due_date=row.due_date,
+        state=InvoiceState(row.state),
+        amount_paid=Decimal(row.amount_paid),
+        balance_due=Decimal(row.balance_due),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        payment_status=PaymentStatus(row.payment_status) if row.payment_status else None,
+        cancel_reason=row.cancel_reason,
+    )
+
+
+def _row_from_payment(invoice_id: UUID, payment: Payment) -> dict[str, Any]:
+    return {
+        "payment_id": payment.payment_id,
+        "invoice_id": invoice_id,
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "paid_at": payment.paid_at,
+        "method": payment.method,
+        "recorded_at": payment.recorded_at,
+    }
+
+
+def _row_from_claim(claim: ExternalClaim) -> dict[str, Any]:
+    return {
+        "external_invoice_id": claim.external_invoice_id,
+        "order_id": claim.order_id,
+        "deal_id": claim.deal_id,
+        "invoice_number": claim.invoice_number,
+        "currency": claim.currency,
+        **_totals_row(claim.totals),
+        "issue_date": claim.issue_date,
+        "due_date": claim.due_date,
+        "command_event_id": claim.command_event_id,
+        "received_at": claim.received_at,
+    }
+
+
+def _claim_from_row(row: Row[Any]) -> ExternalClaim:
+    return ExternalClaim(
+        external_invoice_id=row.external_invoice_id,
+        invoice_number=row.invoice_number,
+        order_id=row.order_id,
+        deal_id=row.deal_id,
+        currency=row.currency,
+        totals=_totals_of(row, row.currency),
+        issue_date=row.issue_date,
+        due_date=row.due_date,
+        command_event_id=row.command_event_id,
+        received_at=row.received_at,
+    )
