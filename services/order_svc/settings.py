@@ -1,0 +1,22 @@
+"""order_svc's own settings (`SALESFLOW_ORDER_*`): how order numbers look."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.order_svc.domain import Numbering
+
+
+class OrderSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SALESFLOW_ORDER_", extra="ignore", frozen=True)
+
+    # Kept short and plain so that `<prefix>-<year>-<seq>` stays a valid ExternalId on the wire.
+    number_prefix: str = Field(
+        default="SO",
+        pattern=r"^[A-Z][A-Z0-9]{0,9}$",
+        description="Prefix of order numbers: SO gives SO-2026-00001.",
+    )
+
+    def numbering(self) -> Numbering:
+        return Numbering(prefix=self.number_prefix)

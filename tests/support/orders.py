@@ -1,0 +1,157 @@
+"""Builders of order_svc's inbound envelopes for tests: accepted quotes (as quote_svc or an ERP
+would publish them), order commands, and posted invoices."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from contracts.documents import DocumentLine, DocumentTotals, PaymentTerms
+from contracts.envelope import Envelope, make_envelope
+from contracts.invoices import InvoicePosted, InvoiceSource
+from contracts.leads import ContactInfo
+from contracts.money import sum_totals
+from contracts.orders import CancelOrder, RecordFulfilment, ShippedLine
+from contracts.quotes import QuoteAccepted
+
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+ERP = "erp-crm"
+UPSTREAM = "test-upstream"
+
+# (sku, description, quantity, unit_price, discount, tax_rate)
+Line = tuple[str | None, str, str, str, str, str]
+LINES: tuple[Line, ...] = (
+    ("SKU-1001", "Widget, blue, 10 mm", "10", "19.99", "9.90", "0.19"),
+    ("SKU-2002", "Gadget", "3", "333.335", "0", "0.07"),
+    (None, "Installation, on site", "1", "120.00", "0", "0.19"),
+)
+
+
+def priced_lines(
+    lines: tuple[Line, ...] = LINES, currency: str = "EUR"
+) -> tuple[DocumentLine, ...]:
+    return tuple(
+        DocumentLine.priced(
+            line_no=n,
+            sku=sku,
+            description=text,
+            quantity=Decimal(qty),
+            unit="each",
+            unit_price=Decimal(price),
+            discount_amount=Decimal(discount),
+            tax_rate=Decimal(rate),
+            currency=currency,
+        )
+        for n, (sku, text, qty, price, discount, rate) in enumerate(lines, start=1)
+    )
+
+
+def accepted(
+    deal_id: str,
+    *,
+    quote_id: UUID | None = None,
+    lines: tuple[Line, ...] = LINES,
+    currency: str = "EUR",
+    totals: DocumentTotals | None = None,
+    producer: str = ERP,
+    event_id: UUID | None = None,
+    **changes: Any,
+) -> Envelope[QuoteAccepted]:
+    """A quote accepted on `deal_id` (the lead id), priced and totalled by the money rule."""
+    document_lines = priced_lines(lines, currency)
+    payload = QuoteAccepted(
+        quote_id=quote_id or uuid.uuid4(),
+        quote_number=f"Q-{deal_id}"[:64],
+        revision=1,
+        opportunity_id=uuid.uuid5(uuid.NAMESPACE_URL, f"opportunity:{deal_id}"),
+        lead_id=deal_id,
+        account_id=uuid.uuid5(uuid.NAMESPACE_URL, f"account:{deal_id}"),
+        account_name=f"Analytical Engines {deal_id}",
+        contact_id=uuid.uuid5(uuid.NAMESPACE_URL, f"contact:{deal_id}"),
+        contact=ContactInfo(first_name="Ada", last_name="Lovelace", email=f"{deal_id}@example.com"),
+        price_list_id=f"PL-{currency}-2026",
+        currency=currency,
+        lines=document_lines,
+        totals=totals
+        or DocumentTotals.from_money(
+            sum_totals((line.amounts(currency) for line in document_lines), currency)
+        ),
+        payment_terms=PaymentTerms.NET_30,
+        customer_po="PO 4711/2026",
+        accepted_at=NOW,
+    )
+    if changes:
+        payload = payload.model_copy(update=changes)
+    return make_envelope(
+        payload,
+        event_type="quote.accepted",
+        deal_id=deal_id,
+        producer=producer,
+        occurred_at=NOW,
+        event_id=event_id,
+    )
+
+
+def cancel(deal_id: str, order_id: UUID, reason: str = "customer withdrew") -> Envelope[Any]:
+    payload = CancelOrder(order_id=order_id, reason=reason, requested_by="rep@example.com")
+    return make_envelope(
+        payload, event_type="order.cancel", deal_id=deal_id, producer=UPSTREAM, occurred_at=NOW
+    )
+
+
+def fulfilment(
+    deal_id: str, order_id: UUID, shipment_ref: str, lines: dict[int, str]
+) -> Envelope[Any]:
+    payload = RecordFulfilment(
+        order_id=order_id,
+        shipment_ref=shipment_ref,
+        lines=tuple(ShippedLine(line_no=n, quantity_shipped=Decimal(q)) for n, q in lines.items()),
+    )
+    return make_envelope(
+        payload,
+        event_type="order.record_fulfilment",
+        deal_id=deal_id,
+        producer=UPSTREAM,
+        occurred_at=NOW,
+    )
+
+
+def invoice_posted(
+    deal_id: str,
+    order_id: UUID,
+    *,
+    quote_id: UUID | None = None,
+    invoice_id: UUID | None = None,
+    invoice_number: str = "INV-2026-000001",
+    totals: DocumentTotals | None = None,
+) -> Envelope[InvoicePosted]:
+    payload = InvoicePosted(
+        invoice_id=invoice_id or uuid.uuid4(),
+        invoice_number=invoice_number,
+        source=InvoiceSource.EXTERNAL,
+        external_invoice_id=f"ERP-{invoice_number}",
+        order_id=order_id,
+        order_number="SO-2026-00001",
+        quote_id=quote_id or uuid.uuid4(),
+        account_id=uuid.uuid5(uuid.NAMESPACE_URL, f"account:{deal_id}"),
+        account_name=f"Analytical Engines {deal_id}",
+        currency="EUR",
+        lines=(),
+        totals=totals
+        or DocumentTotals(
+            subtotal=Decimal(0),
+            discount_total=Decimal(0),
+            net_total=Decimal(0),
+            tax_total=Decimal(0),
+            grand_total=Decimal(0),
+        ),
+        payment_terms=PaymentTerms.NET_30,
+        issue_date=date(2026, 11, 27),
+        due_date=date(2026, 12, 27),
+    )
+    return make_envelope(
+        payload, event_type="invoice.posted", deal_id=deal_id, producer=ERP, occurred_at=NOW
+    )
