@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,13 +19,17 @@ app = typer.Typer(
 topics_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)
 dlq_app = typer.Typer(help="Dead-letter topics.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
+catalog_app = typer.Typer(help="Price lists.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(catalog_app, name="catalog")
 
 
 def _services() -> list[str]:
     """Services that ship migrations (a service under construction may not yet)."""
     names = [f"{stage}_svc" for stage in STAGES]
-    return [n for n in names if importlib.util.find_spec(f"services.{n}.migrations.env") is not None]
+    return [
+        n for n in names if importlib.util.find_spec(f"services.{n}.migrations.env") is not None
+    ]
 
 
 @app.command()
@@ -89,6 +94,72 @@ def feed(
     report = asyncio.run(run_feed(runtime.kafka_bootstrap, leads=leads, seed=seed, wait_s=wait))
     typer.echo(report.render())
     if not report.complete:
+        raise typer.Exit(code=1)
+
+
+@catalog_app.command("load")
+def catalog_load(
+    csv_file: Annotated[Path, typer.Argument(help="CSV: price_list_id,sku,description,...")],
+    price_list_id: Annotated[str | None, typer.Option(help="Load the file as this list.")] = None,
+) -> None:
+    """Publish a price list to `catalog.prices` (for people without an ERP catalog feed)."""
+    from salesflow.catalog import PriceListError, load_price_list  # noqa: PLC0415
+
+    runtime = RuntimeSettings()
+    try:
+        count = asyncio.run(
+            load_price_list(runtime.kafka_bootstrap, csv_file, price_list_id=price_list_id)
+        )
+    except PriceListError as error:
+        typer.echo(f"{csv_file}: {error}", err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(f"published {count} price list items to catalog.prices")
+
+
+@app.command()
+def trace(deal_id: Annotated[str, typer.Argument(help="The deal id (the lead id).")]) -> None:
+    """Every event of one deal, in order, across all topics."""
+    from salesflow.tracing import trace_deal  # noqa: PLC0415
+
+    runtime = RuntimeSettings()
+    lines = asyncio.run(trace_deal(runtime.kafka_bootstrap, deal_id))
+    for line in lines:
+        typer.echo(line)
+    if not lines:
+        typer.echo(f"no events for deal {deal_id}")
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def drive(
+    leads: Annotated[int, typer.Option(help="Deals to start.")] = 300,
+    rate: Annotated[
+        float, typer.Option(help="Leads per second offered (0: as fast as possible).")
+    ] = 100.0,
+    seed: Annotated[int, typer.Option(help="Seed of every decision.")] = 7,
+    erp_invoices: Annotated[
+        bool, typer.Option(help="Play the ERP: register external invoices.")
+    ] = False,
+    idle_timeout: Annotated[
+        float, typer.Option(help="Give up after this long without progress.")
+    ] = 30.0,
+) -> None:
+    """Play customers, fulfilment and accounting around the workers; print the funnel."""
+    from salesflow.driver import Behaviour, LifecycleDriver  # noqa: PLC0415
+
+    runtime = RuntimeSettings()
+    configure_logging("WARNING", json=runtime.log_json)
+    driver = LifecycleDriver(
+        runtime.kafka_bootstrap,
+        leads=leads,
+        rate=rate,
+        seed=seed,
+        behaviour=Behaviour(erp_invoices=erp_invoices),
+        idle_timeout_s=idle_timeout,
+    )
+    funnel = asyncio.run(driver.run())
+    typer.echo(funnel.render())
+    if funnel.incomplete:
         raise typer.Exit(code=1)
 
 

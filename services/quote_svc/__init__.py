@@ -1,5 +1,10 @@
-"""quote_svc: will own opportunities, price lists and quotes (not built yet; see issue 3).
+"""quote_svc: owns opportunities, price lists and quotes.
 
-Will consume `lead.qualified`, `catalog.prices`, `quote.commands`; publish `quote.issued`,
-`quote.accepted`, `quote.closed`, `opportunity.closed`, `quote.rejected`.
+Consumes `catalog.prices` (PriceListItemUpserted from the product master: a local copy of every
+price list, last write wins), `lead.qualified` (opens the opportunity and drafts quote revision 1
+from the product interests, priced from the configured price list; issued at once when fully
+priced) and `quote.commands` (ReviseQuote, AcceptQuote, RejectQuote).
+Publishes `quote.issued`, `quote.accepted` (the whole document order_svc needs), `quote.closed`,
+`opportunity.closed`, and `quote.rejected` for commands that do not fit the quote's state.
+State: schema `quote_svc` (opportunities, quotes, price_list_items, quote_counters, inbox, outbox).
 """

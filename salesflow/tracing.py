@@ -1,0 +1,88 @@
+"""`salesflow trace DEAL_ID`: every event of one deal, in order, across all topics.
+
+The deal id is the Kafka key, so each topic holds the deal in exactly one partition: the one
+Kafka's default partitioner (murmur2 of the key) picks. Only that partition of each topic is
+read, from the beginning to its current end.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.partitioner import DefaultPartitioner
+
+from contracts.envelope import decode
+from contracts.errors import InvalidMessage
+from contracts.topics import ALL_TOPICS
+
+
+async def trace_deal(bootstrap: str, deal_id: str) -> list[str]:
+    key = deal_id.encode()
+    partitioner = DefaultPartitioner()
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    found: list[tuple[int, str, Any]] = []
+    try:
+        await consumer._client.force_metadata_update()
+        parts = []
+        for spec in ALL_TOPICS:
+            partitions = sorted(consumer.partitions_for_topic(spec.name) or ())
+            if partitions:
+                chosen = partitioner(key, partitions, partitions)
+                parts.append(TopicPartition(spec.name, chosen))
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        ends = await consumer.end_offsets(parts)
+        remaining = {tp for tp, end in ends.items() if end > 0}
+        while remaining:
+            batches = await consumer.getmany(*remaining, timeout_ms=1000)
+            for tp, records in batches.items():
+                found.extend((r.timestamp, tp.topic, r) for r in records if r.key == key)
+            remaining = {tp for tp in remaining if await consumer.position(tp) < ends[tp]}
+    finally:
+        await consumer.stop()
+    found.sort(key=lambda item: (item[0], item[2].offset))
+    return [_describe(topic, record) for _, topic, record in found]
+
+
+def _describe(topic: str, record: Any) -> str:
+    at = datetime.fromtimestamp(record.timestamp / 1000, UTC).isoformat(timespec="milliseconds")
+    if topic.endswith(".dlq"):
+        headers = {k: (v or b"").decode("utf-8", "replace") for k, v in record.headers}
+        error = headers.get("dlq.error", "")[:80]
+        return f"{at}  {topic:<20} dead letter: {headers.get('dlq.reason')} ({error})"
+    try:
+        env = decode(record.value or b"")
+    except InvalidMessage as error:
+        return f"{at}  {topic:<20} unreadable: {error.reason}"
+    return (
+        f"{at}  {topic:<20} {env.event_type:<26} {env.event_id}  by {env.producer}"
+        f"{'  <- ' + str(env.causation_id) if env.causation_id else ''}  {_summary(env.payload)}"
+    )
+
+
+def _summary(payload: Any) -> str:
+    fields = (
+        "status",
+        "outcome",
+        "reason",
+        "reason_code",
+        "quote_number",
+        "order_number",
+        "invoice_number",
+        "revision",
+        "completeness",
+        "amount",
+        "balance_due",
+    )
+    parts = []
+    for name in fields:
+        value = getattr(payload, name, None)
+        if value is not None:
+            parts.append(f"{name}={getattr(value, 'value', value)}")
+    totals = getattr(payload, "totals", None)
+    if totals is not None:
+        parts.append(f"total={totals.grand_total} {getattr(payload, 'currency', '')}")
+    return " ".join(parts)

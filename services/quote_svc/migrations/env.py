@@ -1,0 +1,4 @@
+from services.quote_svc.store import SCHEMA, metadata
+from shared.migrations import run_env
+
+run_env(SCHEMA, metadata)

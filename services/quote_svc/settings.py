@@ -1,0 +1,44 @@
+"""quote_svc's own settings (`SALESFLOW_QUOTE_*`): the price list, validity and issuing policy."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from contracts.documents import PaymentTerms
+from services.quote_svc.model import QuotePolicy
+
+
+class QuoteSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SALESFLOW_QUOTE_", extra="ignore", frozen=True)
+
+    price_list_id: str = Field(
+        default="STANDARD", min_length=1, description="Price list new quotes are priced from."
+    )
+    validity_days: int = Field(
+        default=30, ge=0, description="Days an issued quote can be accepted after valid_from."
+    )
+    payment_terms: PaymentTerms = Field(
+        default=PaymentTerms.NET_30, description="Payment terms offered on issued quotes."
+    )
+    auto_activate: bool = Field(
+        default=True,
+        description="Issue the quote drafted from a qualified lead as soon as it is fully priced.",
+    )
+    default_tax_rate: Decimal = Field(
+        default=Decimal("0"),
+        ge=0,
+        le=1,
+        description="Tax rate of a write-in line that has none of its own.",
+    )
+
+    def policy(self) -> QuotePolicy:
+        return QuotePolicy(
+            price_list_id=self.price_list_id,
+            validity_days=self.validity_days,
+            payment_terms=self.payment_terms.value,
+            auto_activate=self.auto_activate,
+            default_tax_rate=self.default_tax_rate,
+        )

@@ -1,0 +1,115 @@
+"""Translation of quote_svc's aggregates into the published contracts (contracts.quotes).
+
+Money reaches the wire only through `DocumentLine.priced` and `DocumentTotals.from_money`, the
+same rule order_svc and invoice_svc apply, so the totals agree to the cent across the chain.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts.documents import DocumentLine, DocumentTotals, PaymentTerms
+from contracts.leads import ContactInfo
+from contracts.quotes import (
+    OpportunityClosed,
+    OpportunityOutcome,
+    QuoteAccepted,
+    QuoteClosed,
+    QuoteCloseStatus,
+    QuoteIssued,
+)
+from services.quote_svc.model import (
+    CloseStatus,
+    Opportunity,
+    OpportunityState,
+    Quote,
+)
+from services.quote_svc.pricing import QuoteLine
+
+
+def quote_issued(quote: Quote, opportunity: Opportunity) -> QuoteIssued:
+    if quote.valid_from is None or quote.valid_until is None:
+        raise ValueError(f"quote {quote.quote_id} is issued without a validity window")
+    return QuoteIssued(
+        **_document(quote, opportunity), valid_from=quote.valid_from, valid_until=quote.valid_until
+    )
+
+
+def quote_accepted(quote: Quote, opportunity: Opportunity) -> QuoteAccepted:
+    if quote.accepted_at is None:
+        raise ValueError(f"quote {quote.quote_id} has no acceptance time")
+    return QuoteAccepted(
+        **_document(quote, opportunity),
+        customer_po=quote.customer_po,
+        accepted_at=quote.accepted_at,
+    )
+
+
+def quote_closed(quote: Quote, status: CloseStatus, detail: str) -> QuoteClosed:
+    return QuoteClosed(
+        quote_id=quote.quote_id,
+        quote_number=quote.quote_number,
+        revision=quote.revision,
+        status=QuoteCloseStatus(status.value),
+        detail=detail,
+    )
+
+
+def opportunity_closed(opportunity: Opportunity) -> OpportunityClosed:
+    won = opportunity.state is OpportunityState.WON
+    return OpportunityClosed(
+        opportunity_id=opportunity.opportunity_id,
+        lead_id=opportunity.lead_id,
+        outcome=OpportunityOutcome.WON if won else OpportunityOutcome.LOST,
+        status_reason=opportunity.status_reason,
+        actual_revenue=opportunity.actual_revenue if won else None,
+        currency=opportunity.currency,
+    )
+
+
+def document_line(line: QuoteLine, currency: str) -> DocumentLine:
+    if line.unit_price is None:
+        raise ValueError(f"line {line.line_no} has no price and cannot be published")
+    priced = DocumentLine.priced(
+        line_no=line.line_no,
+        sku=line.sku,
+        description=line.description,
+        quantity=line.quantity,
+        unit=line.unit,
+        unit_price=line.unit_price,
+        discount_amount=line.discount_amount,
+        tax_rate=line.tax_rate,
+        currency=currency,
+    )
+    # `priced` calls a line without sku a write-in; an interest whose sku is not on the price
+    # list keeps its sku for lineage but was priced by hand, which is what write_in says.
+    if priced.write_in != line.write_in:
+        return priced.model_copy(update={"write_in": line.write_in})
+    return priced
+
+
+def _document(quote: Quote, opportunity: Opportunity) -> dict[str, Any]:
+    customer = opportunity.customer
+    c = customer.contact
+    return {
+        "quote_id": quote.quote_id,
+        "quote_number": quote.quote_number,
+        "revision": quote.revision,
+        "opportunity_id": quote.opportunity_id,
+        "lead_id": quote.lead_id,
+        "account_id": customer.account_id,
+        "account_name": customer.account_name,
+        "contact_id": customer.contact_id,
+        "contact": ContactInfo(
+            first_name=c.first_name,
+            last_name=c.last_name,
+            email=c.email,
+            phone=c.phone,
+            job_title=c.job_title,
+        ),
+        "price_list_id": quote.price_list_id,
+        "currency": quote.currency,
+        "lines": tuple(document_line(line, quote.currency) for line in quote.lines),
+        "totals": DocumentTotals.from_money(quote.totals()),
+        "payment_terms": PaymentTerms(quote.payment_terms or PaymentTerms.NET_30.value),
+    }
