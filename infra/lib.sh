@@ -10,7 +10,8 @@
 
 INFRA_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 ROOT="$(cd "$INFRA_DIR/.." && pwd -P)"
-LOCAL="$ROOT/.local"
+# SALESFLOW_LOCAL_DIR lets a second, independent instance (other ports) run beside the first.
+LOCAL="${SALESFLOW_LOCAL_DIR:-$ROOT/.local}"
 
 # ---- versions / endpoints -------------------------------------------------------------
 # Keep KAFKA_VERSION in sync with <kafka.version> in infra/kafka/pom.xml and the

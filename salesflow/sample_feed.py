@@ -88,7 +88,9 @@ class FeedReport:
 def plan_leads(count: int, seed: int, now: datetime) -> list[PlannedLead]:
     """Deterministic mix: ~60% fit, 10% unreachable, 10% duplicates, 20% left open."""
     rng = random.Random(seed)
-    run = uuid.UUID(int=rng.getrandbits(128)).hex[:8]
+    # Decisions replay from the seed; lead ids are fresh per run so a second run is not refused
+    # as re-captures of the first one's leads.
+    run = uuid.uuid4().hex[:8]
     planned: list[PlannedLead] = []
     fit_contacts: list[tuple[str, ContactInfo]] = []
     for i in range(count):
