@@ -73,7 +73,7 @@ class FulfilledLine(Contract):
 
 
 class CancelOrder(Payload):
-    """Command: cancel an order that is neither fulfilled nor invoiced."""
+    """Command: cancel an order that is not fulfilled and with no invoice paid."""
 
     EVENT_TYPE: ClassVar[str] = "order.cancel"
 

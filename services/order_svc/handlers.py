@@ -15,7 +15,7 @@ from uuid import UUID
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contracts.invoices import InvoicePosted
+from contracts.invoices import InvoicePaid, InvoicePosted
 from contracts.orders import CancelOrder, RecordFulfilment
 from contracts.quotes import QuoteAccepted
 from contracts.rejections import CommandRejected
@@ -101,11 +101,23 @@ def on_invoice_posted(
     return _record(book, msg, decision, now)
 
 
+def on_invoice_paid(
+    book: OrderBook, msg: Incoming, numbering: domain.Numbering, now: datetime
+) -> list[Outgoing]:
+    paid: InvoicePaid = msg.payload
+    # No order id on the wire: the deal (the envelope's key) and the invoice id find the order.
+    decision = domain.mark_invoice_paid(
+        book.of_deal(msg.deal_id), deal_id=msg.deal_id, invoice_id=paid.invoice_id, now=now
+    )
+    return _record(book, msg, decision, now)
+
+
 HANDLERS: dict[str, Handler] = {
     "quote.accepted": on_quote_accepted,
     "order.cancel": on_cancel_order,
     "order.record_fulfilment": on_record_fulfilment,
     "invoice.posted": on_invoice_posted,
+    "invoice.paid": on_invoice_paid,
 }
 
 
@@ -121,11 +133,14 @@ class OrderStage:
     ) -> list[Outgoing]:
         order_ids: set[UUID] = set()
         quote_ids: set[UUID] = set()
+        deal_ids: set[str] = set()
         for msg in batch:
             payload = msg.payload
             if isinstance(payload, QuoteAccepted):
                 quote_ids.add(payload.quote_id)
                 order_ids.add(domain.order_id_for(payload.quote_id))
+            elif isinstance(payload, InvoicePaid):
+                deal_ids.add(msg.deal_id)
             else:
                 order_ids.add(payload.order_id)
         book = await self.store.load(
@@ -133,6 +148,7 @@ class OrderStage:
             order_ids=order_ids,
             quote_ids=quote_ids,
             counter_years=[now.year] if quote_ids else [],
+            deal_ids=deal_ids,
         )
         outgoing: list[Outgoing] = []
         for msg in batch:
@@ -143,7 +159,12 @@ class OrderStage:
 
 # Confirmed is not here: on_quote_accepted records it itself, because it also takes the number.
 Recordable = (
-    domain.Fulfilled | domain.Cancelled | domain.InvoiceLinked | domain.Ignored | domain.Refusal
+    domain.Fulfilled
+    | domain.Cancelled
+    | domain.InvoiceLinked
+    | domain.InvoiceMarkedPaid
+    | domain.Ignored
+    | domain.Refusal
 )
 
 
@@ -158,10 +179,20 @@ def _record(book: OrderBook, msg: Incoming, decision: Recordable, now: datetime)
             )
             return [_refusal(msg, decision, now)]
         case domain.Ignored(reason, detail):
-            log.info("invoice_ignored", reason=reason, detail=detail)
+            log.info("invoice_ignored", event_type=msg.event_type, reason=reason, detail=detail)
             return []
         case domain.InvoiceLinked(order):
             book.put(order)
+            return []
+        case domain.InvoiceMarkedPaid(order, invoice):
+            book.put(order)
+            ids = {"order_id": str(order.order_id), "invoice_number": invoice.invoice_number}
+            if order.state is domain.OrderState.CANCELED:
+                # Paid after the cancel went through (the race in domain.cancel): the money is
+                # reconciled outside salesflow, so someone should hear of it.
+                log.warning("paid_invoice_of_cancelled_order", **ids)
+            else:
+                log.info("invoice_marked_paid", **ids)
             return []
         case domain.Fulfilled(order, shipment_ref, completeness):
             book.put(order)

@@ -16,10 +16,10 @@ from shared.worker import Worker, WorkerSpec, build_worker
 
 SPEC = WorkerSpec(
     service="order_svc",
-    consumes=("quote.accepted", "order.commands", "invoice.posted"),
+    consumes=("quote.accepted", "order.commands", "invoice.posted", "invoice.paid"),
     publishes=("order.confirmed", "order.fulfilled", "order.cancelled", "order.rejected"),
-    description="Creates one order per accepted quote, records fulfilment, cancellation and "
-    "invoicing.",
+    description="Creates one order per accepted quote, records fulfilment, cancellation, "
+    "invoicing and payment.",
 )
 
 

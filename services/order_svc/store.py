@@ -1,9 +1,10 @@
 """order_svc's own PostgreSQL schema: tables, the per-batch book, and its Postgres adapter.
 
 A batch loads what its messages touch in two queries (the year's order counter, locked; the
-orders by id or quote id, locked), the handlers decide against the in-memory `OrderBook`, and
-`save` writes what changed: new orders with a plain multi-row INSERT (so the UNIQUE constraints
-on quote_id and order_number can object), changed ones with one executemany upsert.
+orders by id, quote id or deal id, locked), the handlers decide against the in-memory
+`OrderBook`, and `save` writes what changed: new orders with a plain multi-row INSERT (so the
+UNIQUE constraints on quote_id and order_number can object), changed ones with one executemany
+upsert.
 """
 
 from __future__ import annotations
@@ -112,6 +113,12 @@ class OrderBook:
     def get(self, order_id: UUID) -> Order | None:
         return self.orders.get(order_id)
 
+    def of_deal(self, deal_id: str) -> list[Order]:
+        """The deal's orders in the book (loaded or created in this batch), by order id."""
+        return sorted(
+            (o for o in self.orders.values() if o.deal_id == deal_id), key=lambda o: o.order_id
+        )
+
     def for_quote(self, quote_id: UUID) -> Order | None:
         order_id = self.by_quote.get(quote_id)
         return None if order_id is None else self.orders.get(order_id)
@@ -150,7 +157,13 @@ class OrderStore:
         order_ids: Iterable[UUID],
         quote_ids: Iterable[UUID],
         counter_years: Iterable[int],
+        deal_ids: Iterable[str] = (),
     ) -> OrderBook:
+        """Lock and read the orders the batch touches: by id, by quote id, and all of `deal_ids`.
+
+        An invoice.paid names only its deal (the key) and its invoice, so its order is found among
+        the deal's orders; `ix_orders_deal_id` serves that lookup.
+        """
         book = OrderBook()
         years = sorted(set(counter_years))
         if years:
@@ -169,11 +182,14 @@ class OrderStore:
             )
             book.counters.update({row.year: row.last for row in rows})
         ids, quotes = sorted(set(order_ids)), sorted(set(quote_ids))
+        deals = sorted(set(deal_ids))
         conditions = []
         if ids:
             conditions.append(orders.c.order_id.in_(ids))
         if quotes:
             conditions.append(orders.c.quote_id.in_(quotes))
+        if deals:
+            conditions.append(orders.c.deal_id.in_(deals))
         if conditions:
             rows = await conn.execute(
                 select(orders).where(or_(*conditions)).order_by(orders.c.order_id).with_for_update()
@@ -230,7 +246,7 @@ def row_from_order(order: Order) -> dict[str, Any]:
         "shipped": {str(n): str(q) for n, q in sorted(order.shipped.items())},
         "shipment_refs": sorted(order.shipment_refs),
         "invoices": [
-            {"invoice_id": str(i.invoice_id), "invoice_number": i.invoice_number}
+            {"invoice_id": str(i.invoice_id), "invoice_number": i.invoice_number, "paid": i.paid}
             for i in order.invoices
         ],
         "invoice_id": invoice.invoice_id if invoice else None,
@@ -274,8 +290,10 @@ def order_from_row(row: Row[Any] | Any) -> Order:
         updated_at=row.updated_at,
         shipped=MappingProxyType({int(n): Decimal(q) for n, q in row.shipped.items()}),
         shipment_refs=frozenset(row.shipment_refs),
+        # Entries written before payments were tracked have no "paid": no payment was seen.
         invoices=tuple(
-            InvoiceRef(UUID(i["invoice_id"]), i["invoice_number"]) for i in row.invoices
+            InvoiceRef(UUID(i["invoice_id"]), i["invoice_number"], bool(i.get("paid", False)))
+            for i in row.invoices
         ),
         cancel_reason=row.cancel_reason,
     )

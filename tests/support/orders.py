@@ -1,5 +1,5 @@
 """Builders of order_svc's inbound envelopes for tests: accepted quotes (as quote_svc or an ERP
-would publish them), order commands, and posted invoices."""
+would publish them), order commands, posted invoices, and payments applied to them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from uuid import UUID
 
 from contracts.documents import DocumentLine, DocumentTotals, PaymentTerms
 from contracts.envelope import Envelope, make_envelope
-from contracts.invoices import InvoicePosted, InvoiceSource
+from contracts.invoices import InvoicePaid, InvoicePosted, InvoiceSource, PaymentStatus
 from contracts.leads import ContactInfo
 from contracts.money import sum_totals
 from contracts.orders import CancelOrder, RecordFulfilment, ShippedLine
@@ -20,6 +20,7 @@ from contracts.quotes import QuoteAccepted
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 ERP = "erp-crm"
 UPSTREAM = "test-upstream"
+ACCOUNTING = "test-accounting"
 
 # (sku, description, quantity, unit_price, discount, tax_rate)
 Line = tuple[str | None, str, str, str, str, str]
@@ -154,4 +155,33 @@ def invoice_posted(
     )
     return make_envelope(
         payload, event_type="invoice.posted", deal_id=deal_id, producer=ERP, occurred_at=NOW
+    )
+
+
+def invoice_paid(
+    deal_id: str,
+    invoice_id: UUID,
+    *,
+    invoice_number: str = "INV-2026-000001",
+    payment_id: str | None = None,
+    amount: str = "100.00",
+    balance_due: str = "126.10",
+) -> Envelope[InvoicePaid]:
+    """A payment applied to `invoice_id`, keyed by the deal as invoice_svc publishes it; no
+    order id on the wire."""
+    paid_total = Decimal(amount)
+    balance = Decimal(balance_due)
+    payload = InvoicePaid(
+        invoice_id=invoice_id,
+        invoice_number=invoice_number,
+        payment_id=payment_id or f"PAY-{uuid.uuid4().hex[:12]}",
+        amount=paid_total,
+        currency="EUR",
+        paid_at=NOW,
+        amount_paid_total=paid_total,
+        balance_due=balance,
+        status=PaymentStatus.COMPLETE if balance <= 0 else PaymentStatus.PARTIAL,
+    )
+    return make_envelope(
+        payload, event_type="invoice.paid", deal_id=deal_id, producer=ACCOUNTING, occurred_at=NOW
     )

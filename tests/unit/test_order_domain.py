@@ -1,5 +1,5 @@
 """The order's decisions, pure: placing from an accepted quote (prices checked to the cent),
-fulfilment, cancellation, invoicing, and every refusal."""
+fulfilment, cancellation, invoicing, payments seen, and every refusal."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from services.order_svc.domain import (
     Fulfilled,
     Ignored,
     InvoiceLinked,
+    InvoiceMarkedPaid,
     InvoiceRef,
     Numbering,
     Order,
@@ -121,6 +122,17 @@ def invoiced(order: Order, number: str = "INV-1") -> Order:
         now=LATER,
     )
     assert isinstance(decision, InvoiceLinked)
+    return decision.order
+
+
+def paid(order: Order, invoice: InvoiceRef | None = None) -> Order:
+    """`order` once a payment was seen for `invoice` (default: its latest)."""
+    target = invoice or order.invoice
+    assert target is not None
+    decision = domain.mark_invoice_paid(
+        [order], deal_id=DEAL, invoice_id=target.invoice_id, now=LATER
+    )
+    assert isinstance(decision, InvoiceMarkedPaid), decision
     return decision.order
 
 
@@ -273,9 +285,13 @@ def test_a_fresh_order_is_canceled() -> None:
         (lambda o: replace(o, state=OrderState.CANCELED), "already_cancelled"),
         (lambda o: shipped(o, "S1", l1="1"), "already_fulfilled"),
         (lambda o: shipped(shipped(o, "S1", l1="10"), "S2", l2="3"), "already_fulfilled"),
-        (invoiced, "already_invoiced"),
+        (lambda o: paid(invoiced(o)), "invoice_paid"),
+        (lambda o: invoiced(paid(invoiced(o, "INV-1")), "INV-2"), "invoice_paid"),
         (lambda o: invoiced(shipped(o, "S1", l1="1")), "already_fulfilled"),
         (lambda o: shipped(invoiced(o), "S1", l1="1"), "already_fulfilled"),
+        # Fulfilment is checked first: the answer does not depend on which fact came first.
+        (lambda o: shipped(paid(invoiced(o)), "S1", l1="1"), "already_fulfilled"),
+        (lambda o: paid(invoiced(shipped(o, "S1", l1="1"))), "already_fulfilled"),
     ],
 )
 def test_cancel_refusals(prepare: object, reason: str) -> None:
@@ -285,6 +301,33 @@ def test_cancel_refusals(prepare: object, reason: str) -> None:
     assert refusal(decision) == ("order.cancel", reason)
     assert isinstance(decision, Refusal)
     assert decision.subject_id == str(order.order_id)
+
+
+def test_an_invoiced_order_without_payment_is_canceled() -> None:
+    # invoice_svc posts a native invoice within milliseconds of the confirmation and cancels it
+    # itself on order.cancelled: an unpaid invoice does not hold the order.
+    order = invoiced(invoiced(placed(), "INV-1"), "INV-2")
+    assert order.state is OrderState.INVOICED
+    decision = domain.cancel(
+        order, order_id=order.order_id, deal_id=DEAL, reason="customer withdrew", now=LATER
+    )
+    assert isinstance(decision, Cancelled)
+    assert decision.order.state is OrderState.CANCELED
+    assert decision.order.cancel_reason == "customer withdrew"
+    assert [i.invoice_number for i in decision.order.invoices] == ["INV-1", "INV-2"]
+
+
+def test_a_paid_invoice_refuses_the_cancel_naming_it() -> None:
+    order = invoiced(placed(), "INV-1")
+    order = invoiced(order, "INV-2")
+    first = order.invoices[0]
+    decision = domain.cancel(
+        paid(order, first), order_id=order.order_id, deal_id=DEAL, reason="", now=LATER
+    )
+    assert refusal(decision) == ("order.cancel", "invoice_paid")
+    assert isinstance(decision, Refusal)
+    assert "INV-1" in decision.detail
+    assert "INV-2" not in decision.detail
 
 
 # --- fulfilment -----------------------------------------------------------------------------
@@ -409,3 +452,72 @@ def test_a_second_invoice_is_added_and_becomes_the_current_one() -> None:
     assert [i.invoice_number for i in order.invoices] == ["INV-1", "INV-2"]
     assert order.invoice is not None
     assert order.invoice.invoice_number == "INV-2"
+
+
+# --- payments seen --------------------------------------------------------------------------
+
+
+def test_a_payment_marks_the_right_invoice_of_the_right_order_of_the_deal() -> None:
+    one = invoiced(invoiced(placed(), "INV-1"), "INV-2")
+    other_quote = replace(quote(), quote=QuoteRef(uuid4(), "Q-2026-00018", 1))
+    two = invoiced(placed(other_quote), "INV-3")
+    target = two.invoices[0]
+    decision = domain.mark_invoice_paid(
+        [one, two], deal_id=DEAL, invoice_id=target.invoice_id, now=LATER
+    )
+    assert isinstance(decision, InvoiceMarkedPaid)
+    assert decision.order.order_id == two.order_id
+    assert decision.invoice == replace(target, paid=True)
+    assert decision.order.invoices == (replace(target, paid=True),)
+    assert decision.order.state is OrderState.INVOICED
+    assert decision.order.updated_at == LATER
+    # The other order, and the other invoices, are untouched.
+    marked = paid(one, one.invoices[1])
+    assert [(i.invoice_number, i.paid) for i in marked.invoices] == [
+        ("INV-1", False),
+        ("INV-2", True),
+    ]
+    assert marked.paid_invoices == (marked.invoices[1],)
+
+
+def test_a_new_invoice_is_unpaid() -> None:
+    order = invoiced(placed())
+    assert order.invoice is not None
+    assert not order.invoice.paid
+    assert order.paid_invoices == ()
+
+
+def test_a_payment_for_a_canceled_order_is_recorded_and_the_order_stays_canceled() -> None:
+    # The race: canceled here before the payment's invoice.paid arrived; the trail is kept.
+    order = invoiced(placed())
+    decision = domain.cancel(order, order_id=order.order_id, deal_id=DEAL, reason="", now=NOW)
+    assert isinstance(decision, Cancelled)
+    done = paid(decision.order)
+    assert done.state is OrderState.CANCELED
+    assert [i.paid for i in done.invoices] == [True]
+
+
+@pytest.mark.parametrize(
+    ("orders_of", "deal", "reason"),
+    [
+        (lambda o: [], DEAL, "unknown_order"),
+        (lambda o: [o], "another-deal", "unknown_order"),
+        (lambda o: [replace(o, deal_id="another-deal")], DEAL, "unknown_order"),
+        (lambda o: [placed()], DEAL, "unknown_invoice"),
+        (lambda o: [invoiced(placed(), "INV-OTHER")], DEAL, "unknown_invoice"),
+        (lambda o: [paid(o)], DEAL, "paid_known"),
+    ],
+)
+def test_a_payment_that_concerns_no_order_or_changes_nothing_is_ignored(
+    orders_of: object, deal: str, reason: str
+) -> None:
+    order = invoiced(placed(), "INV-1")
+    assert order.invoice is not None
+    decision = domain.mark_invoice_paid(
+        orders_of(order),  # type: ignore[operator]
+        deal_id=deal,
+        invoice_id=order.invoice.invoice_id,
+        now=LATER,
+    )
+    assert isinstance(decision, Ignored), decision
+    assert decision.reason == reason

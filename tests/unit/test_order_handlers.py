@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
-from uuid import uuid4
+from typing import Any, cast
+from uuid import UUID, uuid4
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.documents import DocumentTotals
 from contracts.envelope import Envelope, decode
 from contracts.money import sum_totals
 from services.order_svc.domain import Completeness, Numbering, OrderState, order_id_for
-from services.order_svc.handlers import HANDLERS
-from services.order_svc.store import OrderBook, order_from_row, row_from_order
+from services.order_svc.handlers import HANDLERS, OrderStage
+from services.order_svc.store import OrderBook, OrderStore, order_from_row, row_from_order
 from shared.messages import Incoming, Outgoing
-from tests.support.orders import accepted, cancel, fulfilment, invoice_posted, priced_lines
+from tests.support.orders import (
+    accepted,
+    cancel,
+    fulfilment,
+    invoice_paid,
+    invoice_posted,
+    priced_lines,
+)
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 DEAL = "L-2026-000001"
@@ -193,7 +203,7 @@ def test_commands_for_unknown_orders_are_refused() -> None:
         assert (topic, rejection.reason_code) == ("order.rejected", "unknown_order")
 
 
-def test_an_invoice_marks_the_order_invoiced_silently_and_blocks_cancel() -> None:
+def test_an_invoice_marks_the_order_invoiced_silently_and_a_cancel_still_goes_through() -> None:
     book = OrderBook()
     _, order = confirmed(book)
     invoice_id = uuid4()
@@ -209,8 +219,59 @@ def test_an_invoice_marks_the_order_invoiced_silently_and_blocks_cancel() -> Non
         invoice_id,
         "INV-2026-000009",
     )
-    topic, rejection = only(handle(book, cancel(DEAL, order.order_id)))
-    assert (topic, rejection.reason_code) == ("order.rejected", "already_invoiced")
+    # Unpaid: the order is canceled and invoice_svc cancels the invoice on order.cancelled.
+    topic, cancelled = only(handle(book, cancel(DEAL, order.order_id, "changed mind")))
+    assert (topic, cancelled.order_id, cancelled.reason) == (
+        "order.cancelled",
+        order.order_id,
+        "changed mind",
+    )
+    saved = book.get(order.order_id)
+    assert saved is not None
+    assert saved.state is OrderState.CANCELED
+
+
+def test_a_payment_marks_the_invoice_paid_silently_and_then_cancel_is_refused() -> None:
+    book = OrderBook()
+    _, order = confirmed(book)
+    first, second = uuid4(), uuid4()
+    handle(book, invoice_posted(DEAL, order.order_id, invoice_id=first, invoice_number="INV-1"))
+    handle(book, invoice_posted(DEAL, order.order_id, invoice_id=second, invoice_number="INV-2"))
+    assert handle(book, invoice_paid(DEAL, first, invoice_number="INV-1")) == []
+    saved = book.get(order.order_id)
+    assert saved is not None
+    assert [(i.invoice_number, i.paid) for i in saved.invoices] == [
+        ("INV-1", True),
+        ("INV-2", False),
+    ]
+    assert saved.state is OrderState.INVOICED
+    # A second payment (new payment id, new event id) changes nothing.
+    assert handle(book, invoice_paid(DEAL, first, amount="126.10", balance_due="0")) == []
+    assert book.get(order.order_id) == saved
+    cancel_command = cancel(DEAL, order.order_id)
+    topic, rejection = only(handle(book, cancel_command))
+    assert (topic, rejection.reason_code, rejection.command_type) == (
+        "order.rejected",
+        "invoice_paid",
+        "order.cancel",
+    )
+    assert rejection.command_event_id == cancel_command.event_id
+    assert "INV-1" in rejection.detail
+    final = book.get(order.order_id)
+    assert final is not None
+    assert final.state is OrderState.INVOICED
+
+
+def test_a_payment_for_an_unknown_order_or_invoice_is_ignored() -> None:
+    book = OrderBook()
+    _, order = confirmed(book)
+    handle(book, invoice_posted(DEAL, order.order_id, invoice_number="INV-1"))
+    before = book.get(order.order_id)
+    changed_before = dict(book.changed)
+    assert handle(book, invoice_paid("another-deal", uuid4())) == []
+    assert handle(book, invoice_paid(DEAL, uuid4())) == []  # not an invoice of ours
+    assert book.get(order.order_id) == before
+    assert book.changed == changed_before
 
 
 def test_an_invoice_for_an_order_made_elsewhere_is_ignored() -> None:
@@ -224,11 +285,19 @@ def test_an_invoice_for_a_cancelled_order_is_recorded_but_the_order_stays_cancel
     book = OrderBook()
     _, order = confirmed(book)
     handle(book, cancel(DEAL, order.order_id))
-    assert handle(book, invoice_posted(DEAL, order.order_id, invoice_number="INV-X")) == []
+    invoice_id = uuid4()
+    posted = invoice_posted(DEAL, order.order_id, invoice_id=invoice_id, invoice_number="INV-X")
+    assert handle(book, posted) == []
     saved = book.get(order.order_id)
     assert saved is not None
     assert saved.state is OrderState.CANCELED
     assert [i.invoice_number for i in saved.invoices] == ["INV-X"]
+    # Paid too late (the race): recorded for reconciliation, the order stays canceled.
+    assert handle(book, invoice_paid(DEAL, invoice_id, invoice_number="INV-X")) == []
+    late = book.get(order.order_id)
+    assert late is not None
+    assert late.state is OrderState.CANCELED
+    assert [(i.invoice_number, i.paid) for i in late.invoices] == [("INV-X", True)]
 
 
 def test_a_loaded_order_that_changes_is_saved_as_changed_not_created() -> None:
@@ -253,6 +322,103 @@ def test_an_order_survives_its_row_form_unchanged() -> None:
     assert row["completeness"] == "partial"
     assert row["shipped"] == {"1": "4", "3": "1"}
     assert order_from_row(_Row(row)) == order
+
+
+def test_the_paid_mark_survives_the_row_form_and_old_rows_read_unpaid() -> None:
+    book = OrderBook()
+    _, confirmed_order = confirmed(book)
+    first, second = uuid4(), uuid4()
+    handle(book, invoice_posted(DEAL, confirmed_order.order_id, invoice_id=first))
+    handle(book, invoice_posted(DEAL, confirmed_order.order_id, invoice_id=second))
+    handle(book, invoice_paid(DEAL, second))
+    order = book.get(confirmed_order.order_id)
+    assert order is not None
+    row = row_from_order(order)
+    assert [(i["invoice_id"], i["paid"]) for i in row["invoices"]] == [
+        (str(first), False),
+        (str(second), True),
+    ]
+    assert order_from_row(_Row(row)) == order
+    # Written before payments were tracked: no "paid" key, read as no payment seen.
+    old = {
+        **row,
+        "invoices": [{k: v for k, v in i.items() if k != "paid"} for i in row["invoices"]],
+    }
+    assert [i.paid for i in order_from_row(_Row(old)).invoices] == [False, False]
+
+
+class _RecordingStore(OrderStore):
+    """The store's two calls, against a prepared book: what the Stage asks to load and save."""
+
+    def __init__(self, book: OrderBook) -> None:
+        self.book = book
+        self.loads: list[dict[str, Any]] = []
+        self.saved: list[OrderBook] = []
+
+    async def load(
+        self,
+        conn: AsyncConnection,
+        *,
+        order_ids: Iterable[UUID],
+        quote_ids: Iterable[UUID],
+        counter_years: Iterable[int],
+        deal_ids: Iterable[str] = (),
+    ) -> OrderBook:
+        self.loads.append(
+            {
+                "order_ids": set(order_ids),
+                "quote_ids": set(quote_ids),
+                "counter_years": list(counter_years),
+                "deal_ids": set(deal_ids),
+            }
+        )
+        return self.book
+
+    async def save(self, conn: AsyncConnection, book: OrderBook) -> None:
+        self.saved.append(book)
+
+
+async def test_a_batch_loads_a_payments_order_by_deal_in_its_one_load_and_marks_it_paid() -> None:
+    earlier = OrderBook()
+    _, one = confirmed(earlier, "D1")
+    _, two = confirmed(earlier, "D2")
+    loaded = OrderBook()
+    for order in earlier.created.values():
+        loaded.remember(order)
+    invoice_one, invoice_two = uuid4(), uuid4()
+    batch: list[Envelope[Any]] = [
+        invoice_posted("D1", one.order_id, invoice_id=invoice_one, invoice_number="INV-1"),
+        invoice_posted("D2", two.order_id, invoice_id=invoice_two, invoice_number="INV-2"),
+        invoice_paid("D1", invoice_one, invoice_number="INV-1"),
+        cancel("D1", one.order_id),  # paid in this very batch: refused
+        cancel("D2", two.order_id),  # invoiced, unpaid: canceled
+        invoice_paid("D3", uuid4()),  # no order of ours
+    ]
+    store = _RecordingStore(loaded)
+    stage = OrderStage(store=store, numbering=NUMBERING)
+    out = await stage.apply(
+        cast(AsyncConnection, None), [Incoming(e, "any", 0, n) for n, e in enumerate(batch)], NOW
+    )
+    assert store.loads == [
+        {
+            "order_ids": {one.order_id, two.order_id},
+            "quote_ids": set(),
+            "counter_years": [],
+            "deal_ids": {"D1", "D3"},
+        }
+    ]
+    assert store.saved == [loaded]
+    assert sorted(
+        (t, e.deal_id, getattr(e.payload, "reason_code", None)) for t, e in events(out)
+    ) == [
+        ("order.cancelled", "D2", None),
+        ("order.rejected", "D1", "invoice_paid"),
+    ]
+    saved_one, saved_two = loaded.changed[one.order_id], loaded.changed[two.order_id]
+    assert [(i.invoice_number, i.paid) for i in saved_one.invoices] == [("INV-1", True)]
+    assert saved_one.state is OrderState.INVOICED
+    assert [(i.invoice_number, i.paid) for i in saved_two.invoices] == [("INV-2", False)]
+    assert saved_two.state is OrderState.CANCELED
 
 
 class _Row:

@@ -2,17 +2,19 @@
 
 Pure: standard library and `contracts.money` only; time, ids and the order number are passed in.
 Decisions take values and return the new order plus what happened (`Confirmed`, `Fulfilled`,
-`Cancelled`, `InvoiceLinked`), `Ignored` for an event that concerns no order of ours, or a
-`Refusal` that says why a command (or an accepted quote) does not fit. Refusals are answers, not
-errors.
+`Cancelled`, `InvoiceLinked`, `InvoiceMarkedPaid`), `Ignored` for an event that concerns no order
+of ours, or a `Refusal` that says why a command (or an accepted quote) does not fit. Refusals are
+answers, not errors.
 
 States (D365): an order is created Active and submitted to fulfilment in the same decision, so
-Active is never stored. Submitted -> Fulfilled (partial | complete) | Canceled | Invoiced.
+Active is never stored. Submitted -> Fulfilled (partial | complete) | Canceled | Invoiced;
+Invoiced -> Canceled while no payment was seen for any of its invoices.
 """
 
 from services.order_svc.domain.decisions import (
     cancel,
     link_invoice,
+    mark_invoice_paid,
     place_order,
     record_fulfilment,
 )
@@ -30,6 +32,7 @@ from services.order_svc.domain.model import (
     Fulfilled,
     Ignored,
     InvoiceLinked,
+    InvoiceMarkedPaid,
     InvoiceRef,
     Numbering,
     Order,
@@ -54,6 +57,7 @@ __all__ = [
     "Fulfilled",
     "Ignored",
     "InvoiceLinked",
+    "InvoiceMarkedPaid",
     "InvoiceRef",
     "Numbering",
     "Order",
@@ -63,6 +67,7 @@ __all__ = [
     "Refusal",
     "cancel",
     "link_invoice",
+    "mark_invoice_paid",
     "order_id_for",
     "place_order",
     "record_fulfilment",

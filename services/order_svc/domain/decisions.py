@@ -1,7 +1,9 @@
-"""The order's decisions: place from an accepted quote, cancel, record a shipment, link an invoice.
+"""The order's decisions: place from an accepted quote, cancel, record a shipment, link an invoice,
+mark an invoice paid.
 
-Each takes the current order (None when there is none) and values, and returns the outcome or a
-`Refusal`; nothing is read from the clock or the outside.
+Each takes the current order (None when there is none; for a payment, which names no order, the
+deal's orders) and values, and returns the outcome or a `Refusal`; nothing is read from the clock
+or the outside.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from services.order_svc.domain.model import (
     Fulfilled,
     Ignored,
     InvoiceLinked,
+    InvoiceMarkedPaid,
     InvoiceRef,
     Order,
     OrderLine,
@@ -119,10 +122,20 @@ def cancel(
             f"shipments {sorted(order.shipment_refs)} were recorded",
             subject,
         )
-    if order.state is OrderState.INVOICED:
-        invoice = order.invoice
-        number = invoice.invoice_number if invoice else "?"
-        return Refusal(CANCEL, "already_invoiced", f"invoice {number} was posted", subject)
+    # An invoice alone does not block the cancellation: native invoicing posts one within
+    # milliseconds of order.confirmed, so "never once invoiced" would mean "never". invoice_svc
+    # cancels an unpaid invoice itself when it sees order.cancelled. A payment is the line: money
+    # received is not undone by a status change, so an order with a paid invoice stays.
+    # The remaining race: a payment recorded at invoice_svc whose invoice.paid has not reached us
+    # yet (or, across topics, an invoice.paid read before its invoice.posted, which is ignored).
+    # The order is then canceled, invoice_svc keeps the paid invoice (and logs it), and the
+    # refund or credit note is reconciliation outside salesflow.
+    paid = order.paid_invoices
+    if paid:
+        numbers = ", ".join(ref.invoice_number for ref in paid)
+        return Refusal(
+            CANCEL, "invoice_paid", f"a payment was received for invoice {numbers}", subject
+        )
     cancelled = replace(order, state=OrderState.CANCELED, cancel_reason=reason, updated_at=now)
     return Cancelled(cancelled, reason)
 
@@ -204,6 +217,8 @@ def link_invoice(
 ) -> InvoiceLinked | Ignored:
     """Record a posted invoice on the order: Submitted or Fulfilled orders become Invoiced.
 
+    Invoiced does not close the order: it can still be canceled until a payment is seen for one
+    of its invoices (`mark_invoice_paid`), and invoice_svc then cancels the unpaid invoice.
     A canceled order stays Canceled but keeps the reference: the invoice was made from it before
     the cancellation reached invoice_svc, which cancels that invoice itself; recording it here
     keeps the trail for whoever reconciles. An invoice.posted is an event, not a command, so
@@ -219,6 +234,33 @@ def link_invoice(
     state = order.state if order.state is OrderState.CANCELED else OrderState.INVOICED
     linked = replace(order, state=state, invoices=(*order.invoices, invoice), updated_at=now)
     return InvoiceLinked(linked)
+
+
+def mark_invoice_paid(
+    orders: Iterable[Order], *, deal_id: str, invoice_id: UUID, now: datetime
+) -> InvoiceMarkedPaid | Ignored:
+    """Mark the invoice paid on whichever of the deal's orders it was posted for.
+
+    invoice.paid names no order, only the invoice and (as its key) the deal, so the order is the
+    one of the deal that recorded that invoice. Any payment counts, partial too: it is the fact
+    that blocks a cancellation. A canceled order is marked as well (the race described in
+    `cancel`), keeping the trail for reconciliation. An event, not a command: what concerns no
+    order of ours is ignored, and a second payment changes nothing.
+    """
+    candidates = [order for order in orders if order.deal_id == deal_id]
+    if not candidates:
+        return Ignored("unknown_order", f"no order on deal {deal_id}")
+    for order in candidates:
+        for index, ref in enumerate(order.invoices):
+            if ref.invoice_id != invoice_id:
+                continue
+            if ref.paid:
+                return Ignored("paid_known", f"invoice {ref.invoice_number} is marked paid already")
+            marked = replace(ref, paid=True)
+            invoices = (*order.invoices[:index], marked, *order.invoices[index + 1 :])
+            return InvoiceMarkedPaid(replace(order, invoices=invoices, updated_at=now), marked)
+    # Invoiced by another system for an order made elsewhere, or read before its invoice.posted.
+    return Ignored("unknown_invoice", f"no order of deal {deal_id} has invoice {invoice_id}")
 
 
 def _reprice(line: OrderLine, currency: str) -> OrderLine:

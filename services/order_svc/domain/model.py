@@ -95,6 +95,9 @@ class AcceptedQuote:
 class InvoiceRef:
     invoice_id: UUID
     invoice_number: str
+    # Set once an invoice.paid for it was seen (any amount): from then on the order cannot be
+    # canceled, because money was received against it.
+    paid: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +138,11 @@ class Order:
         """The latest invoice posted for the order."""
         return self.invoices[-1] if self.invoices else None
 
+    @property
+    def paid_invoices(self) -> tuple[InvoiceRef, ...]:
+        """The order's invoices against which a payment was seen."""
+        return tuple(ref for ref in self.invoices if ref.paid)
+
     def shipped_of(self, line_no: int) -> Decimal:
         return self.shipped.get(line_no, Decimal(0))
 
@@ -165,6 +173,14 @@ class InvoiceLinked:
 
 
 @dataclass(frozen=True, slots=True)
+class InvoiceMarkedPaid:
+    """A payment was seen for one of the order's invoices; nothing to publish either."""
+
+    order: Order
+    invoice: InvoiceRef
+
+
+@dataclass(frozen=True, slots=True)
 class Ignored:
     """An event that concerns no order of this service, or changes nothing."""
 
@@ -180,7 +196,7 @@ class Refusal:
     subject_id: str | None = None
 
 
-Decision = Confirmed | Fulfilled | Cancelled | InvoiceLinked | Ignored | Refusal
+Decision = Confirmed | Fulfilled | Cancelled | InvoiceLinked | InvoiceMarkedPaid | Ignored | Refusal
 
 
 def order_id_for(quote_id: UUID) -> UUID:
