@@ -164,7 +164,7 @@ class InvoicePosted(Payload):
     )
     currency: CurrencyCode = Field(description="ISO 4217 currency.", examples=["EUR"])
     lines: tuple[DocumentLine, ...] = Field(
-        description="Invoice lines, as on the order (an external invoice carries the order's lines).",
+        description="Invoice lines, as on the order (external invoices too).",
         examples=[[LINE_EXAMPLE], []],
     )
     totals: DocumentTotals = Field(
