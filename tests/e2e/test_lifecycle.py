@@ -29,6 +29,7 @@ from contracts.money import sum_totals
 from contracts.orders import CancelOrder
 from contracts.quotes import AcceptQuote, QuoteAccepted, QuoteLineInput, ReviseQuote
 from salesflow.catalog import load_price_list
+from salesflow.driver import WATCHED
 from tests.support.infra import REPO, Endpoints
 from tests.support.kafka_probe import TopicReader, publish, record_of
 from tests.support.leads import captured, new_run_id
@@ -36,28 +37,6 @@ from tests.support.workers import WorkerProcess
 
 pytestmark = pytest.mark.e2e
 
-WATCHED = (
-    "lead.qualified",
-    "lead.disqualified",
-    "lead.rejected",
-    "quote.issued",
-    "quote.accepted",
-    "quote.closed",
-    "opportunity.closed",
-    "quote.rejected",
-    "order.confirmed",
-    "order.fulfilled",
-    "order.cancelled",
-    "order.rejected",
-    "invoice.posted",
-    "invoice.paid",
-    "invoice.cancelled",
-    "invoice.rejected",
-    "lead_svc.dlq",
-    "quote_svc.dlq",
-    "order_svc.dlq",
-    "invoice_svc.dlq",
-)
 PEOPLE = "e2e-people"
 
 
