@@ -12,7 +12,7 @@ WITH_ENV := if [ -z "$${SALESFLOW_KAFKA_BOOTSTRAP:-}" ] && [ -f $(ENV_FILE) ]; t
 	set -a; . ./$(ENV_FILE); set +a; fi;
 
 .PHONY: help bootstrap infra-up infra-down infra-purge lint fmt test test-unit test-integration \
-        demo migrate topics schemas schemas-check asyncapi clean
+        demo migrate topics schemas schemas-check asyncapi bench bench-soak chaos clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -70,6 +70,17 @@ schemas: bootstrap ## regenerate the committed JSON Schemas after a deliberate c
 
 asyncapi: bootstrap ## AsyncAPI 3 document of each worker into docs/asyncapi/
 	$(WITH_ENV) bash scripts/asyncapi.sh
+
+bench: bootstrap infra-up ## benchmark: raw aiokafka baseline, one stage, end to end, memory (BENCHMARKS.md)
+	$(WITH_ENV) $(PY) -m bench
+
+bench-soak: bootstrap infra-up ## ten minutes at half load, RSS of every worker every 5 s
+	$(WITH_ENV) $(PY) -m bench --soak
+
+SEED ?= 424242
+DURATION ?= 600
+chaos: bootstrap infra-up ## the long randomised fault-injection run (RELIABILITY.md): SEED=... DURATION=...
+	$(WITH_ENV) $(PY) -m chaos --seed $(SEED) --duration $(DURATION)
 
 clean: ## remove the virtualenvs and caches (not the infra data)
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

@@ -7,26 +7,34 @@ ships accepted orders, a few orders are cancelled; accounting pays most invoices
 partly, and in external invoicing mode it also registers the ERP's invoice for each confirmed
 order. Every decision is drawn from a seeded generator, so a run can be replayed.
 
-The demo prints its funnel; the benchmark and the fault-injection suite reuse the same driver
-(offered rate, latency from lead.captured to invoice.posted, per-deal outcomes).
+Decisions are drawn per deal (seed, deal number, what is decided), never from one shared stream,
+so a deal decides the same way whatever order the events of all deals arrive in: a replayed
+seed replays the same business, even when faults reorder the deliveries.
+
+The demo prints its funnel; the benchmark and the fault-injection suite (`chaos/`) reuse the same
+driver: offered rate for a duration, latency from lead.captured to invoice.posted, per-deal
+outcomes, a per-second timeline of the events each service published, and the records it sent
+(which the fault injector re-publishes as duplicates). It tolerates broker outages: a send that
+fails is sent again (same bytes, same event id: the consumers' inboxes absorb any copy), and an
+event delivered twice is reacted to once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 import uuid
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections import Counter, defaultdict, deque
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
 
-from contracts.envelope import Envelope, decode, encode, kafka_headers, make_envelope
-from contracts.invoices import RecordPayment, RegisterExternalInvoice
+from contracts.envelope import Envelope, decode, encode, kafka_headers
 from contracts.leads import (
     ContactInfo,
     LeadCaptured,
@@ -34,16 +42,21 @@ from contracts.leads import (
     ProductInterest,
     PurchaseTimeframe,
 )
-from contracts.orders import CancelOrder, RecordFulfilment, ShippedLine
-from contracts.quotes import (
-    AcceptQuote,
-    QuoteLineInput,
-    QuoteRejectReason,
-    RejectQuote,
-    ReviseQuote,
-)
+from contracts.topics import topic as topic_spec
+from salesflow.customers import PRODUCER, Behaviour, Customers, Deal, envelope
+from salesflow.funnel import Funnel, percentiles
 
-PRODUCER = "lifecycle-driver"
+__all__ = [
+    "PRODUCER",
+    "WATCHED",
+    "Behaviour",
+    "Deal",
+    "Funnel",
+    "LifecycleDriver",
+    "SentRecord",
+    "percentiles",
+]
+
 WATCHED = (
     "lead.qualified",
     "lead.disqualified",
@@ -72,98 +85,13 @@ _COMPANIES = ("Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli"
 
 
 @dataclass(frozen=True)
-class Behaviour:
-    """How the people around salesflow decide (probabilities; the rest falls to the last)."""
+class SentRecord:
+    """A record as the driver published it: the exact bytes, for re-publishing a copy."""
 
-    unreachable: float = 0.05
-    duplicate: float = 0.05
-    accept: float = 0.70
-    reject: float = 0.10
-    revise: float = 0.10  # then accept the revision; the remainder of quotes are left to expire
-    cancel_order: float = 0.05
-    pay_full: float = 0.70
-    pay_part: float = 0.20  # the remainder of invoices stay unpaid
-    erp_invoices: bool = False  # external invoicing: the driver registers the ERP's invoices
-
-
-@dataclass
-class Deal:
-    lead_id: str
-    kind: str
-    published_at: float = 0.0
-    expect: set[str] = field(default_factory=set)  # terminal event types still awaited
-    done_at: float | None = None
-    posted_at: float | None = None
-    events: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Funnel:
-    counts: Counter[str] = field(default_factory=Counter)
-    amounts: defaultdict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
-    latencies_ms: list[float] = field(default_factory=list)
-    dead_letters: Counter[str] = field(default_factory=Counter)
-    seconds: float = 0.0
-    incomplete: int = 0
-    stuck: list[str] = field(default_factory=list)
-
-    def render(self) -> str:
-        c, a = self.counts, self.amounts
-        opps_open = c["qualified"] - c["opportunities won"] - c["opportunities lost"]
-        rows = [
-            ("leads captured", c["captured"]),
-            ("  qualified", c["qualified"]),
-            *[
-                (f"  disqualified: {k[13:]}", v)
-                for k, v in sorted(c.items())
-                if k.startswith("disqualified:")
-            ],
-            ("opportunities open", opps_open),
-            ("  won", c["opportunities won"]),
-            ("  lost", c["opportunities lost"]),
-            ("quotes issued (incl. revisions)", c["quotes issued"]),
-            ("  revised", c["quotes revised"]),
-            ("  accepted", c["quotes accepted"]),
-            ("  closed lost/canceled/expired", c["quotes lost"]),
-            ("  left open (expire after validity)", c["quotes left open"]),
-            ("orders confirmed", c["orders confirmed"]),
-            ("  fulfilled", c["orders fulfilled"]),
-            ("  cancelled", c["orders cancelled"]),
-            ("invoices posted", c["invoices posted"]),
-            ("  paid in full", c["invoices paid"]),
-            ("  partly paid", c["invoices partly paid"]),
-            ("  cancelled", c["invoices cancelled"]),
-            ("refusals (*.rejected)", c["rejected"]),
-            ("dead letters", sum(self.dead_letters.values())),
-        ]
-        lines = ["funnel"] + [f"  {label:<38} {value:>7}" for label, value in rows]
-        lines.append("amounts (EUR)")
-        outstanding = a["invoiced"] - a["paid"] - a["invoice cancelled"]
-        for label, value in (
-            ("won", a["won"]),
-            ("invoiced", a["invoiced"]),
-            ("paid", a["paid"]),
-            ("outstanding", outstanding),
-        ):
-            lines.append(f"  {label:<38} {value:>14,.2f}")
-        if self.latencies_ms:
-            p = percentiles(self.latencies_ms)
-            lines.append(
-                f"lead.captured -> invoice.posted latency ms: p50 {p[50]:.0f}  p95 {p[95]:.0f}  "
-                f"p99 {p[99]:.0f}  (n={len(self.latencies_ms)})"
-            )
-        status = "complete" if not self.incomplete else f"INCOMPLETE: {self.incomplete} deals"
-        lines.append(f"{c['captured']} deals in {self.seconds:.1f}s: {status}")
-        lines += [f"  waiting: {line}" for line in self.stuck[:10]]
-        return "\n".join(lines)
-
-
-def percentiles(values: list[float]) -> dict[int, float]:
-    ordered = sorted(values)
-    return {
-        q: ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
-        for q in (50, 95, 99)
-    }
+    topic: str
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes | None], ...]
 
 
 class LifecycleDriver:
@@ -171,37 +99,58 @@ class LifecycleDriver:
         self,
         bootstrap: str,
         *,
-        leads: int,
+        leads: int = 0,
         rate: float,
         seed: int,
         behaviour: Behaviour | None = None,
         idle_timeout_s: float = 30.0,
+        duration_s: float | None = None,
+        run_id: str | None = None,
+        keep_recent: int = 0,
     ) -> None:
+        """`leads` deals at `rate` per second, or `rate` x `duration_s` of them (steady load).
+
+        `keep_recent` keeps that many of the last records sent and seen, as sent (for the fault
+        injector's duplicates); `run_id` names the run's deals (`deal-<run_id>-<n>`)."""
+        if duration_s is not None:
+            leads = max(1, round(rate * duration_s))
         self._bootstrap = bootstrap
         self._leads = leads
         self._rate = rate
-        self._rng = random.Random(seed)
-        self._run = uuid.UUID(int=random.Random(seed ^ time.time_ns()).getrandbits(128)).hex[:8]
+        self._seed = seed
+        self.run_id = (
+            run_id or uuid.UUID(int=random.Random(seed ^ time.time_ns()).getrandbits(128)).hex[:8]
+        )
         self._b = behaviour or Behaviour()
         self._idle_timeout_s = idle_timeout_s
         self.deals: dict[str, Deal] = {}
         self.funnel = Funnel()
         self._producer: AIOKafkaProducer | None = None
-        self._pending: list[asyncio.Future[Any]] = []
-        self._quote_decision: dict[str, str] = {}
-        self._invoiced: dict[Any, Decimal] = {}
+        self._pending: list[tuple[SentRecord, asyncio.Future[Any]]] = []
+        self._people = Customers(self._b, seed, self.funnel, self._send)
+        self._seen: set[str] = set()
+        self._stop_feeding = False
+        self.started = time.monotonic()
+        # service -> second since start -> events it published that the driver saw first then
+        self.timeline: defaultdict[str, Counter[int]] = defaultdict(Counter)
+        self.redeliveries = 0  # records whose event id the driver had seen already
+        self.send_retries = 0
+        self.recent: deque[SentRecord] = deque(maxlen=max(keep_recent, 0))
+
+    def stop_feeding(self) -> None:
+        """Publish no more new leads; the run ends when the deals already started are done."""
+        self._stop_feeding = True
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
 
     async def run(self) -> Funnel:
-        started = time.monotonic()
+        self.started = started = time.monotonic()
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self._bootstrap, enable_auto_commit=False, max_poll_records=2000
         )
-        producer = AIOKafkaProducer(
-            bootstrap_servers=self._bootstrap, acks="all", enable_idempotence=True, linger_ms=5
-        )
         await consumer.start()
-        await producer.start()
-        self._producer = producer
+        await self._start_producer()
         try:
             await consumer._client.force_metadata_update()
             parts = [
@@ -230,8 +179,10 @@ class LifecycleDriver:
                     break
             await feeder
         finally:
-            await self._flush()
-            await producer.stop()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._flush(), timeout=30)
+            if self._producer is not None:
+                await self._producer.stop()
             await consumer.stop()
         self.funnel.seconds = time.monotonic() - started
         stuck = [d for d in self.deals.values() if d.expect]
@@ -246,68 +197,109 @@ class LifecycleDriver:
 
     # --- publishing ---------------------------------------------------------------------
 
-    async def _send(self, topic: str, envelope: Envelope[Any]) -> None:
-        assert self._producer is not None
-        self._pending.append(
-            await self._producer.send(
-                topic,
-                encode(envelope),
-                key=envelope.deal_id.encode(),
-                headers=kafka_headers(envelope),
-            )
+    async def _start_producer(self) -> None:
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap, acks="all", enable_idempotence=True, linger_ms=5
         )
+        await self._producer.start()
+
+    async def _send(self, topic: str, envelope: Envelope[Any]) -> None:
+        record = SentRecord(
+            topic,
+            envelope.deal_id.encode(),
+            encode(envelope),
+            tuple(kafka_headers(envelope)),
+        )
+        self.recent.append(record)
+        # Awaited before touching the list: a concurrent _flush swaps self._pending meanwhile.
+        future = await self._submit(record)
+        self._pending.append((record, future))
+
+    async def _submit(self, record: SentRecord) -> asyncio.Future[Any]:
+        """Hand the record to the producer, waiting out a broker outage (send() itself fails
+        when it cannot learn the partition's leader in time)."""
+        delay = 0.2
+        while True:
+            assert self._producer is not None
+            try:
+                future: asyncio.Future[Any] = await self._producer.send(
+                    record.topic, record.value, key=record.key, headers=list(record.headers)
+                )
+            except KafkaError:
+                self.send_retries += 1
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+            else:
+                return future
 
     async def _flush(self) -> None:
-        if self._pending:
+        """Await every delivery; what failed is sent again (same bytes, same event id)."""
+        failures = 0
+        while self._pending:
             pending, self._pending = self._pending, []
-            await asyncio.gather(*pending)
-
-    def _envelope(self, payload: Any, event_type: str, deal_id: str) -> Envelope[Any]:
-        return make_envelope(
-            payload,
-            event_type=event_type,
-            deal_id=deal_id,
-            producer=PRODUCER,
-            occurred_at=datetime.now(UTC),
-        )
+            results = await asyncio.gather(*(f for _, f in pending), return_exceptions=True)
+            failed = [
+                record
+                for (record, _), result in zip(pending, results, strict=True)
+                if isinstance(result, BaseException)
+            ]
+            if not failed:
+                continue
+            failures += 1
+            self.send_retries += len(failed)
+            await asyncio.sleep(min(0.2 * 2**failures, 5.0))
+            if failures % 5 == 0:
+                # An idempotent producer can end up fenced or out of sequence after the broker
+                # lost its state: a fresh producer (new producer id) gets going again.
+                old = self._producer
+                await self._start_producer()
+                if old is not None:
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(old.stop(), timeout=5)
+            for record in failed:
+                future = await self._submit(record)
+                self._pending.append((record, future))
 
     async def _feed(self) -> None:
         interval = 1.0 / self._rate if self._rate > 0 else 0.0
         started = time.monotonic()
         emails: list[tuple[str, ContactInfo]] = []
         for i in range(self._leads):
-            lead_id = f"deal-{self._run}-{i:06d}"
-            roll = self._rng.random()
-            company = f"{self._rng.choice(_COMPANIES)} {self._run}-{i % 97}"
+            if self._stop_feeding:
+                self._leads = i
+                break
+            lead_id = f"deal-{self.run_id}-{i:06d}"
+            deal = Deal(lead_id, "fit", index=i, published_at=time.monotonic())
+            rng = self._people.rng(deal, "lead")
+            roll = rng.random()
+            company = f"{rng.choice(_COMPANIES)} {self.run_id}-{i % 97}"
             contact = ContactInfo(
                 first_name="Ada",
                 last_name=f"Buyer-{i}",
-                email=f"buyer{i}@{self._run}.example.com",
+                email=f"buyer{i}@{self.run_id}.example.com",
                 phone=None,
             )
-            kind = "fit"
             if roll < self._b.unreachable:
-                kind = "unreachable"
+                deal.kind = "unreachable"
                 contact = ContactInfo(
                     first_name="Ada", last_name=f"Buyer-{i}", email=None, phone=None
                 )
             elif roll < self._b.unreachable + self._b.duplicate and emails:
-                kind = "duplicate"
-                company, contact = self._rng.choice(emails)
+                deal.kind = "duplicate"
+                company, contact = rng.choice(emails)
             else:
                 emails.append((company, contact))
-            deal = Deal(lead_id, kind, published_at=time.monotonic())
             # A duplicate and its original may be decided in either order (different partitions),
             # so the lead stage only has to decide, one way or the other.
             deal.expect = {LEAD_DECIDED}
             self.deals[lead_id] = deal
             interests = tuple(
-                ProductInterest(sku=sku, quantity=Decimal(self._rng.randint(1, 20)))
-                for sku in self._rng.sample(SKUS, self._rng.randint(1, 3))
+                ProductInterest(sku=sku, quantity=Decimal(rng.randint(1, 20)))
+                for sku in rng.sample(SKUS, rng.randint(1, 3))
             )
             payload = LeadCaptured(
                 lead_id=lead_id,
-                source=self._rng.choice(list(LeadSource)),
+                source=rng.choice(list(LeadSource)),
                 company_name=company,
                 contact=contact,
                 topic="equipment",
@@ -319,7 +311,7 @@ class LifecycleDriver:
                 estimated_close_date=None,
                 notes=None,
             )
-            await self._send("lead.captured", self._envelope(payload, "lead.captured", lead_id))
+            await self._send("lead.captured", envelope(payload, "lead.captured", lead_id))
             self.funnel.counts["captured"] += 1
             if interval:
                 delay = started + (i + 1) * interval - time.monotonic()
@@ -330,17 +322,41 @@ class LifecycleDriver:
 
     # --- reacting -----------------------------------------------------------------------
 
+    def _first_delivery(self, record: Any) -> tuple[bool, Envelope[Any] | None]:
+        """Whether this is the record's first delivery (not a relay re-send or a re-published
+        copy), and its envelope (None for a dead letter)."""
+        if record.topic.endswith(".dlq"):
+            source = {k: v for k, v in record.headers if k.startswith("dlq.source")}
+            identity = f"{record.topic}:{sorted(source.items())}"
+            env = None
+        else:
+            env = decode(record.value)
+            identity = str(env.event_id)
+        if identity in self._seen:
+            self.redeliveries += 1
+            return False, env
+        self._seen.add(identity)
+        owner = topic_spec(record.topic).owner
+        self.timeline[owner][int(time.monotonic() - self.started)] += 1
+        if env is not None:
+            self.recent.append(
+                SentRecord(record.topic, record.key, record.value, tuple(record.headers))
+            )
+        return True, env
+
     async def _react(self, record: Any) -> None:  # noqa: PLR0912 - one branch per event type
         deal_id = record.key.decode() if record.key else ""
         deal = self.deals.get(deal_id)
         if deal is None:
             return
-        if record.topic.endswith(".dlq"):
+        first, env = self._first_delivery(record)
+        if not first:
+            return
+        if env is None:
             reason = dict(record.headers).get("dlq.reason", b"?").decode()
             self.funnel.dead_letters[f"{record.topic}:{reason}"] += 1
             deal.expect.clear()
             return
-        env = decode(record.value)
         et, p = env.event_type, env.payload
         deal.events.append(et)
         c = self.funnel.counts
@@ -349,14 +365,15 @@ class LifecycleDriver:
             deal.expect.discard(LEAD_DECIDED)
         if et == "lead.qualified":
             c["qualified"] += 1
-            deal.expect.add("quote.issued")
+            if "quote.issued" not in deal.events:  # another topic: it may be read first
+                deal.expect.add("quote.issued")
         elif et == "lead.disqualified":
             c[f"disqualified:{p.reason.value}"] += 1
         elif et.endswith(".rejected"):
             c["rejected"] += 1
             deal.expect.clear()
         elif et == "quote.issued":
-            await self._on_quote_issued(deal, env)
+            await self._people.on_quote_issued(deal, env)
         elif et == "quote.accepted":
             c["quotes accepted"] += 1
             self.funnel.amounts["won"] += p.totals.grand_total
@@ -365,183 +382,18 @@ class LifecycleDriver:
         elif et == "opportunity.closed":
             c[f"opportunities {p.outcome.value}"] += 1
         elif et == "order.confirmed":
-            await self._on_order_confirmed(deal, env)
+            await self._people.on_order_confirmed(deal, env)
         elif et == "order.fulfilled":
             c["orders fulfilled"] += p.completeness.value == "complete"
         elif et == "order.cancelled":
             c["orders cancelled"] += 1
         elif et == "invoice.posted":
-            await self._on_invoice_posted(deal, env)
+            await self._people.on_invoice_posted(deal, env)
         elif et == "invoice.paid":
             c["invoices paid" if p.status.value == "complete" else "invoices partly paid"] += 1
             self.funnel.amounts["paid"] += p.amount
         elif et == "invoice.cancelled":
             c["invoices cancelled"] += 1
-            self.funnel.amounts["invoice cancelled"] += self._invoiced.get(p.invoice_id, 0)
+            self.funnel.amounts["invoice cancelled"] += self._people.invoiced.get(p.invoice_id, 0)
         if not deal.expect and deal.done_at is None:
             deal.done_at = time.monotonic()
-
-    async def _on_quote_issued(self, deal: Deal, env: Envelope[Any]) -> None:
-        p = env.payload
-        self.funnel.counts["quotes issued"] += 1
-        quote_key = f"{p.quote_number}"
-        decision = self._quote_decision.get(quote_key)
-        if decision == "revise":  # the revision came back: accept it
-            decision = "accept"
-        else:
-            roll = self._rng.random()
-            b = self._b
-            decision = (
-                "accept"
-                if roll < b.accept
-                else "reject"
-                if roll < b.accept + b.reject
-                else "revise"
-                if roll < b.accept + b.reject + b.revise
-                else "ignore"
-            )
-        self._quote_decision[quote_key] = decision
-        if decision == "accept":
-            deal.expect |= {"quote.accepted", "order.confirmed"}
-            await self._send(
-                "quote.commands",
-                self._envelope(
-                    AcceptQuote(
-                        quote_id=p.quote_id,
-                        accepted_by="customer",
-                        customer_po=f"PO-{p.quote_number}",
-                    ),
-                    "quote.accept",
-                    deal.lead_id,
-                ),
-            )
-        elif decision == "reject":
-            deal.expect |= {"quote.closed", "opportunity.closed"}
-            await self._send(
-                "quote.commands",
-                self._envelope(
-                    RejectQuote(
-                        quote_id=p.quote_id,
-                        reason=QuoteRejectReason.LOST,
-                        requested_by="customer",
-                        note="went with a competitor",
-                    ),
-                    "quote.reject",
-                    deal.lead_id,
-                ),
-            )
-        elif decision == "revise":
-            deal.expect |= {"quote.closed", "quote.issued"}
-            lines = tuple(
-                QuoteLineInput(
-                    sku=line.sku,
-                    description=None,
-                    quantity=line.quantity + 1,
-                    unit_price=None,
-                    discount_amount=Decimal(0),
-                    tax_rate=None,
-                )
-                for line in p.lines
-                if line.sku
-            )
-            await self._send(
-                "quote.commands",
-                self._envelope(
-                    ReviseQuote(
-                        quote_id=p.quote_id,
-                        lines=lines,
-                        requested_by="sales.rep",
-                        note="one more of each",
-                    ),
-                    "quote.revise",
-                    deal.lead_id,
-                ),
-            )
-        else:
-            self.funnel.counts["quotes left open"] += 1
-
-    async def _on_order_confirmed(self, deal: Deal, env: Envelope[Any]) -> None:
-        p = env.payload
-        self.funnel.counts["orders confirmed"] += 1
-        if self._rng.random() < self._b.cancel_order:
-            deal.expect.add("order.cancelled")
-            await self._send(
-                "order.commands",
-                self._envelope(
-                    CancelOrder(
-                        order_id=p.order_id, reason="customer withdrew", requested_by="rep"
-                    ),
-                    "order.cancel",
-                    deal.lead_id,
-                ),
-            )
-            return
-        deal.expect |= {"order.fulfilled", "invoice.posted"}
-        await self._send(
-            "order.commands",
-            self._envelope(
-                RecordFulfilment(
-                    order_id=p.order_id,
-                    shipment_ref=f"SHIP-{p.order_number}",
-                    lines=tuple(
-                        ShippedLine(line_no=line.line_no, quantity_shipped=line.quantity)
-                        for line in p.lines
-                    ),
-                ),
-                "order.record_fulfilment",
-                deal.lead_id,
-            ),
-        )
-        if self._b.erp_invoices:
-            today = datetime.now(UTC).date()
-            await self._send(
-                "invoice.commands",
-                self._envelope(
-                    RegisterExternalInvoice(
-                        external_invoice_id=f"ERP-{p.order_number}",
-                        invoice_number=f"ERP-{p.order_number}",
-                        order_id=p.order_id,
-                        currency=p.currency,
-                        totals=p.totals,
-                        issue_date=today,
-                        due_date=today + timedelta(days=30),
-                    ),
-                    "invoice.register_external",
-                    deal.lead_id,
-                ),
-            )
-
-    async def _on_invoice_posted(self, deal: Deal, env: Envelope[Any]) -> None:
-        p = env.payload
-        self.funnel.counts["invoices posted"] += 1
-        self.funnel.amounts["invoiced"] += p.totals.grand_total
-        self._invoiced[p.invoice_id] = p.totals.grand_total
-        if deal.posted_at is None:
-            deal.posted_at = time.monotonic()
-            self.funnel.latencies_ms.append((deal.posted_at - deal.published_at) * 1000)
-        roll = self._rng.random()
-        total = p.totals.grand_total
-        if roll < self._b.pay_full:
-            payments = [total]
-        elif roll < self._b.pay_full + self._b.pay_part:
-            payments = [(total / 2).quantize(Decimal("0.01"))]
-        else:
-            return
-        deal.expect.add("invoice.paid")
-        for n, amount in enumerate(payments):
-            await self._send(
-                "invoice.commands",
-                self._envelope(
-                    RecordPayment(
-                        payment_id=f"PAY-{p.invoice_number}-{n}",
-                        invoice_id=p.invoice_id,
-                        external_invoice_id=None,
-                        amount=amount,
-                        currency=p.currency,
-                        paid_at=datetime.now(UTC),
-                        method="bank_transfer",
-                    ),
-                    "invoice.record_payment",
-                    deal.lead_id,
-                ),
-            )

@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
-# The pipeline end to end on the local infra: migrate, create topics, start each worker as its
-# own process, feed sample leads, print what happened to them, stop the workers (SIGTERM).
+# The pipeline end to end on the local infra: migrate, create topics, load the sample price list,
+# start the four workers as separate processes, then
+#   1. a small lead feed that shows every kind of lead outcome (and three poison messages),
+#   2. the lifecycle driver: a few hundred deals from lead to paid invoice, with customers and
+#      accounting played by the driver, and its funnel;
+# then stop the workers with SIGTERM. DEMO_INVOICE_MODE=external lets the driver play the ERP.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
-LEADS="${DEMO_LEADS:-200}"
-WORKERS=(${DEMO_WORKERS:-lead})
+LEADS="${DEMO_LEADS:-300}"
+MODE="${DEMO_INVOICE_MODE:-native}"
+read -r -a WORKERS <<<"${DEMO_WORKERS:-lead quote order invoice}"
 mkdir -p .local/logs
-export SALESFLOW_LOG_JSON=true
+export SALESFLOW_LOG_JSON=true SALESFLOW_INVOICE_MODE="$MODE"
 
 $BIN/salesflow migrate >/dev/null
 $BIN/salesflow topics create
+$BIN/salesflow catalog load samples/price_list.csv
 
 pids=()
 cleanup() {
@@ -23,19 +29,24 @@ port=18080
 for stage in "${WORKERS[@]}"; do
     SALESFLOW_HEALTH_PORT=$port $BIN/salesflow worker "$stage" >".local/logs/$stage.log" 2>&1 &
     pids+=($!)
+    ready=0
     for _ in $(seq 1 120); do
-        curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+        if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then ready=1; break; fi
         sleep 0.5
     done
-    curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null || {
+    if ((!ready)); then
         echo "worker $stage did not become ready; see .local/logs/$stage.log" >&2
         exit 1
-    }
-    echo "worker $stage ready (health on 127.0.0.1:$port, log .local/logs/$stage.log)"
+    fi
+    echo "worker $stage ready (health and metrics on http://127.0.0.1:$port, log .local/logs/$stage.log)"
     port=$((port + 1))
 done
 
-SALESFLOW_LOG_LEVEL=WARNING $BIN/salesflow feed --leads "$LEADS" --seed "${DEMO_SEED:-7}"
 echo
-echo "metrics of lead_svc (http://127.0.0.1:18080/metrics):"
-curl -fsS http://127.0.0.1:18080/metrics | grep -E '^salesflow_(messages|commands|duplicates|outbox_published)[a-z_]*_total' | sed 's/^/  /'
+SALESFLOW_LOG_LEVEL=WARNING $BIN/salesflow feed --leads 60 --seed "${DEMO_SEED:-7}"
+echo
+extra=()
+[[ "$MODE" == external ]] && extra+=(--erp-invoices)
+$BIN/salesflow drive --leads "$LEADS" --rate "${DEMO_RATE:-100}" --seed "${DEMO_SEED:-7}" "${extra[@]}"
+echo
+echo "follow one deal:  .venv/bin/salesflow trace <deal id>   (deal ids start with deal-)"

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import asyncpg
+import orjson
 from aiokafka import errors as kafka_errors
 from sqlalchemy import (
     BigInteger,
+    BindParameter,
     Column,
     DateTime,
     Identity,
@@ -26,11 +28,15 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    any_,
+    bindparam,
     exc,
     func,
+    text,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql.elements import ColumnElement, TextClause
 
 
 def make_engine(
@@ -41,14 +47,25 @@ def make_engine(
         url,
         pool_size=pool_size,
         max_overflow=2,
-        pool_pre_ping=True,
+        # No ping per checkout: it was one more round trip per transaction (~0.25 ms of CPU and
+        # ~0.4 ms of latency, twice per batch with the relay). A connection that died with the
+        # server fails its first statement as a disconnect, SQLAlchemy invalidates the pool, and
+        # the runtime's and the relay's transient retry run the work again on a fresh one.
+        pool_pre_ping=False,
         pool_timeout=10,
+        # JSONB columns through orjson (the stdlib encoder showed in lead_svc's profile).
+        json_serializer=_json_text,
+        json_deserializer=orjson.loads,
         connect_args={
             "server_settings": {"application_name": application_name},
             "timeout": 5,
             "command_timeout": 60,
         },
     )
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def runtime_tables(metadata: MetaData, schema: str) -> tuple[Table, Table]:
@@ -92,8 +109,12 @@ class SchemaSql:
             "SELECT * FROM unnest(CAST(:topics AS text[]), CAST(:keys AS bytea[]), "
             "CAST(:payloads AS bytea[]), CAST(:headers AS text[]))"
         )
+        # The relay's leadership (a transaction-scoped advisory lock) is taken by the same
+        # statement that reads the rows: one round trip less per relay pass. A relay that
+        # cannot take the lock reads nothing; an empty outbox needs no lock.
         self.select_outbox = (
             f"SELECT id, topic, key, payload, headers FROM {s}.outbox "  # noqa: S608
+            "WHERE pg_try_advisory_xact_lock(:key) "
             "ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED"
         )
         self.delete_outbox = f"DELETE FROM {s}.outbox WHERE id = ANY(CAST(:ids AS bigint[]))"  # noqa: S608
@@ -117,6 +138,16 @@ def quote_ident(name: str) -> str:
     return f'"{name}"'
 
 
+def any_of(column: ColumnElement[Any], values: Iterable[Any]) -> ColumnElement[bool]:
+    """`column = ANY(:array)`: one bound array instead of `IN (:v1, ..., :vN)`.
+
+    An IN list renders a different statement for every batch size, so SQLAlchemy re-renders it
+    and asyncpg prepares it anew each time; one array parameter keeps one cached, prepared
+    statement whatever the batch holds.
+    """
+    return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+
+
 async def upsert_many(
     conn: AsyncConnection,
     table: Table,
@@ -124,11 +155,55 @@ async def upsert_many(
     key: Sequence[str],
 ) -> None:
     """INSERT ... ON CONFLICT (key) DO UPDATE for many rows in one executemany round trip."""
-    if not rows:
-        return
-    stmt = pg_insert(table)
-    updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in key}
-    await conn.execute(stmt.on_conflict_do_update(index_elements=list(key), set_=updates), rows)
+    if rows:
+        await conn.execute(_insert_sql(table, tuple(rows[0]), tuple(key), update=True), rows)
+
+
+async def insert_many(
+    conn: AsyncConnection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    ignore_conflicts: bool = False,
+) -> None:
+    """INSERT many rows in one executemany round trip (`ON CONFLICT DO NOTHING` if asked)."""
+    if rows:
+        conflict = ("",) if ignore_conflicts else ()
+        await conn.execute(_insert_sql(table, tuple(rows[0]), conflict, update=False), rows)
+
+
+_INSERTS: dict[tuple[str, tuple[str, ...], tuple[str, ...], bool], TextClause] = {}
+
+
+def _insert_sql(
+    table: Table, columns: tuple[str, ...], key: tuple[str, ...], *, update: bool
+) -> TextClause:
+    """The INSERT for these columns, rendered once per process.
+
+    SQLAlchemy cannot cache PostgreSQL `insert()` constructs (`inherit_cache = False` on the
+    dialect's Insert): every execution compiled the statement again, 1-4 ms of CPU per statement
+    per batch. A `text()` statement with typed bind parameters is compiled once and cached, and
+    still runs as one pipelined executemany.
+    """
+    cache_key = (table.fullname, columns, key, update)
+    statement = _INSERTS.get(cache_key)
+    if statement is None:
+        name = ".".join(quote_ident(part) for part in table.fullname.split("."))
+        names = ", ".join(quote_ident(c) for c in columns)
+        values = ", ".join(f":{c}" for c in columns)
+        sql = f"INSERT INTO {name} ({names}) VALUES ({values})"  # noqa: S608 - identifiers checked
+        # Every non-key column of the table, as before: a column the rows leave out takes its
+        # default from the EXCLUDED row (quote_svc's price updated_at relies on it).
+        changing = [c.name for c in table.columns if c.name not in key]
+        if update and changing:
+            sets = ", ".join(f"{quote_ident(c)} = EXCLUDED.{quote_ident(c)}" for c in changing)
+            keys = ", ".join(quote_ident(c) for c in key)
+            sql += f" ON CONFLICT ({keys}) DO UPDATE SET {sets}"
+        elif key:
+            sql += " ON CONFLICT DO NOTHING"
+        binds: list[BindParameter[Any]] = [bindparam(c, type_=table.c[c].type) for c in columns]
+        statement = _INSERTS[cache_key] = text(sql).bindparams(*binds)
+    return statement
 
 
 # Only data exceptions (class 22) and integrity violations (class 23) are blamed on the message.

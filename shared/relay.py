@@ -161,7 +161,11 @@ class OutboxRelay:
             delay = self._retry.initial_s
             self._readiness.set_broker(ok=True)
             self._readiness.set_database(ok=True)
-            if sent:
+            # A batch shorter than the limit emptied the outbox as of its SELECT; rows committed
+            # since then set the wake event, so the wait below returns at once for them. Going
+            # round again unconditionally cost an empty transaction after every pass. While
+            # stopping, drain until a pass finds nothing.
+            if sent >= self._batch_size or (sent and self._stopping):
                 continue
             if self._stopping:
                 return
@@ -175,13 +179,11 @@ class OutboxRelay:
         if producer is None:
             raise RuntimeError("relay not started")
         async with self._engine.begin() as conn:
-            leader = await conn.scalar(
-                text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": self._lock_key}
-            )
-            if not leader:
-                return 0
             rows = (
-                await conn.execute(text(self._sql.select_outbox), {"limit": self._batch_size})
+                await conn.execute(
+                    text(self._sql.select_outbox),
+                    {"key": self._lock_key, "limit": self._batch_size},
+                )
             ).all()
             if not rows:
                 return 0

@@ -33,7 +33,11 @@ class RuntimeSettings(BaseSettings):
 
     # Consumer: one batch = one PostgreSQL transaction, so the batch size is the main lever.
     batch_max_records: int = Field(default=500, ge=1, le=5000)
-    batch_timeout_ms: int = Field(default=50, ge=1)
+    # How long an empty poll waits for a first record. It does not delay a batch under load (a
+    # poll returns what has arrived), but FastStream sleeps as long again after an empty poll,
+    # so an idle worker hears a new record on average a quarter of it late, at every hop: 10 ms
+    # instead of 50 took ~10 ms per hop off the idle latency for ~1.5 % of a core when idle.
+    batch_timeout_ms: int = Field(default=10, ge=1)
     session_timeout_ms: int = Field(default=10_000, ge=1000)
     heartbeat_interval_ms: int = Field(default=3_000, ge=100)
     max_poll_interval_ms: int = Field(default=300_000, ge=10_000)

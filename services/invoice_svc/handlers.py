@@ -9,7 +9,7 @@ effect per payment id) is decided here, because upstream systems retry under new
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from uuid import UUID
 
@@ -36,6 +36,9 @@ def on_order_confirmed(
 ) -> list[Outgoing]:
     confirmed: OrderConfirmed = msg.payload
     incoming = wire.order_of(confirmed, msg.deal_id)
+    cancelled_first = book.take_cancel_ahead(confirmed.order_id)
+    if cancelled_first is not None:
+        incoming = replace(incoming, cancelled=True, cancel_reason=cancelled_first)
     known = book.order(confirmed.order_id)
     order = domain.remember_order(known, incoming)
     if known is None:
@@ -58,6 +61,12 @@ def on_order_cancelled(
     book: InvoiceBook, msg: Incoming, policy: domain.InvoicingPolicy, now: datetime
 ) -> list[Outgoing]:
     event: OrderCancelled = msg.payload
+    if book.order(event.order_id) is None:
+        # Read before its order.confirmed (another topic): kept, and applied when the order
+        # arrives, so that order gets no invoice.
+        book.cancel_ahead(event.order_id, msg.deal_id, event.reason, now)
+        log.info("order_cancelled_ahead_of_confirmation", order_id=str(event.order_id))
+        return []
     decision = domain.cancel_order(
         book.order(event.order_id),
         book.invoice_of_order(event.order_id),

@@ -54,7 +54,7 @@ def on_lead_captured(
                 now,
             )
         ]
-    profile = profile_of(captured)
+    profile = book.captured_profiles.get(msg.event_id) or profile_of(captured)
     decision = domain.capture(
         captured.lead_id,
         profile,
@@ -125,8 +125,11 @@ class LeadStage:
         self, conn: AsyncConnection, batch: Sequence[Incoming], now: datetime
     ) -> list[Outgoing]:
         lead_ids = [msg.payload.lead_id for msg in batch]
-        profiles = [profile_of(m.payload) for m in batch if isinstance(m.payload, LeadCaptured)]
-        book = await self.store.load(conn, lead_ids, profiles)
+        profiles = {
+            m.event_id: profile_of(m.payload) for m in batch if isinstance(m.payload, LeadCaptured)
+        }
+        book = await self.store.load(conn, lead_ids, profiles.values())
+        book.captured_profiles = profiles
         outgoing: list[Outgoing] = []
         for msg in batch:
             outgoing.extend(HANDLERS[msg.event_type](book, msg, self.policy, now))

@@ -47,7 +47,9 @@ def on_quote_accepted(
     )
     if isinstance(decision, domain.Confirmed):
         book.add(decision.order, year=year, sequence=sequence)
-        log.info(
+        # DEBUG, not INFO: one line per deal is log volume at load, and the published
+        # order.confirmed already records the fact.
+        log.debug(
             "order_confirmed",
             order_id=str(decision.order.order_id),
             order_number=decision.order.order_number,
@@ -192,7 +194,7 @@ def _record(book: OrderBook, msg: Incoming, decision: Recordable, now: datetime)
                 # reconciled outside salesflow, so someone should hear of it.
                 log.warning("paid_invoice_of_cancelled_order", **ids)
             else:
-                log.info("invoice_marked_paid", **ids)
+                log.debug("invoice_marked_paid", **ids)  # per payment: volume, see above
             return []
         case domain.Fulfilled(order, shipment_ref, completeness):
             book.put(order)

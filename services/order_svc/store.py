@@ -31,7 +31,6 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -45,7 +44,7 @@ from services.order_svc.domain import (
     OrderState,
     QuoteRef,
 )
-from shared.db import runtime_tables, upsert_many
+from shared.db import any_of, insert_many, runtime_tables, upsert_many
 
 SCHEMA = "order_svc"
 metadata = MetaData(schema=SCHEMA)
@@ -170,13 +169,15 @@ class OrderStore:
             # The counter row is created if missing and locked BEFORE the orders are read: two
             # members handling the same quote during a rebalance queue here, and the second one
             # then reads the first one's committed order (order_exists) instead of a second one.
-            await conn.execute(
-                pg_insert(order_counters).on_conflict_do_nothing(),
+            await insert_many(
+                conn,
+                order_counters,
                 [{"year": year, "last": 0} for year in years],
+                ignore_conflicts=True,
             )
             rows = await conn.execute(
                 select(order_counters.c.year, order_counters.c.last)
-                .where(order_counters.c.year.in_(years))
+                .where(any_of(order_counters.c.year, years))
                 .order_by(order_counters.c.year)
                 .with_for_update()
             )
@@ -185,11 +186,11 @@ class OrderStore:
         deals = sorted(set(deal_ids))
         conditions = []
         if ids:
-            conditions.append(orders.c.order_id.in_(ids))
+            conditions.append(any_of(orders.c.order_id, ids))
         if quotes:
-            conditions.append(orders.c.quote_id.in_(quotes))
+            conditions.append(any_of(orders.c.quote_id, quotes))
         if deals:
-            conditions.append(orders.c.deal_id.in_(deals))
+            conditions.append(any_of(orders.c.deal_id, deals))
         if conditions:
             rows = await conn.execute(
                 select(orders).where(or_(*conditions)).order_by(orders.c.order_id).with_for_update()

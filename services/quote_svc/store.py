@@ -34,7 +34,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.quote_svc.domain import format_quote_number
@@ -51,7 +50,7 @@ from services.quote_svc.rows import (
     row_from_price,
     row_from_quote,
 )
-from shared.db import runtime_tables, upsert_many
+from shared.db import any_of, insert_many, runtime_tables, upsert_many
 
 SCHEMA = "quote_svc"
 metadata = MetaData(schema=SCHEMA)
@@ -227,7 +226,7 @@ class QuoteStore:
             # Unlocked: only to find the opportunities; their rows are locked below, and the
             # quotes re-read under that lock.
             rows = await conn.execute(
-                select(quotes.c.opportunity_id).where(quotes.c.quote_id.in_(wanted_quotes))
+                select(quotes.c.opportunity_id).where(any_of(quotes.c.quote_id, wanted_quotes))
             )
             opp_ids.update(row.opportunity_id for row in rows)
         leads = sorted(set(lead_ids))
@@ -238,8 +237,8 @@ class QuoteStore:
                 select(opportunities)
                 .where(
                     or_(
-                        opportunities.c.opportunity_id.in_(sorted(opp_ids)),
-                        opportunities.c.lead_id.in_(leads),
+                        any_of(opportunities.c.opportunity_id, sorted(opp_ids)),
+                        any_of(opportunities.c.lead_id, leads),
                     )
                 )
                 .order_by(opportunities.c.opportunity_id)
@@ -250,7 +249,7 @@ class QuoteStore:
         if book.opportunities:
             rows = await conn.execute(
                 select(quotes)
-                .where(quotes.c.opportunity_id.in_(sorted(book.opportunities)))
+                .where(any_of(quotes.c.opportunity_id, sorted(book.opportunities)))
                 .order_by(quotes.c.quote_id)
                 .with_for_update()
             )
@@ -262,8 +261,8 @@ class QuoteStore:
         if lists and wanted_skus:
             rows = await conn.execute(
                 select(price_list_items).where(
-                    price_list_items.c.price_list_id.in_(lists),
-                    price_list_items.c.sku.in_(wanted_skus),
+                    any_of(price_list_items.c.price_list_id, lists),
+                    any_of(price_list_items.c.sku, wanted_skus),
                 )
             )
             for row in rows:
@@ -276,9 +275,7 @@ class QuoteStore:
     async def _lock_counter(self, conn: AsyncConnection, year: int) -> int:
         # The row lock serialises quote numbering across workers until the batch commits; a
         # batch that rolls back gives its numbers back, a crash after commit cannot reuse them.
-        await conn.execute(
-            pg_insert(quote_counters).values(year=year, last=0).on_conflict_do_nothing()
-        )
+        await insert_many(conn, quote_counters, [{"year": year, "last": 0}], ignore_conflicts=True)
         last = await conn.scalar(
             select(quote_counters.c.last).where(quote_counters.c.year == year).with_for_update()
         )

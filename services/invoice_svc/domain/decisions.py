@@ -324,7 +324,7 @@ def cancel_order(
     is a credit note in accounting, not a status change here.
     """
     if order is None:
-        return Unchanged("order unknown here: confirmed orders always arrive first")
+        return Unchanged("order unknown here (the handler keeps such a cancellation ahead)")
     if order.cancelled:
         return Unchanged(f"order {order.order_number} is cancelled already")
     closed = replace(order, cancelled=True, cancel_reason=reason)

@@ -9,6 +9,7 @@ from services.invoice_svc.store.book import InvoiceBook, Touches
 from services.invoice_svc.store.postgres import InvoiceStore, lines_from_json, lines_to_json
 from services.invoice_svc.store.tables import (
     SCHEMA,
+    cancelled_ahead,
     inbox,
     invoice_counters,
     invoices,
@@ -24,6 +25,7 @@ __all__ = [
     "InvoiceBook",
     "InvoiceStore",
     "Touches",
+    "cancelled_ahead",
     "inbox",
     "invoice_counters",
     "invoices",

@@ -6,6 +6,7 @@ Handlers decide against it; unit tests use it as the fake store.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from uuid import UUID
 
 from services.invoice_svc.domain import (
@@ -46,6 +47,10 @@ class InvoiceBook:
     new_held: dict[str, ExternalClaim] = field(default_factory=dict)
     released: set[str] = field(default_factory=set)
     changed_counters: dict[int, InvoiceCounter] = field(default_factory=dict)
+    # order.cancelled read before its order.confirmed: order id -> (deal id, reason, when)
+    cancelled_ahead: dict[UUID, tuple[str, str, datetime]] = field(default_factory=dict)
+    new_cancelled_ahead: dict[UUID, tuple[str, str, datetime]] = field(default_factory=dict)
+    applied_cancelled_ahead: set[UUID] = field(default_factory=set)
     _by_order: dict[UUID, UUID] = field(default_factory=dict)
     _by_external: dict[str, UUID] = field(default_factory=dict)
     _by_number: dict[str, UUID] = field(default_factory=dict)
@@ -109,6 +114,22 @@ class InvoiceBook:
         # Held and released within one batch: it never reaches the table.
         if self.new_held.pop(external_invoice_id, None) is None:
             self.released.add(external_invoice_id)
+
+    def cancel_ahead(self, order_id: UUID, deal_id: str, reason: str, now: datetime) -> None:
+        self.cancelled_ahead[order_id] = self.new_cancelled_ahead[order_id] = (
+            deal_id,
+            reason,
+            now,
+        )
+
+    def take_cancel_ahead(self, order_id: UUID) -> str | None:
+        """The reason of a cancellation that arrived before the order (then forgotten)."""
+        found = self.cancelled_ahead.pop(order_id, None)
+        if found is None:
+            return None
+        if self.new_cancelled_ahead.pop(order_id, None) is None:
+            self.applied_cancelled_ahead.add(order_id)
+        return found[1]
 
     def counter(self, year: int) -> InvoiceCounter:
         try:

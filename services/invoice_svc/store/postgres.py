@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, delete, insert, or_, select, update
+from sqlalchemy import bindparam, delete, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -30,6 +30,7 @@ from services.invoice_svc.domain import (
 from services.invoice_svc.store.book import InvoiceBook, Touches
 from services.invoice_svc.store.tables import (
     TOTALS,
+    cancelled_ahead,
     invoice_counters,
     invoices,
     orders,
@@ -48,6 +49,25 @@ class InvoiceStore:
         book = InvoiceBook()
         order_ids = sorted(touches.order_ids)
         if order_ids:
+            # One transaction at a time per order, taken before any row lock: an order's messages
+            # travel on several topics, which two members can hold during a rebalance. Without
+            # it, one member records a cancellation (or ERP invoice) as ahead of its order while
+            # the other confirms the order, and neither sees the other's row.
+            await conn.execute(
+                text(
+                    "SELECT pg_advisory_xact_lock(k) FROM "
+                    "(SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY 1) AS keys"
+                ),
+                {"keys": sorted({_order_lock_key(o) for o in order_ids})},
+            )
+            rows = await conn.execute(
+                select(cancelled_ahead)
+                .where(cancelled_ahead.c.order_id.in_(order_ids))
+                .with_for_update()
+            )
+            book.cancelled_ahead.update(
+                (row.order_id, (row.deal_id, row.reason, row.received_at)) for row in rows
+            )
             rows = await conn.execute(
                 select(orders)
                 .where(orders.c.order_id.in_(order_ids))
@@ -131,6 +151,20 @@ class InvoiceStore:
                     pending_external_invoices.c.external_invoice_id.in_(sorted(book.released))
                 )
             )
+        if book.new_cancelled_ahead:
+            await conn.execute(
+                insert(cancelled_ahead),
+                [
+                    {"order_id": o, "deal_id": d, "reason": r, "received_at": at}
+                    for o, (d, r, at) in book.new_cancelled_ahead.items()
+                ],
+            )
+        if book.applied_cancelled_ahead:
+            await conn.execute(
+                delete(cancelled_ahead).where(
+                    cancelled_ahead.c.order_id.in_(sorted(book.applied_cancelled_ahead))
+                )
+            )
         if book.changed_counters:
             await conn.execute(
                 update(invoice_counters)
@@ -138,6 +172,10 @@ class InvoiceStore:
                 .values(last=bindparam("b_last")),
                 [{"b_year": c.year, "b_last": c.last} for c in book.changed_counters.values()],
             )
+
+
+def _order_lock_key(order_id: UUID) -> int:
+    return int.from_bytes(order_id.bytes[:8], "big", signed=True)
 
 
 async def _lock_counter(conn: AsyncConnection, year: int) -> InvoiceCounter:

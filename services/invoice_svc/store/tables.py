@@ -107,6 +107,18 @@ pending_external_invoices = Table(
     Index("ix_pending_external_invoices_order_id", "order_id"),
 )
 
+# An order.cancelled read before its order.confirmed: the two travel on different topics, so a
+# consumer can read them in either order (a restart re-reading a backlog, or the two partitions
+# held by different members). Kept until the confirmation arrives, which then posts no invoice.
+cancelled_ahead = Table(
+    "cancelled_ahead",
+    metadata,
+    Column("order_id", Uuid, primary_key=True),
+    Column("deal_id", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
 # One row per year. Numbers come from this row, read locked and written in the batch
 # transaction, never from a PostgreSQL SEQUENCE: nextval() is not transactional, so a batch
 # that rolls back (crash, poison replay, deadlock retry) would burn numbers and leave gaps,

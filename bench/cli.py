@@ -1,0 +1,265 @@
+"""`python -m bench [--quick | --soak]`: run the benchmark, print the table, write the JSON.
+
+Profiles (all on the Kafka and PostgreSQL of SALESFLOW_KAFKA_BOOTSTRAP / SALESFLOW_DATABASE_URL):
+
+- default (`make bench`, about 8-12 minutes): stage vs baseline on 20,000 messages, 3 runs;
+  end to end: 3 capacity runs of 20 s, then 3 runs of 30 s at half and at 90 % of capacity;
+- `--quick` (about 3 minutes, for CI): 5,000 messages, 2 runs; 1 run of 10-15 s per level;
+- `--soak` (`make bench-soak`, about 11 minutes): the four workers for 10 minutes at half
+  capacity, RSS sampled every 5 s, to show whether memory stays flat.
+
+The benchmark starts and stops its own worker processes; on any exit (including Ctrl-C and
+SIGTERM) it stops every child it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import atexit
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bench import lifecycle, machine, one_stage, report
+from bench.processes import Children
+from contracts.topics import ALL_TOPICS
+from shared.settings import RuntimeSettings
+from shared.topics_admin import ensure_topics
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results"
+SERVICES = ("lead_svc", "quote_svc", "order_svc", "invoice_svc")
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    stage_messages: int
+    stage_runs: int
+    probe_s: float
+    run_s: float
+    e2e_runs: int
+    in_flight: int
+    grace_s: float
+    soak_s: float = 0.0
+    max_minutes: float = 30.0  # a hard bound: past it the run is cancelled and cleaned up
+    # Offered rates of the fixed-rate runs, as fractions of the measured capacity.
+    levels: tuple[tuple[str, float], ...] = (("quarter", 0.25), ("half", 0.5), ("near_max", 0.9))
+
+
+PROFILES = {
+    "default": Profile("default", 20_000, 3, 20.0, 30.0, 3, 1500, 10.0),
+    # ~3 minutes when nothing else runs; bounded at 10.
+    "quick": Profile(
+        "quick",
+        5_000,
+        2,
+        10.0,
+        15.0,
+        1,
+        1000,
+        10.0,
+        max_minutes=10.0,
+        levels=(("half", 0.5), ("near_max", 0.9)),
+    ),
+    "soak": Profile("soak", 0, 0, 0.0, 0.0, 0, 1500, 10.0, soak_s=600.0, max_minutes=25.0),
+}
+
+
+def _say(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+async def _foreign_workers(database_url: str) -> dict[str, int]:
+    """Connections other salesflow workers hold (each worker names its pool after its service):
+    another member of a group shares the partitions and the CPU, so the figures are contended."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                text(
+                    "SELECT application_name, count(*) FROM pg_stat_activity "
+                    "WHERE application_name = ANY(:names) GROUP BY application_name"
+                ),
+                {"names": list(SERVICES)},
+            )
+            return {str(name): int(count) for name, count in rows}
+    finally:
+        await engine.dispose()
+
+
+def _settings_in_effect(settings: RuntimeSettings) -> dict[str, Any]:
+    values = settings.model_dump(exclude={"database_url"})
+    return {k: v for k, v in values.items() if k not in {"health_port", "crash_point"}}
+
+
+async def _run(args: argparse.Namespace, profile: Profile) -> dict[str, Any]:
+    settings = RuntimeSettings()
+    bootstrap, database_url = settings.kafka_bootstrap, settings.sqlalchemy_url()
+    infra_ports = machine.ports(bootstrap, database_url)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    log_dir = REPO / ".local" / "bench-logs" / stamp
+    children = Children(REPO, log_dir, dict(os.environ))
+    atexit.register(children.kill_all)
+    loop = asyncio.get_running_loop()
+    main_task = asyncio.current_task()
+    if main_task is not None:
+        loop.add_signal_handler(signal.SIGTERM, main_task.cancel)
+    started = time.monotonic()
+    result: dict[str, Any] = {
+        "command": "python -m bench" + (f" --{profile.name}" if profile.name != "default" else ""),
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine.describe(),
+        "profile": asdict(profile),
+        "settings": _settings_in_effect(settings),
+        "logs": str(log_dir),
+        "warnings": [],
+    }
+    _say(f"salesflow benchmark ({profile.name}); worker logs in {log_dir}")
+    try:
+        async with asyncio.timeout(profile.max_minutes * 60):
+            await _phases(args, profile, result, bootstrap, database_url, infra_ports, children)
+    finally:
+        await children.close()
+    late = await _foreign_workers(database_url)
+    if late:
+        result["warnings"].append(f"other salesflow workers were running at the end ({late})")
+    result["incomplete"] = _incomplete(result)
+    result["warnings"] += result["incomplete"]
+    result["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    result["seconds"] = round(time.monotonic() - started, 1)
+    result["targets"] = report.verdicts(result)
+    path = report.write(result, Path(args.out) if args.out else RESULTS, stamp)
+    print(report.render(result))  # noqa: T201 - the table is this command's output
+    _say(f"\nresult: {path}")
+    return result
+
+
+async def _phases(
+    args: argparse.Namespace,
+    profile: Profile,
+    result: dict[str, Any],
+    bootstrap: str,
+    database_url: str,
+    infra_ports: tuple[int, int],
+    children: Children,
+) -> None:
+    # A fresh broker has no topics until a worker starts; the observers need them first.
+    await ensure_topics(bootstrap, ALL_TOPICS)
+    foreign = await _foreign_workers(database_url)
+    result["foreign_workers_at_start"] = foreign
+    if foreign:
+        result["warnings"].append(
+            f"other salesflow workers were running ({foreign}): they share partitions and CPU"
+        )
+    load = result["machine"]["loadavg_at_start"][0]
+    if load > 0.5 * (result["machine"]["cpus"] or 1):
+        result["warnings"].append(f"the machine was busy at start (load average {load:.2f})")
+    if profile.stage_runs:
+        _say("1+2. baseline pass-through and lead_svc (cold), same records")
+        result["stage"] = await one_stage.run(
+            bootstrap=bootstrap,
+            children=children,
+            messages=profile.stage_messages,
+            repetitions=profile.stage_runs,
+            seed=args.seed,
+            timeout_s=300.0,
+            infra_ports=infra_ports,
+            say=_say,
+        )
+    if profile.e2e_runs:
+        _say("3+4. end to end through the four workers, RSS sampled every second")
+        result["lifecycle"] = await lifecycle.run(
+            bootstrap=bootstrap,
+            database_url=database_url,
+            repo=REPO,
+            children=children,
+            probe_s=profile.probe_s,
+            run_s=profile.run_s,
+            repetitions=profile.e2e_runs,
+            in_flight=profile.in_flight,
+            grace_s=profile.grace_s,
+            seed=args.seed,
+            infra_ports=infra_ports,
+            say=_say,
+            levels=profile.levels,
+        )
+    if profile.soak_s:
+        _say(f"4. soak: {profile.soak_s / 60:.0f} minutes, RSS sampled every 5 s")
+        result["soak"] = await lifecycle.soak(
+            bootstrap=bootstrap,
+            database_url=database_url,
+            repo=REPO,
+            children=children,
+            seconds=args.soak_seconds or profile.soak_s,
+            rate=args.soak_rate,
+            in_flight=profile.in_flight,
+            grace_s=profile.grace_s,
+            seed=args.seed,
+            infra_ports=infra_ports,
+            say=_say,
+        )
+
+
+def _incomplete(result: dict[str, Any]) -> list[str]:
+    """Runs that did not account for every one of their own messages or deals: a fault, not a
+    slow machine (slowness shows as "kept up: no"), and the reason for a non-zero exit."""
+    found = []
+    for run in (result.get("stage") or {}).get("runs", []):
+        for side in ("baseline", "stage"):
+            if not run[side]["complete"]:
+                seen, n = run[side]["outcomes_seen"], run[side]["messages"]
+                found.append(f"{side} run {run['run_id']}: {seen}/{n} outcomes")
+    life = result.get("lifecycle") or {}
+    runs = [*life.get("capacity", {}).get("runs", [])]
+    for level in life.get("levels", {}).values():
+        runs += level["runs"]
+    soak = result.get("soak") or {}
+    runs += soak.get("run", {}).get("minutes", [])
+    for run in runs:
+        missing = run["deals_published"] - run["deals_completed"]
+        if missing:
+            found.append(f"e2e run {run['run_id']}: {missing} deals incomplete: {run['stuck'][:3]}")
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["passthrough"]:
+        from bench import passthrough  # noqa: PLC0415 - the baseline process loads only this
+
+        passthrough.main(argv[1:])
+        return
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="~3 minute smoke version (CI)")
+    mode.add_argument("--soak", action="store_true", help="10-minute memory run")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--out", help="directory for the JSON result (default bench/results)")
+    parser.add_argument("--soak-seconds", type=float, default=0.0, help="soak length override")
+    parser.add_argument(
+        "--soak-rate", type=float, default=0.0, help="deals/s to soak at (default: half capacity)"
+    )
+    args = parser.parse_args(argv)
+    profile = PROFILES["quick" if args.quick else "soak" if args.soak else "default"]
+    try:
+        result = asyncio.run(_run(args, profile))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        _say("interrupted: every worker the benchmark started was stopped")
+        raise SystemExit(130) from None
+    except TimeoutError:
+        _say(f"gave up after {profile.max_minutes:.0f} minutes; every worker was stopped")
+        raise SystemExit(124) from None
+    if result["incomplete"]:
+        raise SystemExit(3)

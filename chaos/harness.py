@@ -1,0 +1,320 @@
+"""One chaos run: workers up, steady load, the seeded faults one by one, quiescence, the verdict.
+
+    prepare   migrate, create topics, start the four workers, load the price list
+    load      the lifecycle driver at `rate` deals/s for `duration` s (and until every deal ends)
+    faults    at their planned times, one at a time; after each heal, wait until every affected
+              service made progress and is back to `ratio` x its warm-up throughput (or the
+              bounds passed), then go on
+    quiesce   load done, every consumer group's lag 0, every outbox empty
+    verdict   read everything the run published and committed, check the invariants, report
+
+Whatever happens, nothing it started outlives it: workers are stopped, a server a fault left
+down is started again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+from aiokafka import TopicPartition
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from chaos import archive
+from chaos import faults as fault_kinds
+from chaos.checker import Result
+from chaos.faults import Applied, FaultContext
+from chaos.fleet import SERVICE_OF, STAGES, Fleet
+from chaos.history import History, end_offsets, event_ids, outbox_rows, read_db, read_records
+from chaos.infra import REPO, Endpoints, InfraControl, SetupError
+from chaos.lag import group_lags
+from chaos.recovery import Bounds, baseline, measure_all, settled
+from chaos.schedule import DEDUPE_KINDS, INFRA_KINDS, Fault, build_schedule
+from chaos.verdict import check, run_checks
+from contracts.topics import ALL_TOPICS
+from salesflow.catalog import load_price_list
+from salesflow.driver import LifecycleDriver
+from salesflow.stages import STAGES as STAGE_MODULES
+from shared.migrations import upgrade_async
+from shared.topics_admin import ensure_topics
+
+log = structlog.stdlib.get_logger("chaos.harness")
+PRICE_LIST = REPO / "samples" / "price_list.csv"
+OPEN_ENDED = 10**9  # leads: the harness calls stop_feeding() when the load has done its job
+BASELINE_FROM_S = 8.0  # the pipeline has filled by then (lead -> invoice takes a few seconds)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    seed: int
+    duration_s: float
+    kinds: tuple[str, ...]
+    rate: float = 20.0
+    warmup_s: float = 20.0
+    recovery_window_s: float = 20.0
+    bounds: Bounds = field(default_factory=Bounds)
+    drain_timeout_s: float = 300.0
+    report_dir: Path = REPO / ".local" / "chaos"
+    command: str = ""
+    keep_history: bool = False  # the history is always kept when the run fails
+    members: int = 1  # processes per worker (2+: every stage runs as a consumer group)
+
+
+@dataclass
+class RunOutcome:
+    config: RunConfig
+    run_id: str
+    schedule: list[Fault]
+    applied: list[Applied]
+    results: list[Result]
+    facts: dict[str, Any]
+    started_at: str
+    seconds: float
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.results)
+
+
+def consumes() -> dict[str, tuple[str, ...]]:
+    """service -> the topics its worker consumes (from each service's WorkerSpec)."""
+    found = {}
+    for stage, module in STAGE_MODULES.items():
+        spec = importlib.import_module(module).SPEC
+        found[SERVICE_OF[stage]] = tuple(spec.consumes)
+    return found
+
+
+async def _prepare(endpoints: Endpoints) -> None:
+    await ensure_topics(endpoints.kafka, ALL_TOPICS)
+    for service in SERVICE_OF.values():
+        await upgrade_async(endpoints.database_url, service)
+
+
+async def _price_list_ready(endpoints: Endpoints, items: int, timeout_s: float = 90.0) -> None:
+    engine = create_async_engine(endpoints.database_url)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            async with engine.connect() as conn:
+                have = await conn.scalar(
+                    text(
+                        "SELECT count(*) FROM quote_svc.price_list_items "
+                        "WHERE price_list_id = 'STANDARD'"
+                    )
+                )
+            if (have or 0) >= items:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError("the price list never reached quote_svc")
+            await asyncio.sleep(0.5)
+    finally:
+        await engine.dispose()
+
+
+async def _wait_until(driver: LifecycleDriver, at_s: float, load: asyncio.Task[Any]) -> None:
+    """Until `at_s` seconds into the load, or the load ended."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(load), timeout=max(0.0, at_s - driver.elapsed()))
+
+
+async def _measure(
+    ctx: FaultContext, applied: Applied, baselines: dict[str, float], config: RunConfig
+) -> None:
+    """Wait until the affected services recovered or the bounds passed; record the recovery."""
+    while True:
+        now = ctx.now()
+        recoveries = measure_all(
+            ctx.driver.timeline, baselines, applied.services, applied.healed_s, now, config.bounds
+        )
+        if settled(recoveries, applied.healed_s, now, config.bounds):
+            break
+        await asyncio.sleep(1.0)
+    applied.recovery = recoveries
+    stage = applied.fault.stage
+    before = applied.counters_before.get("dup", 0.0)
+    deadline = time.monotonic() + (30.0 if applied.fault.kind == "crash_after_db_commit" else 0.0)
+    while True:
+        # Scraped here too: a worker busy with a backlog answers /metrics late.
+        await asyncio.gather(*(w.scrape() for w in ctx.fleet.live.get(stage or "", [])))
+        dropped = ctx.fleet.total("salesflow_duplicates_dropped_total", stage) - before
+        if dropped > 0 or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(1.0)
+    applied.counters_after = {"dup": before + dropped}
+    if applied.fault.kind == "crash_after_db_commit" and applied.ok and dropped <= 0:
+        # The batch committed before the kill must come back, and the inbox must drop it.
+        applied.ok = False
+        applied.detail += "; but no redelivered duplicate was dropped afterwards"
+
+
+async def _quiesce(
+    endpoints: Endpoints, groups: dict[str, tuple[str, ...]], timeout_s: float
+) -> tuple[dict[str, int], dict[str, int], float]:
+    started = time.monotonic()
+    lags: dict[str, int] = {}
+    rows: dict[str, int] = {}
+    while True:
+        with contextlib.suppress(Exception):
+            lags = await group_lags(endpoints.kafka, groups)
+            rows = await outbox_rows(endpoints.database_url)
+            if lags and not any(lags.values()) and not any(rows.values()):
+                break
+        if time.monotonic() - started > timeout_s:
+            break
+        await asyncio.sleep(2.0)
+    return lags, rows, time.monotonic() - started
+
+
+def _plan(config: RunConfig, endpoints: Endpoints, control: InfraControl | None) -> list[Fault]:
+    schedule = build_schedule(
+        config.seed,
+        config.duration_s,
+        list(config.kinds),
+        warmup_s=config.warmup_s,
+        recovery_window_s=config.recovery_window_s,
+    )
+    missing = set(config.kinds) - {f.kind for f in schedule}
+    if missing:
+        raise SetupError(f"duration {config.duration_s}s is too short for {sorted(missing)}")
+    if INFRA_KINDS & set(config.kinds):
+        if control is None:
+            raise SetupError("infrastructure faults requested but no infrastructure control")
+        control.verify(endpoints)
+    return schedule
+
+
+async def _drive(
+    ctx: FaultContext, schedule: list[Fault], config: RunConfig, facts: dict[str, Any]
+) -> list[Applied]:
+    """The load, with the faults applied one by one; returns when every deal has ended."""
+    driver = ctx.driver
+    load = asyncio.create_task(driver.run())
+    first_fault = schedule[0].at_s if schedule else config.warmup_s
+    await _wait_until(driver, first_fault, load)
+    baselines = {
+        service: baseline(driver.timeline.get(service, Counter()), BASELINE_FROM_S, first_fault)
+        for service in SERVICE_OF.values()
+    }
+    facts["baseline_per_s"] = {k: round(v, 2) for k, v in baselines.items()}
+    applied: list[Applied] = []
+    for fault in schedule:
+        await _wait_until(driver, fault.at_s, load)
+        if load.done():  # the driver gave up (no progress for its idle timeout)
+            break
+        done = await fault_kinds.apply(ctx, fault)
+        applied.append(done)
+        await _measure(ctx, done, baselines, config)
+        await asyncio.sleep(config.recovery_window_s / 4)
+    # The load runs for the duration and, on a machine slow to recover, until the last fault's
+    # recovery was measured under it; then no new deals, and the run waits for the open ones.
+    await _wait_until(driver, config.duration_s, load)
+    driver.stop_feeding()
+    facts["load_seconds"] = round(driver.elapsed(), 1)
+    funnel = await asyncio.wait_for(load, timeout=config.drain_timeout_s + 600)
+    facts.update(
+        funnel=funnel.render(),
+        deals=len(driver.deals),
+        incomplete_deals=funnel.incomplete,
+        stuck_deals=funnel.stuck[:20],
+        driver_redeliveries=driver.redeliveries,
+        driver_send_retries=driver.send_retries,
+        republished=ctx.republished,
+    )
+    return applied
+
+
+async def _history(
+    ctx: FaultContext,
+    start_offsets: dict[TopicPartition, int],
+    applied: list[Applied],
+    config: RunConfig,
+    facts: dict[str, Any],
+) -> History:
+    """Quiescence, then everything the run published and committed."""
+    endpoints = ctx.endpoints
+    lags, rows, quiesce_s = await _quiesce(endpoints, ctx.consumes, config.drain_timeout_s)
+    facts.update(quiescence_s=round(quiesce_s, 1), outbox_rows_at_quiescence=rows)
+    await asyncio.sleep(1.5)  # one more scrape of every worker's counters
+    facts["worker_exit_codes"] = await ctx.fleet.stop_all()
+    facts["counters"] = ctx.fleet.totals()
+    records = await read_records(endpoints.kafka, start_offsets, ctx.run_id)
+    facts["records_read"] = len(records)
+    return History(
+        run_id=ctx.run_id,
+        records=records,
+        db=await read_db(endpoints.database_url, ctx.run_id, event_ids(records)),
+        consumes=ctx.consumes,
+        poison=ctx.poison,
+        lag=lags,
+        duplicates_dropped=ctx.fleet.total("salesflow_duplicates_dropped_total"),
+        dedupe_required=any(a.fault.kind in DEDUPE_KINDS for a in applied),
+    )
+
+
+async def run(config: RunConfig, endpoints: Endpoints, control: InfraControl | None) -> RunOutcome:
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    t0 = time.monotonic()
+    schedule = _plan(config, endpoints, control)
+    run_id = f"c{config.seed}x{os.urandom(3).hex()}"
+    report_dir = config.report_dir
+    (report_dir / "logs").mkdir(parents=True, exist_ok=True)
+    groups = consumes()
+    await _prepare(endpoints)
+    fleet = Fleet(endpoints, report_dir / "logs", os.environ)
+    down: set[str] = set()
+    applied: list[Applied] = []
+    facts: dict[str, Any] = {"run_id": run_id}
+    scraper = asyncio.create_task(fleet.scrape_forever())
+    try:
+        await asyncio.gather(
+            *(
+                fleet.start(stage, ready_timeout_s=180)
+                for stage in STAGES
+                for _ in range(config.members)
+            )
+        )
+        await _price_list_ready(endpoints, await load_price_list(endpoints.kafka, PRICE_LIST))
+        start_offsets = await end_offsets(endpoints.kafka)
+        driver = LifecycleDriver(
+            endpoints.kafka,
+            rate=config.rate,
+            seed=config.seed,
+            leads=OPEN_ENDED,
+            run_id=run_id,
+            idle_timeout_s=60.0,
+            keep_recent=5000,
+        )
+        ctx = FaultContext(fleet, endpoints, driver, control, groups, config.seed, run_id)
+        ctx.down = down
+        ctx.members = config.members
+        log.info("load_start", run_id=run_id, rate=config.rate, faults=len(schedule))
+        applied = await _drive(ctx, schedule, config, facts)
+        history = await _history(ctx, start_offsets, applied, config, facts)
+        results = run_checks(check(history), applied, facts, config.bounds, schedule)
+        if config.keep_history or not all(r.passed for r in results):
+            facts["history"] = str(archive.dump(history, report_dir / "history.json.gz"))
+    finally:
+        scraper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await scraper
+        fleet.kill_all()
+        if control is not None:
+            for server in sorted(down):  # a fault interrupted while a server was down
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(
+                        control.postgres_start if server == "postgres" else control.kafka_start
+                    )
+    return RunOutcome(
+        config, run_id, schedule, applied, results, facts, started_at, time.monotonic() - t0
+    )

@@ -1,0 +1,37 @@
+"""Consumer lag: how many records each worker's group has not committed past."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+
+async def group_lags(bootstrap: str, groups: Mapping[str, Sequence[str]]) -> dict[str, int]:
+    """group -> records on its topics beyond its committed offsets (all partitions)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await admin.start()
+    try:
+        await consumer.start()
+        try:
+            await consumer._client.force_metadata_update()
+            lags = {}
+            for group, topics in groups.items():
+                parts = [
+                    TopicPartition(t, p)
+                    for t in topics
+                    for p in sorted(consumer.partitions_for_topic(t) or ())
+                ]
+                ends = await consumer.end_offsets(parts)
+                committed = await admin.list_consumer_group_offsets(group, partitions=parts)
+                lags[group] = sum(
+                    end - max(committed[tp].offset if tp in committed else 0, 0)
+                    for tp, end in ends.items()
+                )
+            return lags
+        finally:
+            await consumer.stop()
+    finally:
+        await admin.close()

@@ -1,0 +1,105 @@
+"""The verdict of a run: the invariants over its history plus what the harness itself saw."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from chaos import business
+from chaos.checker import (
+    Index,
+    Result,
+    accounting,
+    duplicates_observed,
+    effects_once,
+    no_rolled_back_events,
+    poison_answered,
+    quiescence,
+)
+from chaos.faults import Applied
+from chaos.history import History
+from chaos.recovery import Bounds
+from chaos.schedule import Fault
+
+
+def check(history: History) -> list[Result]:
+    """Every invariant over one history (pure: no I/O)."""
+    ix = Index(history)
+    return [
+        quiescence(ix),
+        accounting(ix),
+        effects_once(ix),
+        duplicates_observed(ix),
+        no_rolled_back_events(ix),
+        business.leads_decided_once(ix),
+        business.opportunity_per_qualified_lead(ix),
+        business.order_per_accepted_quote(ix),
+        business.invoice_per_confirmed_order(ix),
+        business.totals_to_the_cent(ix),
+        business.legal_transitions(ix),
+        poison_answered(ix),
+    ]
+
+
+def faults_applied(applied: Sequence[Applied], schedule: Sequence[Fault]) -> Result:
+    res = Result(
+        "faults_applied",
+        "every scheduled fault was applied as intended (a crash point really crashed the worker)",
+    )
+    res.checked = len(schedule)
+    done = {a.fault.index for a in applied}
+    for fault in schedule:
+        if fault.index not in done:
+            res.fail(f"{fault.describe()} was not applied (the load ended first)")
+    for a in applied:
+        if not a.ok:
+            res.fail(f"{a.fault.describe()}: {a.detail}")
+    return res
+
+
+def recovered(applied: Sequence[Applied], bounds: Bounds) -> Result:
+    res = Result(
+        "recovery",
+        f"after each fault heals, every affected service makes progress within "
+        f"{bounds.progress_s:.0f}s and is back to {bounds.ratio:.0%} of its warm-up throughput "
+        f"(over {bounds.window_s}s) within {bounds.throughput_s:.0f}s",
+    )
+    for a in applied:
+        for r in a.recovery:
+            res.checked += 1
+            if not r.within(bounds):
+                res.fail(
+                    f"{a.fault.describe()}: {r.service} progress after {r.progress_s}s, "
+                    f"throughput back after {r.throughput_s}s (best {r.best_ratio:.0%} of "
+                    f"{r.baseline_per_s:.1f}/s)"
+                )
+    return res
+
+
+def deals_complete(facts: dict[str, Any]) -> Result:
+    res = Result(
+        "deals_complete",
+        "every deal the driver started reached its expected end (no accepted event lost on the "
+        "way, as a user sees it)",
+    )
+    res.checked = int(facts.get("deals", 0))
+    if facts.get("incomplete_deals", 0):
+        res.fail(
+            f"{facts['incomplete_deals']} deals incomplete: {facts.get('stuck_deals', [])[:5]}"
+        )
+    return res
+
+
+def run_checks(
+    invariants: list[Result],
+    applied: Sequence[Applied],
+    facts: dict[str, Any],
+    bounds: Bounds,
+    schedule: Sequence[Fault],
+) -> list[Result]:
+    return [
+        faults_applied(applied, schedule),
+        deals_complete(facts),
+        *invariants,
+        recovered(applied, bounds),
+    ]
