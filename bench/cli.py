@@ -112,10 +112,7 @@ async def _run(args: argparse.Namespace, profile: Profile) -> dict[str, Any]:
     log_dir = REPO / ".local" / "bench-logs" / stamp
     children = Children(REPO, log_dir, dict(os.environ))
     atexit.register(children.kill_all)
-    loop = asyncio.get_running_loop()
-    main_task = asyncio.current_task()
-    if main_task is not None:
-        loop.add_signal_handler(signal.SIGTERM, main_task.cancel)
+    interrupts = _Interrupts(asyncio.current_task())
     started = time.monotonic()
     result: dict[str, Any] = {
         "command": "python -m bench" + (f" --{profile.name}" if profile.name != "default" else ""),
@@ -128,10 +125,14 @@ async def _run(args: argparse.Namespace, profile: Profile) -> dict[str, Any]:
     }
     _say(f"salesflow benchmark ({profile.name}); worker logs in {log_dir}")
     try:
-        async with asyncio.timeout(profile.max_minutes * 60):
+        # A longer soak asked for on the command line extends the bound by its length.
+        async with asyncio.timeout(profile.max_minutes * 60 + args.soak_seconds):
             await _phases(args, profile, result, bootstrap, database_url, infra_ports, children)
     finally:
+        interrupts.cleaning_up = True
         await children.close()
+    if interrupts.received:
+        raise asyncio.CancelledError
     late = await _foreign_workers(database_url)
     if late:
         result["warnings"].append(f"other salesflow workers were running at the end ({late})")
@@ -144,6 +145,36 @@ async def _run(args: argparse.Namespace, profile: Profile) -> dict[str, Any]:
     print(report.render(result))  # noqa: T201 - the table is this command's output
     _say(f"\nresult: {path}")
     return result
+
+
+class _Interrupts:
+    """SIGINT and SIGTERM cancel the run, again every half second until it reaches its cleanup.
+
+    aiokafka swallows a cancellation that arrives while a client is stopping (it awaits its own
+    tasks under `suppress(CancelledError)`), and the benchmark starts and stops clients all the
+    time, so one `cancel()` is not enough to be sure to stop.
+    """
+
+    def __init__(self, task: asyncio.Task[Any] | None) -> None:
+        self._task = task
+        self._loop = asyncio.get_running_loop()
+        self.received = False
+        self.cleaning_up = False
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._loop.add_signal_handler(sig, self._cancel)
+
+    def _cancel(self) -> None:
+        if self.received:
+            return
+        self.received = True
+        _say("stopping: cancelling the run and stopping every worker it started")
+        self._again()
+
+    def _again(self) -> None:
+        if self._task is None or self._task.done() or self.cleaning_up:
+            return
+        self._task.cancel()
+        self._loop.call_later(0.5, self._again)
 
 
 async def _phases(
@@ -259,7 +290,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         _say("interrupted: every worker the benchmark started was stopped")
         raise SystemExit(130) from None
     except TimeoutError:
-        _say(f"gave up after {profile.max_minutes:.0f} minutes; every worker was stopped")
+        _say("gave up: the run exceeded its time bound; every worker was stopped")
         raise SystemExit(124) from None
     if result["incomplete"]:
         raise SystemExit(3)

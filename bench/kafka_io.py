@@ -8,14 +8,16 @@ stage run and does not flatter either.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
 
+from bench.processes import cancel_and_wait
 from contracts.topics import PARTITIONS
 
 BASELINE_IN = "bench.passthrough.in"
@@ -47,8 +49,8 @@ def producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
 
 async def ensure_bench_topics(bootstrap: str) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="salesflow-bench")
-    await admin.start()
     try:
+        await admin.start()
         existing = set(await admin.list_topics())
         missing = [t for t in (BASELINE_IN, BASELINE_OUT) if t not in existing]
         if missing:
@@ -67,8 +69,8 @@ async def group_lag(bootstrap: str, group: str, topics: Sequence[str]) -> int:
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
     )
-    await consumer.start()
     try:
+        await consumer.start()
         parts = await _partitions(consumer, topics)
         ends = await consumer.end_offsets(parts)
         lag = 0
@@ -85,8 +87,8 @@ async def commit_to_end(bootstrap: str, group: str, topics: Sequence[str]) -> No
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
     )
-    await consumer.start()
     try:
+        await consumer.start()
         parts = await _partitions(consumer, topics)
         consumer.assign(parts)
         ends = await consumer.end_offsets(parts)
@@ -99,8 +101,8 @@ async def publish(bootstrap: str, topic: str, records: Iterable[Record]) -> floa
     """Publish every record and await every ack; returns the seconds it took."""
     started = time.monotonic()
     kafka = producer(bootstrap, "salesflow-bench-preload")
-    await kafka.start()
     try:
+        await kafka.start()
         pending = [
             await kafka.send(topic, r.value, key=r.key, headers=list(r.headers)) for r in records
         ]
@@ -177,9 +179,68 @@ class KeyObserver:
         return True
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         if self._consumer is not None:
             await self._consumer.stop()
+
+
+async def end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        await consumer.start()
+        parts = await _partitions(consumer, [topic])
+        return dict(await consumer.end_offsets(parts))
+    finally:
+        await consumer.stop()
+
+
+async def skip_own_records(
+    bootstrap: str,
+    group: str,
+    since: dict[TopicPartition, int],
+    prefixes: tuple[bytes, ...],
+) -> int:
+    """Move `group` past the records published since `since`, if the group had read everything
+    before them and every one of them is keyed by one of the benchmark's deal-id prefixes.
+
+    The stage measurement leaves its `lead.qualified` outcomes for quote_svc, which is not
+    running then; left there they would make the end-to-end phase start by creating tens of
+    thousands of quotes. Anyone else's record in the range, or a group with live members (the
+    commit is refused), leaves the group as it was. Returns the records skipped.
+    """
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
+    try:
+        await consumer.start()
+        parts = list(since)
+        ends = await consumer.end_offsets(parts)
+        for tp in parts:
+            if (await consumer.committed(tp) or 0) < since[tp]:
+                return 0  # someone else's records were already waiting for the group
+        consumer.assign(parts)
+        for tp in parts:
+            consumer.seek(tp, since[tp])
+        remaining = {tp for tp in parts if ends[tp] > since[tp]}
+        while remaining:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+            if not batches:
+                return 0
+            for tp, records in batches.items():
+                for record in records:
+                    if record.offset >= ends[tp]:
+                        continue
+                    if not (record.key or b"").startswith(prefixes):
+                        return 0
+                if _reached(records, ends[tp]):
+                    remaining.discard(tp)
+        await consumer.commit(dict(ends.items()))
+        return sum(ends[tp] - since[tp] for tp in parts)
+    except KafkaError:
+        return 0
+    finally:
+        await consumer.stop()
+
+
+def _reached(records: list[Any], end: int) -> bool:
+    return bool(records) and records[-1].offset + 1 >= end

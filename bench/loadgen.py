@@ -36,6 +36,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench.kafka_io import Record
+from bench.processes import cancel_and_wait
 from contracts.envelope import Envelope, encode, kafka_headers, make_envelope
 from contracts.invoices import RecordPayment
 from contracts.leads import ContactInfo, LeadCaptured, LeadSource, ProductInterest
@@ -219,10 +220,10 @@ class LoadGenerator:
         self._producer = AIOKafkaProducer(
             bootstrap_servers=self._bootstrap, acks="all", enable_idempotence=True, linger_ms=5
         )
-        await consumer.start()
-        await self._producer.start()
         feeder: asyncio.Task[None] | None = None
         try:
+            await consumer.start()
+            await self._producer.start()
             await consumer._client.force_metadata_update()
             parts = [
                 TopicPartition(t, p)
@@ -251,10 +252,7 @@ class LoadGenerator:
                     if time.monotonic() - last_progress > self._idle_timeout_s:
                         break
         finally:
-            if feeder is not None and not feeder.done():
-                feeder.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await feeder
+            await cancel_and_wait(feeder)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._flush(), timeout=30)
             await self._producer.stop()

@@ -10,14 +10,13 @@ quarter of that window.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.processes import Child
+from bench.processes import Child, cancel_and_wait
 from bench.stats import slope_per_minute
 
 
@@ -81,10 +80,7 @@ class MemorySampler:
             await asyncio.sleep(self._interval)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         self.sample()
 
     def summaries(self, warmup_s: float) -> dict[str, dict[str, Any]]:

@@ -83,8 +83,9 @@ async def _timed(
     infra_ports: tuple[int, int],
 ) -> tuple[dict[str, Any], Child]:
     """Start a consumer process and time it from its assignment to the last of `count` keys."""
-    observer = await KeyObserver(bootstrap, topics, prefix.encode()).start()
+    observer = KeyObserver(bootstrap, topics, prefix.encode())
     try:
+        await observer.start()
         child = start()
         assigned_wall = await _wait_assigned(child, 120.0)
         cpu = CpuAccount(
@@ -123,6 +124,7 @@ async def run(
     say: Callable[[str], None],
 ) -> dict[str, Any]:
     await kafka_io.ensure_bench_topics(bootstrap)
+    qualified_before = await kafka_io.end_offsets(bootstrap, "lead.qualified")
     runs: list[dict[str, Any]] = []
     for rep in range(repetitions):
         run_id = new_run_id()
@@ -195,8 +197,17 @@ async def run(
             f"lead_svc {stage['msgs_per_s']:.0f} msg/s, ratio {ratio:.2f}"
             + (f" (foreign backlog {backlog})" if backlog else "")
         )
+    skipped = await kafka_io.skip_own_records(
+        bootstrap,
+        "quote_svc",
+        qualified_before,
+        tuple(f"deal-{r['run_id']}-".encode() for r in runs),
+    )
+    if skipped:
+        say(f"  quote_svc moved past this phase's {skipped} lead.qualified (nobody else's)")
     return {
         "messages": messages,
+        "quote_svc_skipped_own_outcomes": skipped,
         "runs": runs,
         "baseline_msgs_per_s": spread([r["baseline"]["msgs_per_s"] for r in runs]),
         "stage_msgs_per_s": spread([r["stage"]["msgs_per_s"] for r in runs]),

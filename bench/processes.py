@@ -21,6 +21,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -33,6 +34,20 @@ _LAUNCHER = (
     "try:\n    ctypes.CDLL(None).prctl(1, 15)\nexcept (OSError, AttributeError):\n    pass\n"
     "os.execv(sys.argv[1], sys.argv[1:])"
 )
+
+
+async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:
+    """Cancel a helper task and wait for it, without swallowing a cancellation of the caller
+    (`suppress(CancelledError)` around the await would: a Ctrl-C arriving then was lost)."""
+    if task is None or task.done():
+        return
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
 
 
 def free_port() -> int:

@@ -5,6 +5,7 @@ payments that make an invoiced order uncancellable."""
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections import Counter
 from decimal import Decimal
@@ -122,8 +123,8 @@ async def test_one_order_per_accepted_quote_and_tampered_totals_are_refused(
     assert order.quote_id == quote.payload.quote_id
     assert order.lines == quote.payload.lines
     assert order.totals == quote.payload.totals
-    assert order.order_number.startswith("SO-")
-    assert len(order.order_number) == len("SO-2026-00001")
+    # Five digits at least; a year with more orders widens the number rather than wrapping.
+    assert re.fullmatch(r"SO-\d{4}-\d{5,}", order.order_number), order.order_number
     rejections = {e.deal_id: e.payload for t, e in events if t == "order.rejected"}
     assert rejections[quote.deal_id].reason_code == "order_exists"
     assert rejections[quote.deal_id].command_event_id == again.event_id
