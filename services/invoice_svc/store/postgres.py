@@ -10,8 +10,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, delete, insert, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Integer, Select, bindparam, delete, or_, select, text, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -29,6 +28,7 @@ from services.invoice_svc.domain import (
 )
 from services.invoice_svc.store.book import InvoiceBook, Touches
 from services.invoice_svc.store.tables import (
+    SCHEMA,
     TOTALS,
     cancelled_ahead,
     invoice_counters,
@@ -37,53 +37,50 @@ from services.invoice_svc.store.tables import (
     payments,
     pending_external_invoices,
 )
-from shared.db import upsert_many
+from shared.db import any_of, insert_many, upsert_many
 
 
 class InvoiceStore:
-    """Postgres adapter of invoice_svc (SQLAlchemy Core, no ORM on the hot path)."""
+    """Postgres adapter of invoice_svc (SQLAlchemy Core, no ORM on the hot path).
+
+    Every statement has one SQL text whatever the batch holds: keys are bound as arrays
+    (`any_of`), inserts go through `insert_many` / `upsert_many`, so SQLAlchemy compiles each
+    statement once and asyncpg prepares it once per connection.
+    """
 
     async def load(self, conn: AsyncConnection, touches: Touches) -> InvoiceBook:
-        # Lock order is fixed (orders, held, invoices, counter) so two batches that meet during a
-        # rebalance wait for each other instead of deadlocking.
+        # Lock order is fixed (orders and their cancellations, held, invoices, counter) so two
+        # batches that meet during a rebalance wait for each other instead of deadlocking.
         book = InvoiceBook()
         order_ids = sorted(touches.order_ids)
         if order_ids:
             # One transaction at a time per order, taken before any row lock: an order's messages
             # travel on several topics, which two members can hold during a rebalance. Without
             # it, one member records a cancellation (or ERP invoice) as ahead of its order while
-            # the other confirms the order, and neither sees the other's row.
+            # the other confirms the order, and neither sees the other's row. A statement of its
+            # own: a statement reads the snapshot taken when it starts, so rows read in the
+            # statement that waited for the lock would miss what the previous holder committed.
             await conn.execute(
-                text(
-                    "SELECT pg_advisory_xact_lock(k) FROM "
-                    "(SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY 1) AS keys"
-                ),
-                {"keys": sorted({_order_lock_key(o) for o in order_ids})},
+                _ORDER_LOCKS, {"keys": sorted({_order_lock_key(o) for o in order_ids})}
             )
-            rows = await conn.execute(
-                select(cancelled_ahead)
-                .where(cancelled_ahead.c.order_id.in_(order_ids))
-                .with_for_update()
-            )
-            book.cancelled_ahead.update(
-                (row.order_id, (row.deal_id, row.reason, row.received_at)) for row in rows
-            )
-            rows = await conn.execute(
-                select(orders)
-                .where(orders.c.order_id.in_(order_ids))
-                .order_by(orders.c.order_id)
-                .with_for_update()
-            )
-            book.orders.update((row.order_id, _order_from_row(row)) for row in rows)
-        external_ids = set(touches.external_ids)
+            for row in await conn.execute(_orders_and_cancellations(order_ids)):
+                if row.ahead_order_id is not None:
+                    book.cancelled_ahead[row.ahead_order_id] = (
+                        row.ahead_deal_id,
+                        row.ahead_reason,
+                        row.ahead_received_at,
+                    )
+                if row.order_id is not None:
+                    book.orders[row.order_id] = _order_from_row(row)
+        external_ids = sorted(touches.external_ids)
         numbers = set(touches.invoice_numbers)
         if external_ids or order_ids:
             rows = await conn.execute(
                 select(pending_external_invoices)
                 .where(
                     or_(
-                        pending_external_invoices.c.external_invoice_id.in_(sorted(external_ids)),
-                        pending_external_invoices.c.order_id.in_(order_ids),
+                        any_of(pending_external_invoices.c.external_invoice_id, external_ids),
+                        any_of(pending_external_invoices.c.order_id, order_ids),
                     )
                 )
                 .order_by(pending_external_invoices.c.external_invoice_id)
@@ -98,10 +95,10 @@ class InvoiceStore:
                 select(invoices)
                 .where(
                     or_(
-                        invoices.c.invoice_id.in_(sorted(touches.invoice_ids)),
-                        invoices.c.order_id.in_(order_ids),
-                        invoices.c.external_invoice_id.in_(sorted(external_ids)),
-                        invoices.c.invoice_number.in_(sorted(numbers)),
+                        any_of(invoices.c.invoice_id, sorted(touches.invoice_ids)),
+                        any_of(invoices.c.order_id, order_ids),
+                        any_of(invoices.c.external_invoice_id, external_ids),
+                        any_of(invoices.c.invoice_number, sorted(numbers)),
                     )
                 )
                 .order_by(invoices.c.invoice_id)
@@ -110,11 +107,12 @@ class InvoiceStore:
             for row in rows:
                 book.known_invoice(_invoice_from_row(row))
         if touches.payment_ids:
-            # Read after the invoices are locked: a concurrent batch recording the same payment
-            # holds the invoice row, so this read sees its payment once it committed.
+            # Read after the invoices are locked, in a statement of its own: a concurrent batch
+            # recording the same payment holds the invoice row, so this read (a new snapshot)
+            # sees its payment once it committed.
             rows = await conn.execute(
                 select(payments.c.payment_id).where(
-                    payments.c.payment_id.in_(sorted(touches.payment_ids))
+                    any_of(payments.c.payment_id, sorted(touches.payment_ids))
                 )
             )
             book.recorded_payments.update(row.payment_id for row in rows)
@@ -126,43 +124,47 @@ class InvoiceStore:
         await upsert_many(
             conn, orders, [_row_from_order(o) for o in book.changed_orders.values()], ["order_id"]
         )
-        new = [i for i in book.changed_invoices.values() if i.invoice_id in book.new_invoice_ids]
-        if new:
-            # Plain INSERT, not an upsert: a second invoice for an order (or ERP invoice, or
-            # number) must fail loudly on the UNIQUE constraints, never overwrite the first.
-            await conn.execute(insert(invoices), [_row_from_invoice(i) for i in new])
+        # Plain INSERT, not an upsert: a second invoice for an order (or ERP invoice, or number)
+        # must fail loudly on the UNIQUE constraints, never overwrite the first.
+        await insert_many(
+            conn,
+            invoices,
+            [
+                _row_from_invoice(i)
+                for i in book.changed_invoices.values()
+                if i.invoice_id in book.new_invoice_ids
+            ],
+        )
         changed = [
             i for i in book.changed_invoices.values() if i.invoice_id not in book.new_invoice_ids
         ]
         await upsert_many(conn, invoices, [_row_from_invoice(i) for i in changed], ["invoice_id"])
-        if book.new_payments:
-            await conn.execute(
-                insert(payments),
-                [_row_from_payment(iid, p) for iid, p in book.new_payments.values()],
-            )
-        if book.new_held:
-            await conn.execute(
-                insert(pending_external_invoices),
-                [_row_from_claim(c) for c in book.new_held.values()],
-            )
+        await insert_many(
+            conn,
+            payments,
+            [_row_from_payment(iid, p) for iid, p in book.new_payments.values()],
+        )
+        await insert_many(
+            conn, pending_external_invoices, [_row_from_claim(c) for c in book.new_held.values()]
+        )
         if book.released:
             await conn.execute(
                 delete(pending_external_invoices).where(
-                    pending_external_invoices.c.external_invoice_id.in_(sorted(book.released))
+                    any_of(pending_external_invoices.c.external_invoice_id, sorted(book.released))
                 )
             )
-        if book.new_cancelled_ahead:
-            await conn.execute(
-                insert(cancelled_ahead),
-                [
-                    {"order_id": o, "deal_id": d, "reason": r, "received_at": at}
-                    for o, (d, r, at) in book.new_cancelled_ahead.items()
-                ],
-            )
+        await insert_many(
+            conn,
+            cancelled_ahead,
+            [
+                {"order_id": o, "deal_id": d, "reason": r, "received_at": at}
+                for o, (d, r, at) in book.new_cancelled_ahead.items()
+            ],
+        )
         if book.applied_cancelled_ahead:
             await conn.execute(
                 delete(cancelled_ahead).where(
-                    cancelled_ahead.c.order_id.in_(sorted(book.applied_cancelled_ahead))
+                    any_of(cancelled_ahead.c.order_id, sorted(book.applied_cancelled_ahead))
                 )
             )
         if book.changed_counters:
@@ -174,18 +176,60 @@ class InvoiceStore:
             )
 
 
+_ORDER_LOCKS = text(
+    "SELECT pg_advisory_xact_lock(k) FROM "
+    "(SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY 1) AS keys"
+)
+
+# Create the year's counter if needed and lock it, in one round trip: the no-op DO UPDATE takes
+# the row lock that SELECT ... FOR UPDATE would, and RETURNING reads the value. A text()
+# statement because SQLAlchemy never caches PostgreSQL insert() constructs.
+_LOCK_COUNTER = text(
+    f"INSERT INTO {SCHEMA}.invoice_counters (year, last) VALUES (:year, 0) "  # noqa: S608
+    "ON CONFLICT (year) DO UPDATE SET last = invoice_counters.last RETURNING last"
+).bindparams(bindparam("year", type_=Integer))
+
+
 def _order_lock_key(order_id: UUID) -> int:
     return int.from_bytes(order_id.bytes[:8], "big", signed=True)
 
 
+def _orders_and_cancellations(order_ids: list[UUID]) -> Select[Any]:
+    """The orders and the cancellations read ahead of their order, locked, in one round trip.
+
+    Each table is read and locked in its own CTE (one snapshot, that of the statement), and the
+    two are joined on the order id: a cancellation kept ahead has no order row, an order most
+    often no cancellation. The order in which the two CTEs take their row locks is the plan's,
+    which is safe only because every writer of these two tables holds the order's advisory lock
+    (taken just before): no other transaction can hold or wait for these rows meanwhile.
+    """
+    ahead = (
+        select(
+            cancelled_ahead.c.order_id.label("ahead_order_id"),
+            cancelled_ahead.c.deal_id.label("ahead_deal_id"),
+            cancelled_ahead.c.reason.label("ahead_reason"),
+            cancelled_ahead.c.received_at.label("ahead_received_at"),
+        )
+        .where(any_of(cancelled_ahead.c.order_id, order_ids))
+        .with_for_update()
+        .cte("ahead")
+        .prefix_with("MATERIALIZED")
+    )
+    known = (
+        select(orders)
+        .where(any_of(orders.c.order_id, order_ids))
+        .order_by(orders.c.order_id)
+        .with_for_update()
+        .cte("known")
+        .prefix_with("MATERIALIZED")
+    )
+    return select(known, ahead).select_from(
+        known.join(ahead, known.c.order_id == ahead.c.ahead_order_id, full=True)
+    )
+
+
 async def _lock_counter(conn: AsyncConnection, year: int) -> InvoiceCounter:
-    """Create the year's counter if needed and lock it, in one round trip: the no-op DO UPDATE
-    takes the row lock that SELECT ... FOR UPDATE would, and RETURNING reads the value."""
-    stmt = pg_insert(invoice_counters).values(year=year, last=0)
-    locking = stmt.on_conflict_do_update(
-        index_elements=[invoice_counters.c.year], set_={"last": invoice_counters.c.last}
-    ).returning(invoice_counters.c.last)
-    last = (await conn.execute(locking)).scalar_one()
+    last = (await conn.execute(_LOCK_COUNTER, {"year": year})).scalar_one()
     return InvoiceCounter(year, int(last))
 
 
