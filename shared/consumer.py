@@ -6,7 +6,7 @@ Per batch polled from Kafka, ONE PostgreSQL transaction:
     -> the service's Stage loads what the fresh messages touch, decides per message in order,
        saves its rows and returns the outgoing events
     -> outgoing events and dead-letter entries into the outbox (one statement)
-    COMMIT, wake the relay, and only then let the caller commit the Kafka offsets.
+    COMMIT, hand what it emits to the relay, and only then let the caller commit the offsets.
 
 A crash before COMMIT leaves nothing behind; a crash after COMMIT and before the offset commit
 redelivers the batch, which the inbox absorbs. Poison records never reach the stage: they are
@@ -61,6 +61,29 @@ class Stage(Protocol):
     async def apply(
         self, conn: AsyncConnection, batch: Sequence[Incoming], now: datetime
     ) -> Sequence[Outgoing]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """Outbox ids already handed to the relay and not yet deleted, as of one moment (`era`)."""
+
+    era: int
+    ids: list[int]
+
+
+class OutboxSink(Protocol):
+    """Where the runtime reports what a committed transaction put in the outbox (the relay)."""
+
+    def pending(self) -> Pending:
+        """Rows handed over earlier, which the relay sends before anything handed over later."""
+        ...
+
+    def committed(
+        self, records: Sequence[Outgoing], ids: Sequence[int], *, alone: bool, seen: Pending
+    ) -> None:
+        """`records` (outbox rows `ids`, same order) are committed; `alone`: when they were
+        inserted the outbox held no row but `seen`'s, so they may be published from memory."""
+        ...
 
 
 class BatchDeferred(Exception):  # noqa: N818 - a signal to the caller, not an error to report
@@ -128,7 +151,7 @@ class BatchRuntime:
         readiness: Readiness,
         retry: RetryPolicy,
         max_message_bytes: int,
-        on_commit: Callable[[], None] = lambda: None,
+        outbox: OutboxSink,
         crash: CrashPoints | None = None,
     ) -> None:
         self._service = service
@@ -142,7 +165,7 @@ class BatchRuntime:
         self._readiness = readiness
         self._retry = retry
         self._max_bytes = max_message_bytes
-        self._on_commit = on_commit
+        self._outbox = outbox
         self._crash = crash or CrashPoints()
 
     async def handle(self, records: Sequence[Record]) -> BatchOutcome:
@@ -254,24 +277,32 @@ class BatchRuntime:
             if fresh:
                 outgoing.extend(await self._stage.apply(conn, fresh, now))
             self._crash.reached("in_transaction")
-            await self._insert_outbox(conn, [*outgoing, *parked])
+            records = [*outgoing, *parked]
+            seen = self._outbox.pending()
+            ids, alone = await self._insert_outbox(conn, records, seen)
         self._crash.reached("after_db_commit")
-        if outgoing or parked:
-            self._on_commit()
+        if records:
+            self._outbox.committed(records, ids, alone=alone, seen=seen)
         return Applied(fresh, len(decoded) - len(fresh), outgoing)
 
-    async def _insert_outbox(self, conn: AsyncConnection, records: Sequence[Outgoing]) -> None:
+    async def _insert_outbox(
+        self, conn: AsyncConnection, records: Sequence[Outgoing], seen: Pending
+    ) -> tuple[list[int], bool]:
         if not records:
-            return
-        await conn.execute(
-            text(self._sql.insert_outbox),
-            {
-                "topics": [r.topic for r in records],
-                "keys": [r.key for r in records],
-                "payloads": [r.payload for r in records],
-                "headers": [pack_headers(r.headers) for r in records],
-            },
-        )
+            return [], False
+        ids, others = (
+            await conn.execute(
+                text(self._sql.insert_outbox),
+                {
+                    "topics": [r.topic for r in records],
+                    "keys": [r.key for r in records],
+                    "payloads": [r.payload for r in records],
+                    "headers": [pack_headers(r.headers) for r in records],
+                    "pending": seen.ids,
+                },
+            )
+        ).one()
+        return list(ids), not others
 
     async def _one_by_one(
         self,

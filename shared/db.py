@@ -104,10 +104,21 @@ class SchemaSql:
             f"INSERT INTO {s}.inbox (event_id) SELECT unnest(CAST(:ids AS uuid[])) "
             "ON CONFLICT DO NOTHING RETURNING event_id"
         )
+        # Inserts a batch's records and, in the same round trip, says whether the outbox held
+        # any other row before them (the main query reads the statement's snapshot, which does
+        # not include the CTE's own rows). Rows this process already handed to its relay
+        # (`:pending`) do not count: the relay sends those first, in order. With no other
+        # row, the relay may publish the batch straight from memory without breaking any
+        # deal's order (see shared.relay).
         self.insert_outbox = (
-            f"INSERT INTO {s}.outbox (topic, key, payload, headers) "  # noqa: S608
+            f"WITH added AS (INSERT INTO {s}.outbox (topic, key, payload, headers) "  # noqa: S608
             "SELECT * FROM unnest(CAST(:topics AS text[]), CAST(:keys AS bytea[]), "
-            "CAST(:payloads AS bytea[]), CAST(:headers AS text[]))"
+            "CAST(:payloads AS bytea[]), CAST(:headers AS text[])) RETURNING id) "
+            "SELECT ARRAY(SELECT id FROM added ORDER BY id) AS ids, "
+            # An anti-join (hashed) rather than `id <> ALL(:pending)`, which is linear in the
+            # array for every row scanned.
+            f"EXISTS (SELECT 1 FROM {s}.outbox o WHERE NOT EXISTS (SELECT 1 FROM "
+            "unnest(CAST(:pending AS bigint[])) p(id) WHERE p.id = o.id)) AS others"
         )
         # The relay's leadership (a transaction-scoped advisory lock) is taken by the same
         # statement that reads the rows: one round trip less per relay pass. A relay that

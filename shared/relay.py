@@ -8,8 +8,20 @@ deletes them and commits. A crash after the acks and before the commit re-sends 
 the same event ids reach Kafka twice and the consumers' inboxes absorb them. A delete queue is
 used rather than a `WHERE id > last_seen` cursor, which skips rows whose lower id commits late.
 
-The worker wakes the relay right after each business commit (low latency) and the relay also
-polls (rows committed by another process, or left by a crashed one).
+Fast path. Reading back rows the worker has just written costs a transaction of three or four
+round trips per batch, each of which waits for a CPU on a busy machine. So the worker hands the
+rows it committed (`committed`, with their outbox ids) straight to the relay, which publishes
+them from memory, awaits the acks and deletes them by id (one autocommit statement). That is
+allowed only when the outbox held no other row than this process's own pending hand-overs when
+the batch inserted its rows (the same statement tells, see `SchemaSql.insert_outbox`):
+hand-overs are sent first in first out, so a deal's events still leave in commit order.
+Otherwise, and after any failure, the relay polls as above and sends by id. A polling relay of
+another process may send a handed-over row too (it is committed and visible); that is a
+duplicate with the same event id, which consumers absorb, never a reordering, because every
+sender sends in id order and deletes a row only after its ack.
+
+The relay also polls every `poll_interval_s`: rows committed by another process, or left by a
+crashed one.
 """
 
 from __future__ import annotations
@@ -17,7 +29,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -25,10 +39,10 @@ from aiokafka.errors import KafkaError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.consumer import CrashPoints, RetryPolicy
+from shared.consumer import CrashPoints, Pending, RetryPolicy
 from shared.db import SchemaSql, advisory_key, is_transient, root_cause
 from shared.health import Readiness
-from shared.messages import unpack_headers
+from shared.messages import Outgoing, unpack_headers
 from shared.metrics import WorkerMetrics
 
 log = structlog.stdlib.get_logger("salesflow.relay")
@@ -50,6 +64,12 @@ def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
         request_timeout_ms=30_000,
         compression_type=None,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _HandOver:
+    records: Sequence[Outgoing]
+    ids: Sequence[int]
 
 
 class OutboxRelay:
@@ -80,7 +100,15 @@ class OutboxRelay:
         self._crash = crash or CrashPoints()
         self._sql = SchemaSql(service)
         self._lock_key = advisory_key(f"salesflow.relay.{service}")
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._wake = asyncio.Event()
+        self._poll_due = True  # the first pass looks for rows a predecessor left
+        self._handovers: deque[_HandOver] = deque()
+        self._pending: set[int] = set()
+        self._last_polled: frozenset[int] = frozenset()
+        # Bumped when a failure empties the queue: a batch whose `alone` was judged against
+        # pending ids of an earlier era is polled instead (those rows now leave by polling).
+        self._era = 0
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._producer_started = False
@@ -88,7 +116,24 @@ class OutboxRelay:
         self._next_purge = 0.0
 
     def wake(self) -> None:
+        """Poll the outbox now (rows to send in id order)."""
+        self._poll_due = True
         self._wake.set()
+
+    def pending(self) -> Pending:
+        return Pending(self._era, list(self._pending))
+
+    def committed(
+        self, records: Sequence[Outgoing], ids: Sequence[int], *, alone: bool, seen: Pending
+    ) -> None:
+        """Rows the worker just committed; see the module docstring for when they are sent
+        from memory."""
+        if alone and seen.era == self._era and len(ids) == len(records):
+            self._handovers.append(_HandOver(records, ids))
+            self._pending.update(ids)
+            self._wake.set()
+        else:
+            self.wake()
 
     async def start(self) -> None:
         await self._start_producer()
@@ -133,9 +178,18 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         delay = self._retry.initial_s
+        next_poll = 0.0
         while True:
+            sent = 0
             try:
-                sent = await self.relay_once()
+                while self._handovers:
+                    await self._send_handover(self._handovers[0])
+                    done = self._handovers.popleft()
+                    self._pending.difference_update(done.ids)
+                if self._poll_due or time.monotonic() >= next_poll:
+                    self._poll_due = False
+                    next_poll = time.monotonic() + self._poll
+                    sent = await self.relay_once()
                 await self._housekeeping()
             except asyncio.CancelledError:
                 raise
@@ -153,6 +207,11 @@ class OutboxRelay:
                     self._readiness.set_broker(ok=False, detail=detail)
                 else:
                     self._readiness.set_database(ok=False, detail=detail)
+                # Handed-over rows are committed: polling sends them, in id order, with the rest.
+                self._handovers.clear()
+                self._pending.clear()
+                self._era += 1
+                self._poll_due = True
                 if self._stopping:
                     return
                 await asyncio.sleep(delay)
@@ -161,17 +220,45 @@ class OutboxRelay:
             delay = self._retry.initial_s
             self._readiness.set_broker(ok=True)
             self._readiness.set_database(ok=True)
-            # A batch shorter than the limit emptied the outbox as of its SELECT; rows committed
-            # since then set the wake event, so the wait below returns at once for them. Going
-            # round again unconditionally cost an empty transaction after every pass. While
-            # stopping, drain until a pass finds nothing.
+            # A poll shorter than the limit emptied the outbox as of its SELECT; rows committed
+            # since then set the wake event, so the wait below returns at once for them. While
+            # stopping, drain until a poll finds nothing.
             if sent >= self._batch_size or (sent and self._stopping):
+                self._poll_due = True
+                continue
+            if self._handovers:
                 continue
             if self._stopping:
                 return
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+                await asyncio.wait_for(
+                    self._wake.wait(), timeout=max(0.0, next_poll - time.monotonic())
+                )
             self._wake.clear()
+
+    async def _send_handover(self, handover: _HandOver) -> None:
+        producer = self._producer
+        if producer is None:
+            raise RuntimeError("relay not started")
+        # A poll that ran while this batch committed may have sent (and deleted) its rows.
+        todo = [
+            (row_id, record)
+            for row_id, record in zip(handover.ids, handover.records, strict=True)
+            if row_id not in self._last_polled
+        ]
+        if not todo:
+            return
+        deliveries = [
+            await producer.send(
+                record.topic, value=record.payload, key=record.key, headers=list(record.headers)
+            )
+            for _, record in todo
+        ]
+        await asyncio.gather(*deliveries)
+        self._crash.reached("relay_after_ack")
+        async with self._autocommit.connect() as conn:
+            await conn.execute(text(self._sql.delete_outbox), {"ids": [i for i, _ in todo]})
+        self._metrics.published.labels(self._service).inc(len(todo))
 
     async def relay_once(self) -> int:
         """Publish one batch of the oldest rows; 0 when idle or another relay is active."""
@@ -187,6 +274,7 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
+            self._last_polled = frozenset(row.id for row in rows)
             deliveries = [
                 await producer.send(
                     row.topic, value=row.payload, key=row.key, headers=unpack_headers(row.headers)
