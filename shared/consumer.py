@@ -31,7 +31,6 @@ from uuid import UUID
 
 import structlog
 from aiokafka import ConsumerRecord
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.envelope import decode
@@ -270,7 +269,7 @@ class BatchRuntime:
         async with self._engine.begin() as conn:
             if decoded:
                 rows = await conn.execute(
-                    text(self._sql.claim_inbox), {"ids": [m.event_id for m in decoded]}
+                    self._sql.claim_inbox, {"ids": [m.event_id for m in decoded]}
                 )
                 claimed = {row[0] for row in rows}
                 fresh = [m for m in decoded if m.event_id in claimed]
@@ -292,7 +291,7 @@ class BatchRuntime:
             return [], False
         ids, others = (
             await conn.execute(
-                text(self._sql.insert_outbox),
+                self._sql.insert_outbox,
                 {
                     "topics": [r.topic for r in records],
                     "keys": [r.key for r in records],

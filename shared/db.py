@@ -95,12 +95,13 @@ def runtime_tables(metadata: MetaData, schema: str) -> tuple[Table, Table]:
 
 
 class SchemaSql:
-    """The runtime's statements, rendered once for one service schema."""
+    """The runtime's statements, rendered and parsed once for one service schema (a `text()`
+    built per call re-parses its bind parameters with a regex every time, on every batch)."""
 
     def __init__(self, schema: str) -> None:
         s = quote_ident(schema)
         self.schema = schema
-        self.claim_inbox = (
+        self.claim_inbox = text(
             f"INSERT INTO {s}.inbox (event_id) SELECT unnest(CAST(:ids AS uuid[])) "
             "ON CONFLICT DO NOTHING RETURNING event_id"
         )
@@ -110,7 +111,7 @@ class SchemaSql:
         # (`:pending`) do not count: the relay sends those first, in order. With no other
         # row, the relay may publish the batch straight from memory without breaking any
         # deal's order (see shared.relay).
-        self.insert_outbox = (
+        self.insert_outbox = text(
             f"WITH added AS (INSERT INTO {s}.outbox (topic, key, payload, headers) "  # noqa: S608
             "SELECT * FROM unnest(CAST(:topics AS text[]), CAST(:keys AS bytea[]), "
             "CAST(:payloads AS bytea[]), CAST(:headers AS text[])) RETURNING id) "
@@ -123,16 +124,18 @@ class SchemaSql:
         # The relay's leadership (a transaction-scoped advisory lock) is taken by the same
         # statement that reads the rows: one round trip less per relay pass. A relay that
         # cannot take the lock reads nothing; an empty outbox needs no lock.
-        self.select_outbox = (
+        self.select_outbox = text(
             f"SELECT id, topic, key, payload, headers FROM {s}.outbox "  # noqa: S608
             "WHERE pg_try_advisory_xact_lock(:key) "
             "ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED"
         )
-        self.delete_outbox = f"DELETE FROM {s}.outbox WHERE id = ANY(CAST(:ids AS bigint[]))"  # noqa: S608
-        self.outbox_stats = (
+        self.delete_outbox = text(
+            f"DELETE FROM {s}.outbox WHERE id = ANY(CAST(:ids AS bigint[]))"  # noqa: S608
+        )
+        self.outbox_stats = text(
             f"SELECT count(*), EXTRACT(EPOCH FROM now() - min(created_at)) FROM {s}.outbox"  # noqa: S608
         )
-        self.purge_inbox = (
+        self.purge_inbox = text(
             f"DELETE FROM {s}.inbox WHERE received_at < now() - make_interval(secs => :secs)"  # noqa: S608
         )
 
@@ -157,6 +160,13 @@ def any_of(column: ColumnElement[Any], values: Iterable[Any]) -> ColumnElement[b
     statement whatever the batch holds.
     """
     return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+
+
+def any_param(column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
+    """`column = ANY(:name)` with a named array parameter, for statements built once and
+    executed with `{name: [...]}`: SQLAlchemy memoises a built statement's cache key, while a
+    statement built per call is traversed again for it (~150 us of CPU a statement)."""
+    return column == any_(bindparam(name, type_=ARRAY(column.type)))
 
 
 async def upsert_many(

@@ -36,7 +36,6 @@ from dataclasses import dataclass
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.consumer import CrashPoints, Pending, RetryPolicy
@@ -257,7 +256,7 @@ class OutboxRelay:
         await asyncio.gather(*deliveries)
         self._crash.reached("relay_after_ack")
         async with self._autocommit.connect() as conn:
-            await conn.execute(text(self._sql.delete_outbox), {"ids": [i for i, _ in todo]})
+            await conn.execute(self._sql.delete_outbox, {"ids": [i for i, _ in todo]})
         self._metrics.published.labels(self._service).inc(len(todo))
 
     async def relay_once(self) -> int:
@@ -268,7 +267,7 @@ class OutboxRelay:
         async with self._engine.begin() as conn:
             rows = (
                 await conn.execute(
-                    text(self._sql.select_outbox),
+                    self._sql.select_outbox,
                     {"key": self._lock_key, "limit": self._batch_size},
                 )
             ).all()
@@ -283,7 +282,7 @@ class OutboxRelay:
             ]
             await asyncio.gather(*deliveries)
             self._crash.reached("relay_after_ack")
-            await conn.execute(text(self._sql.delete_outbox), {"ids": [row.id for row in rows]})
+            await conn.execute(self._sql.delete_outbox, {"ids": [row.id for row in rows]})
         self._metrics.published.labels(self._service).inc(len(rows))
         return len(rows)
 
@@ -292,13 +291,11 @@ class OutboxRelay:
         if now >= self._next_stats:
             self._next_stats = now + STATS_EVERY_S
             async with self._engine.connect() as conn:
-                count, age = (await conn.execute(text(self._sql.outbox_stats))).one()
+                count, age = (await conn.execute(self._sql.outbox_stats)).one()
             self._metrics.outbox_backlog.labels(self._service).set(count)
             self._metrics.outbox_oldest_age.labels(self._service).set(float(age or 0))
         if now >= self._next_purge:
             self._next_purge = now + PURGE_EVERY_S
             async with self._engine.begin() as conn:
-                result = await conn.execute(
-                    text(self._sql.purge_inbox), {"secs": self._retention_s}
-                )
+                result = await conn.execute(self._sql.purge_inbox, {"secs": self._retention_s})
             log.info("inbox_purged", rows=getattr(result, "rowcount", -1))

@@ -43,7 +43,7 @@ from services.lead_svc.domain import (
     Lineage,
     Profile,
 )
-from shared.db import any_of, insert_many, runtime_tables, upsert_many
+from shared.db import any_param, insert_many, runtime_tables, upsert_many
 
 SCHEMA = "lead_svc"
 metadata = MetaData(schema=SCHEMA)
@@ -176,6 +176,22 @@ def _unlist(index: dict[str, list[str]], key: str | None, lead_id: str) -> None:
         index[key].remove(lead_id)
 
 
+# Built once (see shared.db.any_param): the loads of every batch.
+_LEADS_BY_ID = select(leads).where(any_param(leads.c.lead_id, "ids")).with_for_update()
+_CANDIDATES = select(leads).where(
+    or_(any_param(leads.c.email_key, "emails"), any_param(leads.c.name_key, "names"))
+)
+# Accounts and contacts in one round trip.
+_DIRECTORY = union_all(
+    select(literal("account"), accounts.c.name_key, accounts.c.account_id, accounts.c.name).where(
+        any_param(accounts.c.name_key, "companies")
+    ),
+    select(
+        literal("contact"), contacts.c.email_key, contacts.c.contact_id, cast(null(), Text)
+    ).where(any_param(contacts.c.email_key, "emails")),
+)
+
+
 class LeadStore:
     """Postgres adapter of lead_svc (SQLAlchemy Core, no ORM on the hot path)."""
 
@@ -186,42 +202,18 @@ class LeadStore:
         ids = sorted(set(lead_ids))
         if ids:
             # Locked: two members briefly owning one partition during a rebalance serialise here.
-            rows = await conn.execute(
-                select(leads).where(any_of(leads.c.lead_id, ids)).with_for_update()
-            )
-            for row in rows:
+            for row in await conn.execute(_LEADS_BY_ID, {"ids": ids}):
                 book.keep(_lead_from_row(row), replace=True)
         all_profiles = [*profiles, *(lead.profile for lead in book.leads.values())]
         emails = sorted({p.email_key for p in all_profiles if p.email_key})
         names = sorted({p.name_key for p in all_profiles if p.name_key})
         companies = sorted({p.company_key for p in all_profiles if p.company_key})
         if emails or names:
-            rows = await conn.execute(
-                select(leads).where(
-                    or_(any_of(leads.c.email_key, emails), any_of(leads.c.name_key, names))
-                )
-            )
-            for row in rows:
+            for row in await conn.execute(_CANDIDATES, {"emails": emails, "names": names}):
                 if row.lead_id not in book.leads:
                     book.keep(_lead_from_row(row))
         if companies or emails:
-            # Accounts and contacts in one round trip.
-            rows = await conn.execute(
-                union_all(
-                    select(
-                        literal("account"),
-                        accounts.c.name_key,
-                        accounts.c.account_id,
-                        accounts.c.name,
-                    ).where(any_of(accounts.c.name_key, companies)),
-                    select(
-                        literal("contact"),
-                        contacts.c.email_key,
-                        contacts.c.contact_id,
-                        cast(null(), Text),
-                    ).where(any_of(contacts.c.email_key, emails)),
-                )
-            )
+            rows = await conn.execute(_DIRECTORY, {"companies": companies, "emails": emails})
             for kind, key, entity_id, name in rows:
                 if kind == "account":
                     book.directory.accounts[key] = (entity_id, name)

@@ -39,7 +39,7 @@ async def _insert(
     async with engine.begin() as conn:
         ids, others = (
             await conn.execute(
-                text(sql.insert_outbox),
+                sql.insert_outbox,
                 {
                     "topics": [r.topic for r in records],
                     "keys": [r.key for r in records],
@@ -81,7 +81,7 @@ def test_insert_says_whether_anything_but_pending_rows_waited(endpoints: Endpoin
             assert others is False, "every waiting row was handed over"
 
             async with engine.begin() as conn:
-                await conn.execute(text(sql.delete_outbox), {"ids": list(range(1, 1000))})
+                await conn.execute(sql.delete_outbox, {"ids": list(range(1, 1000))})
             # A batch's own rows never count (the CTE's rows are not in the statement's
             # snapshot), so a batch into an empty outbox is alone whatever its size ...
             fifty, others = await _insert(engine, sql, _records(50), [])
