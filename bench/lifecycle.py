@@ -25,16 +25,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
-
 from bench.backlog import settle
 from bench.loadgen import LoadGenerator, LoadResult, build_leads, new_run_id
 from bench.machine import CpuAccount
 from bench.memory import MemorySampler
 from bench.processes import Children, WorkerChild
 from bench.stats import percentile, spread
-from salesflow.catalog import load_price_list
+from salesflow.catalog import load_price_list, wait_until_quote_svc_holds
 
 STAGES = ("lead", "quote", "order", "invoice")
 SERVICES = tuple(f"{stage}_svc" for stage in STAGES)
@@ -50,24 +47,7 @@ async def start_workers(children: Children, tag: str = "") -> dict[str, WorkerCh
 async def load_prices(bootstrap: str, database_url: str, repo: Path) -> None:
     """Publish the sample price list and wait until quote_svc holds it."""
     items = await load_price_list(bootstrap, repo / "samples" / "price_list.csv")
-    engine = create_async_engine(database_url)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            async with engine.connect() as conn:
-                have = await conn.scalar(
-                    text(
-                        "SELECT count(*) FROM quote_svc.price_list_items "
-                        "WHERE price_list_id = 'STANDARD'"
-                    )
-                )
-            if (have or 0) >= items:
-                return
-            if time.monotonic() > deadline:
-                raise RuntimeError("the sample price list never reached quote_svc")
-            await asyncio.sleep(0.2)
-    finally:
-        await engine.dispose()
+    await wait_until_quote_svc_holds(database_url, items)
 
 
 def summarise(r: LoadResult, *, grace_s: float) -> dict[str, Any]:

@@ -27,8 +27,6 @@ from typing import Any
 
 import structlog
 from aiokafka import TopicPartition
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from chaos import archive
 from chaos import faults as fault_kinds
@@ -42,7 +40,7 @@ from chaos.recovery import Bounds, baseline, measure_all, settled
 from chaos.schedule import DEDUPE_KINDS, INFRA_KINDS, Fault, build_schedule
 from chaos.verdict import check, run_checks
 from contracts.topics import ALL_TOPICS
-from salesflow.catalog import load_price_list
+from salesflow.catalog import load_price_list, wait_until_quote_svc_holds
 from salesflow.driver import LifecycleDriver
 from salesflow.stages import STAGES as STAGE_MODULES
 from shared.migrations import upgrade_async
@@ -99,27 +97,6 @@ async def _prepare(endpoints: Endpoints) -> None:
     await ensure_topics(endpoints.kafka, ALL_TOPICS)
     for service in SERVICE_OF.values():
         await upgrade_async(endpoints.database_url, service)
-
-
-async def _price_list_ready(endpoints: Endpoints, items: int, timeout_s: float = 90.0) -> None:
-    engine = create_async_engine(endpoints.database_url)
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            async with engine.connect() as conn:
-                have = await conn.scalar(
-                    text(
-                        "SELECT count(*) FROM quote_svc.price_list_items "
-                        "WHERE price_list_id = 'STANDARD'"
-                    )
-                )
-            if (have or 0) >= items:
-                return
-            if time.monotonic() > deadline:
-                raise RuntimeError("the price list never reached quote_svc")
-            await asyncio.sleep(0.5)
-    finally:
-        await engine.dispose()
 
 
 async def _wait_until(driver: LifecycleDriver, at_s: float, load: asyncio.Task[Any]) -> None:
@@ -284,7 +261,11 @@ async def run(config: RunConfig, endpoints: Endpoints, control: InfraControl | N
                 for _ in range(config.members)
             )
         )
-        await _price_list_ready(endpoints, await load_price_list(endpoints.kafka, PRICE_LIST))
+        await wait_until_quote_svc_holds(
+            endpoints.database_url,
+            await load_price_list(endpoints.kafka, PRICE_LIST),
+            timeout_s=90.0,
+        )
         start_offsets = await end_offsets(endpoints.kafka)
         driver = LifecycleDriver(
             endpoints.kafka,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from pydantic import ValidationError
+from sqlalchemy import text as sql_text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from contracts.catalog import PriceListItemUpserted
 from contracts.envelope import Envelope, encode, kafka_headers, make_envelope
@@ -146,3 +149,29 @@ async def load_price_list(
     if envelopes:
         await publish_items(bootstrap, envelopes)
     return len(envelopes)
+
+
+async def wait_until_quote_svc_holds(
+    database_url: str, items: int, *, price_list_id: str = "STANDARD", timeout_s: float = 60.0
+) -> None:
+    """Wait until quote_svc has stored `items` rows of the price list (it reads catalog.prices
+    asynchronously, so a run that quotes right after loading would see write-in lines)."""
+    engine = create_async_engine(database_url)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            async with engine.connect() as conn:
+                have = await conn.scalar(
+                    sql_text(
+                        "SELECT count(*) FROM quote_svc.price_list_items "
+                        "WHERE price_list_id = :price_list_id"
+                    ),
+                    {"price_list_id": price_list_id},
+                )
+            if (have or 0) >= items:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the price list never reached quote_svc ({have}/{items})")
+            await asyncio.sleep(0.2)
+    finally:
+        await engine.dispose()

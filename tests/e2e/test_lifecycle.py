@@ -28,7 +28,7 @@ from contracts.leads import ContactInfo
 from contracts.money import sum_totals
 from contracts.orders import CancelOrder
 from contracts.quotes import AcceptQuote, QuoteAccepted, QuoteLineInput, ReviseQuote
-from salesflow.catalog import load_price_list
+from salesflow.catalog import load_price_list, wait_until_quote_svc_holds
 from salesflow.driver import WATCHED
 from tests.support.infra import REPO, Endpoints
 from tests.support.kafka_probe import TopicReader, publish, record_of
@@ -109,15 +109,7 @@ async def pipeline(
         for stage in ("lead", "quote", "order", "invoice"):
             await pipe.start(stage)
         items = await load_price_list(endpoints.kafka, REPO / "samples" / "price_list.csv")
-        deadline = time.monotonic() + 60
-        while (
-            await pipe.scalar(
-                "SELECT count(*) FROM quote_svc.price_list_items WHERE price_list_id = 'STANDARD'"
-            )
-            < items
-        ):
-            assert time.monotonic() < deadline, "the price list never reached quote_svc"
-            await asyncio.sleep(0.2)
+        await wait_until_quote_svc_holds(endpoints.database_url, items)
         yield pipe
     finally:
         for stage in list(pipe.workers):
