@@ -39,8 +39,7 @@ from bench.kafka_io import Record
 from bench.processes import cancel_and_wait
 from contracts.envelope import Envelope, encode, kafka_headers, make_envelope
 from contracts.invoices import RecordPayment
-from contracts.leads import ContactInfo, LeadCaptured, LeadSource, ProductInterest
-from contracts.leads import PurchaseTimeframe as Timeframe
+from contracts.leads import ContactInfo
 from contracts.orders import CancelOrder, RecordFulfilment, ShippedLine
 from contracts.quotes import (
     AcceptQuote,
@@ -49,13 +48,11 @@ from contracts.quotes import (
     RejectQuote,
     ReviseQuote,
 )
-from salesflow.driver import WATCHED, Behaviour
+from salesflow.driver import WATCHED, Behaviour, captured_lead
 
 PRODUCER = "salesflow-bench"
 SLICE_S = 0.005
 LEAD_DECIDED = "lead.qualified|lead.disqualified"
-SKUS = ("SKU-1001", "SKU-1002", "SKU-2001", "SKU-3005", "SKU-4000")
-_COMPANIES = ("Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli", "Vandelay")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,39 +82,8 @@ def build_leads(
     for i in range(count):
         lead_id = f"deal-{run_id}-{i:06d}"
         rng = _rng(seed, i, "lead")
-        roll = rng.random()
-        company = f"{rng.choice(_COMPANIES)} {run_id}-{i % 97}"
-        contact = ContactInfo(
-            first_name="Ada",
-            last_name=f"Buyer-{i}",
-            email=f"buyer{i}@{run_id}.example.com",
-            phone=None,
-        )
-        kind = "fit"
-        if roll < b.unreachable:
-            kind = "unreachable"
-            contact = ContactInfo(first_name="Ada", last_name=f"Buyer-{i}", email=None, phone=None)
-        elif roll < b.unreachable + b.duplicate and emails:
-            kind = "duplicate"
-            company, contact = rng.choice(emails)
-        else:
-            emails.append((company, contact))
-        payload = LeadCaptured(
-            lead_id=lead_id,
-            source=rng.choice(list(LeadSource)),
-            company_name=company,
-            contact=contact,
-            topic="equipment",
-            budget_amount=Decimal(5000),
-            currency="EUR",
-            purchase_timeframe=Timeframe.THIS_QUARTER,
-            product_interests=tuple(
-                ProductInterest(sku=sku, quantity=Decimal(rng.randint(1, 20)))
-                for sku in rng.sample(SKUS, rng.randint(1, 3))
-            ),
-            estimated_amount=None,
-            estimated_close_date=None,
-            notes=None,
+        kind, payload = captured_lead(
+            rng, lead_id=lead_id, run_id=run_id, index=i, behaviour=b, emails=emails
         )
         envelope = make_envelope(
             payload, event_type="lead.captured", deal_id=lead_id, producer=PRODUCER, occurred_at=now
@@ -364,16 +330,7 @@ class LoadGenerator:
         if deal.lead_id in self._revised:  # the revision came back: accept it
             decision = "accept"
         else:
-            roll, b = _rng(self._seed, deal.index, "quote").random(), self._b
-            decision = (
-                "accept"
-                if roll < b.accept
-                else "reject"
-                if roll < b.accept + b.reject
-                else "revise"
-                if roll < b.accept + b.reject + b.revise
-                else "ignore"
-            )
+            decision = self._b.quote_decision(_rng(self._seed, deal.index, "quote").random())
         if decision == "accept":
             deal.wait_for("quote.accepted", "order.confirmed")
             po = f"PO-{p['quote_number']}"

@@ -45,6 +45,16 @@ class Behaviour:
     pay_part: float = 0.20  # the remainder of invoices stay unpaid
     erp_invoices: bool = False  # external invoicing: the driver registers the ERP's invoices
 
+    def quote_decision(self, roll: float) -> str:
+        """What the customer does with an issued quote, for a uniform roll in [0, 1)."""
+        if roll < self.accept:
+            return "accept"
+        if roll < self.accept + self.reject:
+            return "reject"
+        if roll < self.accept + self.reject + self.revise:
+            return "revise"
+        return "ignore"
+
 
 @dataclass
 class Deal:
@@ -98,16 +108,7 @@ class Customers:
             decision = "accept"
         else:
             roll = self.rng(deal, f"quote:{p.quote_number}:{p.revision}").random()
-            b = self._b
-            decision = (
-                "accept"
-                if roll < b.accept
-                else "reject"
-                if roll < b.accept + b.reject
-                else "revise"
-                if roll < b.accept + b.reject + b.revise
-                else "ignore"
-            )
+            decision = self._b.quote_decision(roll)
         self._quote_decision[quote_key] = decision
         if decision == "accept":
             deal.expect |= {"quote.accepted", "order.confirmed"}

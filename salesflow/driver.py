@@ -84,6 +84,55 @@ SKUS = ("SKU-1001", "SKU-1002", "SKU-2001", "SKU-3005", "SKU-4000")
 _COMPANIES = ("Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli", "Vandelay")
 
 
+def captured_lead(
+    rng: random.Random,
+    *,
+    lead_id: str,
+    run_id: str,
+    index: int,
+    behaviour: Behaviour,
+    emails: list[tuple[str, ContactInfo]],
+) -> tuple[str, LeadCaptured]:
+    """The `index`-th lead of a run and its kind: "fit", "unreachable" (no email or phone) or
+    "duplicate" (the company and contact of an earlier fit lead, taken from `emails`, to which a
+    fit lead is added)."""
+    roll = rng.random()
+    company = f"{rng.choice(_COMPANIES)} {run_id}-{index % 97}"
+    contact = ContactInfo(
+        first_name="Ada",
+        last_name=f"Buyer-{index}",
+        email=f"buyer{index}@{run_id}.example.com",
+        phone=None,
+    )
+    kind = "fit"
+    if roll < behaviour.unreachable:
+        kind = "unreachable"
+        contact = ContactInfo(first_name="Ada", last_name=f"Buyer-{index}", email=None, phone=None)
+    elif roll < behaviour.unreachable + behaviour.duplicate and emails:
+        kind = "duplicate"
+        company, contact = rng.choice(emails)
+    else:
+        emails.append((company, contact))
+    interests = tuple(
+        ProductInterest(sku=sku, quantity=Decimal(rng.randint(1, 20)))
+        for sku in rng.sample(SKUS, rng.randint(1, 3))
+    )
+    return kind, LeadCaptured(
+        lead_id=lead_id,
+        source=rng.choice(list(LeadSource)),
+        company_name=company,
+        contact=contact,
+        topic="equipment",
+        budget_amount=Decimal(5000),
+        currency="EUR",
+        purchase_timeframe=PurchaseTimeframe.THIS_QUARTER,
+        product_interests=interests,
+        estimated_amount=None,
+        estimated_close_date=None,
+        notes=None,
+    )
+
+
 @dataclass(frozen=True)
 class SentRecord:
     """A record as the driver published it: the exact bytes, for re-publishing a copy."""
@@ -271,46 +320,13 @@ class LifecycleDriver:
             lead_id = f"deal-{self.run_id}-{i:06d}"
             deal = Deal(lead_id, "fit", index=i, published_at=time.monotonic())
             rng = self._people.rng(deal, "lead")
-            roll = rng.random()
-            company = f"{rng.choice(_COMPANIES)} {self.run_id}-{i % 97}"
-            contact = ContactInfo(
-                first_name="Ada",
-                last_name=f"Buyer-{i}",
-                email=f"buyer{i}@{self.run_id}.example.com",
-                phone=None,
+            deal.kind, payload = captured_lead(
+                rng, lead_id=lead_id, run_id=self.run_id, index=i, behaviour=self._b, emails=emails
             )
-            if roll < self._b.unreachable:
-                deal.kind = "unreachable"
-                contact = ContactInfo(
-                    first_name="Ada", last_name=f"Buyer-{i}", email=None, phone=None
-                )
-            elif roll < self._b.unreachable + self._b.duplicate and emails:
-                deal.kind = "duplicate"
-                company, contact = rng.choice(emails)
-            else:
-                emails.append((company, contact))
             # A duplicate and its original may be decided in either order (different partitions),
             # so the lead stage only has to decide, one way or the other.
             deal.expect = {LEAD_DECIDED}
             self.deals[lead_id] = deal
-            interests = tuple(
-                ProductInterest(sku=sku, quantity=Decimal(rng.randint(1, 20)))
-                for sku in rng.sample(SKUS, rng.randint(1, 3))
-            )
-            payload = LeadCaptured(
-                lead_id=lead_id,
-                source=rng.choice(list(LeadSource)),
-                company_name=company,
-                contact=contact,
-                topic="equipment",
-                budget_amount=Decimal(5000),
-                currency="EUR",
-                purchase_timeframe=PurchaseTimeframe.THIS_QUARTER,
-                product_interests=interests,
-                estimated_amount=None,
-                estimated_close_date=None,
-                notes=None,
-            )
             await self._send("lead.captured", envelope(payload, "lead.captured", lead_id))
             self.funnel.counts["captured"] += 1
             if interval:
