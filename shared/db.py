@@ -3,19 +3,17 @@
 Every service owns one PostgreSQL schema; the runtime's inbox and outbox live inside it, so the
 inbox claim, the business rows and the outgoing events commit in ONE transaction.
 The hot path uses SQLAlchemy Core with array parameters (`unnest`) or executemany: one round
-trip per statement per batch, no ORM units of work (4-8x the CPU per message).
+trip per statement per batch, no ORM units of work (4-8x the CPU per message). The runtime's own
+statements are in shared.mailbox.postgres, the classification of failures in shared.failures.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import asyncpg
 import orjson
-from aiokafka import errors as kafka_errors
 from sqlalchemy import (
     BigInteger,
     BindParameter,
@@ -30,7 +28,6 @@ from sqlalchemy import (
     Uuid,
     any_,
     bindparam,
-    exc,
     func,
     text,
 )
@@ -92,52 +89,6 @@ def runtime_tables(metadata: MetaData, schema: str) -> tuple[Table, Table]:
         schema=schema,
     )
     return inbox, outbox
-
-
-class SchemaSql:
-    """The runtime's statements, rendered and parsed once for one service schema (a `text()`
-    built per call re-parses its bind parameters with a regex every time, on every batch)."""
-
-    def __init__(self, schema: str) -> None:
-        s = quote_ident(schema)
-        self.schema = schema
-        self.claim_inbox = text(
-            f"INSERT INTO {s}.inbox (event_id) SELECT unnest(CAST(:ids AS uuid[])) "
-            "ON CONFLICT DO NOTHING RETURNING event_id"
-        )
-        # Inserts a batch's records and, in the same round trip, says whether the outbox held
-        # any other row before them (the main query reads the statement's snapshot, which does
-        # not include the CTE's own rows). Rows this process already handed to its relay
-        # (`:pending`) do not count: the relay sends those first, in order. With no other
-        # row, the relay may publish the batch straight from memory without breaking any
-        # deal's order (see shared.relay).
-        self.insert_outbox = text(
-            f"WITH added AS (INSERT INTO {s}.outbox (topic, key, payload, headers) "  # noqa: S608
-            "SELECT * FROM unnest(CAST(:topics AS text[]), CAST(:keys AS bytea[]), "
-            "CAST(:payloads AS bytea[]), CAST(:headers AS text[])) RETURNING id) "
-            "SELECT ARRAY(SELECT id FROM added ORDER BY id) AS ids, "
-            # An anti-join (hashed) rather than `id <> ALL(:pending)`, which is linear in the
-            # array for every row scanned.
-            f"EXISTS (SELECT 1 FROM {s}.outbox o WHERE NOT EXISTS (SELECT 1 FROM "
-            "unnest(CAST(:pending AS bigint[])) p(id) WHERE p.id = o.id)) AS others"
-        )
-        # The relay's leadership (a transaction-scoped advisory lock) is taken by the same
-        # statement that reads the rows: one round trip less per relay pass. A relay that
-        # cannot take the lock reads nothing; an empty outbox needs no lock.
-        self.select_outbox = text(
-            f"SELECT id, topic, key, payload, headers FROM {s}.outbox "  # noqa: S608
-            "WHERE pg_try_advisory_xact_lock(:key) "
-            "ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED"
-        )
-        self.delete_outbox = text(
-            f"DELETE FROM {s}.outbox WHERE id = ANY(CAST(:ids AS bigint[]))"  # noqa: S608
-        )
-        self.outbox_stats = text(
-            f"SELECT count(*), EXTRACT(EPOCH FROM now() - min(created_at)) FROM {s}.outbox"  # noqa: S608
-        )
-        self.purge_inbox = text(
-            f"DELETE FROM {s}.inbox WHERE received_at < now() - make_interval(secs => :secs)"  # noqa: S608
-        )
 
 
 def advisory_key(name: str) -> int:
@@ -225,56 +176,3 @@ def _insert_sql(
         binds: list[BindParameter[Any]] = [bindparam(c, type_=table.c[c].type) for c in columns]
         statement = _INSERTS[cache_key] = text(sql).bindparams(*binds)
     return statement
-
-
-# Only data exceptions (class 22) and integrity violations (class 23) are blamed on the message.
-# Every other SQLSTATE (connection loss, shutdown, lock timeouts, but also a missing table after a
-# forgotten migration) is retried: parking good messages because the database was down or
-# misconfigured would turn an outage into data loss for the operator to re-drive.
-_DATA_SQLSTATE_PREFIXES = ("22", "23")
-_TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
-    ConnectionError,
-    TimeoutError,
-    asyncio.TimeoutError,
-    OSError,
-    asyncpg.exceptions.PostgresConnectionError,
-    asyncpg.exceptions.InterfaceError,
-    exc.OperationalError,
-    exc.InterfaceError,
-    exc.TimeoutError,
-    kafka_errors.KafkaError,
-)
-
-
-def _causes(error: BaseException) -> Iterator[BaseException]:
-    """The error, then what it wraps (SQLAlchemy's `orig`, `__cause__`, `__context__`), depth
-    first, each once."""
-    seen: set[int] = set()
-    stack: list[BaseException] = [error]
-    while stack:
-        current = stack.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        inner = (current.__context__, current.__cause__, getattr(current, "orig", None))
-        stack.extend(e for e in inner if isinstance(e, BaseException) and id(e) not in seen)
-
-
-def root_cause(error: BaseException) -> BaseException:
-    """The innermost cause (for a driver error wrapped by SQLAlchemy: the driver's own)."""
-    *_, last = _causes(error)
-    return last
-
-
-def is_transient(error: BaseException) -> bool:
-    """True when the failure is about the infrastructure, not about the message."""
-    for cause in _causes(error):
-        if isinstance(cause, exc.DBAPIError) and cause.connection_invalidated:
-            return True
-        sqlstate = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
-        if isinstance(sqlstate, str) and sqlstate:
-            return not sqlstate.startswith(_DATA_SQLSTATE_PREFIXES)
-        if isinstance(cause, _TRANSIENT_TYPES):
-            return True
-    return False

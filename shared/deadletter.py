@@ -49,7 +49,7 @@ def dead_letter(
         ("dlq.source_offset", str(record.offset).encode()),
         ("dlq.first_seen", seen_at.isoformat().encode()),
     ]
-    original = [(k, v) for k, v in record.headers if not k.startswith("dlq.")]
+    original = [(_sendable(k), v) for k, v in record.headers if not k.startswith("dlq.")]
     return Outgoing(
         topic=topic,
         key=record.key,
@@ -59,11 +59,12 @@ def dead_letter(
     )
 
 
-def reason_of(
-    headers: list[tuple[str, bytes | None]] | tuple[tuple[str, bytes | None], ...],
-) -> str:
-    """The `dlq.reason` header of a dead-lettered record ('' when absent)."""
-    for key, value in headers:
-        if key == "dlq.reason" and value is not None:
-            return value.decode("utf-8", "replace")
-    return ""
+def _sendable(name: str) -> str:
+    """A header name the producer can send. A name that was not UTF-8 on the wire arrives
+    surrogate-escaped; Kafka header names are strings, so it is kept as its bytes written out
+    (`\\xff`), and the record's value and key stay byte for byte."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
+    return name

@@ -26,6 +26,7 @@ class Readiness:
     database: bool = False
     broker: bool = False
     assigned: bool = False
+    moving: bool = True
     details: dict[str, str] = field(default_factory=dict)
 
     def set_database(self, *, ok: bool, detail: str = "") -> None:
@@ -40,6 +41,12 @@ class Readiness:
         self.assigned = ok
         self._detail("consumer", ok, detail)
 
+    def set_moving(self, *, ok: bool, detail: str = "") -> None:
+        """False while a partition's position has not moved for a while although records wait
+        (shared.progress): the worker is up but one of its partitions is stuck."""
+        self.moving = ok
+        self._detail("partitions", ok, detail)
+
     def _detail(self, name: str, ok: bool, detail: str) -> None:
         if ok:
             self.details.pop(name, None)
@@ -48,7 +55,7 @@ class Readiness:
 
     @property
     def ready(self) -> bool:
-        return self.database and self.broker and self.assigned
+        return self.database and self.broker and self.assigned and self.moving
 
     def as_json(self) -> bytes:
         return orjson.dumps(
@@ -57,6 +64,7 @@ class Readiness:
                 "database": self.database,
                 "broker": self.broker,
                 "consumer_assigned": self.assigned,
+                "partitions_moving": self.moving,
                 "details": self.details,
             }
         )

@@ -58,7 +58,3 @@ def configure_logging(level: str = "INFO", *, json: bool | None = None) -> None:
     # runtime's own batch lines do not; keep their warnings and errors.
     for noisy in ("faststream", "aiokafka", "faststream.access.kafka"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
-
-
-def get_logger(name: str) -> structlog.stdlib.BoundLogger:
-    return structlog.stdlib.get_logger(name)

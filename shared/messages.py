@@ -5,22 +5,31 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import orjson
 
-from contracts.envelope import Envelope, encode, kafka_headers
+from contracts.base import Payload
+from contracts.envelope import Envelope, encode, kafka_headers, make_envelope
 from contracts.topics import kafka_key, topic_for_event
 
 Headers = Sequence[tuple[str, bytes | None]]
 
+P_co = TypeVar("P_co", bound=Payload, covariant=True)
+
 
 @dataclass(frozen=True, slots=True)
-class Incoming:
-    """An inbound envelope with the Kafka coordinates it was read from."""
+class Incoming(Generic[P_co]):
+    """An inbound envelope with the Kafka coordinates it was read from.
 
-    envelope: Envelope[Any]
+    Generic over the payload, so that a handler declared for `Incoming[LeadCaptured]` is checked
+    by mypy against what it reads; the handler table test holds each handler's declared payload
+    against the event type it is registered for.
+    """
+
+    envelope: Envelope[P_co]
     topic: str
     partition: int
     offset: int
@@ -38,7 +47,7 @@ class Incoming:
         return self.envelope.deal_id
 
     @property
-    def payload(self) -> Any:
+    def payload(self) -> P_co:
         return self.envelope.payload
 
 
@@ -80,17 +89,15 @@ def unpack_headers(packed: str) -> list[tuple[str, bytes | None]]:
 
 
 def caused_by(
-    cause: Incoming,
-    payload: Any,
+    cause: Incoming[Payload],
+    payload: Payload,
     *,
     producer: str,
-    now: Any,
+    now: datetime,
     event_type: str | None = None,
 ) -> Outgoing:
     """An outgoing event that `cause` led to: same deal (so same key and partition), causation
     set to the cause's event id, stamped `now`."""
-    from contracts.envelope import make_envelope  # noqa: PLC0415 - keeps import cycles out
-
     envelope = make_envelope(
         payload,
         event_type=event_type or type(payload).EVENT_TYPE,

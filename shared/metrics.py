@@ -77,5 +77,20 @@ class WorkerMetrics:
             registry=reg,
         )
 
+        self.consumer_lag = Gauge(
+            "salesflow_consumer_lag",
+            "Records on an assigned partition beyond this member's position (high watermark "
+            "minus position), sampled every few seconds.",
+            [*labels, "topic", "partition"],
+            registry=reg,
+        )
+        self.partition_stalled = Gauge(
+            "salesflow_partition_stalled_seconds",
+            "How long an assigned partition's position has not moved while records wait on it "
+            "(0 while it moves or nothing waits).",
+            [*labels, "topic", "partition"],
+            registry=reg,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

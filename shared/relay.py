@@ -21,33 +21,35 @@ duplicate with the same event id, which consumers absorb, never a reordering, be
 sender sends in id order and deletes a row only after its ack.
 
 The relay also polls every `poll_interval_s`: rows committed by another process, or left by a
-crashed one.
+crashed one. Every few seconds it reports the outbox backlog and the age of its oldest row.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.consumer import CrashPoints, Pending, RetryPolicy
-from shared.db import SchemaSql, advisory_key, is_transient, root_cause
+from shared.backoff import Backoff, RetryPolicy, retry
+from shared.crash import CrashPoints
+from shared.failures import describe, is_broker_failure, is_transient
+from shared.handover import Pending
 from shared.health import Readiness
-from shared.messages import Outgoing, unpack_headers
+from shared.mailbox import Mailbox, OutboxRow
+from shared.messages import Outgoing
 from shared.metrics import WorkerMetrics
 
 log = structlog.stdlib.get_logger("salesflow.relay")
 
-STATS_EVERY_S = 2.0
-PURGE_EVERY_S = 600.0
+BACKLOG_EVERY_S = 2.0
 
 
 def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
@@ -76,30 +78,25 @@ class OutboxRelay:
         self,
         *,
         service: str,
-        engine: AsyncEngine,
+        mailbox: Mailbox[Any],
         producer_factory: Callable[[], AIOKafkaProducer],
         metrics: WorkerMetrics,
         readiness: Readiness,
         batch_size: int,
         poll_interval_s: float,
-        retry: RetryPolicy,
-        inbox_retention_s: float,
+        retry_policy: RetryPolicy,
         crash: CrashPoints | None = None,
     ) -> None:
         self._service = service
-        self._engine = engine
+        self._mailbox = mailbox
         self._producer_factory = producer_factory
         self._producer: AIOKafkaProducer | None = None
         self._metrics = metrics
         self._readiness = readiness
         self._batch_size = batch_size
         self._poll = poll_interval_s
-        self._retry = retry
-        self._retention_s = inbox_retention_s
+        self._retry = retry_policy
         self._crash = crash or CrashPoints()
-        self._sql = SchemaSql(service)
-        self._lock_key = advisory_key(f"salesflow.relay.{service}")
-        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._wake = asyncio.Event()
         self._poll_due = True  # the first pass looks for rows a predecessor left
         self._handovers: deque[_HandOver] = deque()
@@ -111,8 +108,7 @@ class OutboxRelay:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._producer_started = False
-        self._next_stats = 0.0
-        self._next_purge = 0.0
+        self._next_backlog = 0.0
 
     def wake(self) -> None:
         """Poll the outbox now (rows to send in id order)."""
@@ -156,27 +152,32 @@ class OutboxRelay:
             self._producer_started = False
 
     async def _start_producer(self) -> None:
-        delay = self._retry.initial_s
-        while True:
+        async def start() -> None:
             # aiokafka binds a client to the running loop, so it is built here, not in the factory.
-            self._producer = self._producer_factory()
+            producer = self._producer_factory()
             try:
-                await self._producer.start()
-            except Exception as error:
-                if not is_transient(error):
-                    raise
-                await self._producer.stop()
-                self._readiness.set_broker(ok=False, detail=f"{type(error).__name__}: {error}")
-                log.warning("producer_start_retrying", error=str(error)[:200], retry_in_s=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._retry.max_s)
-            else:
-                self._producer_started = True
-                self._readiness.set_broker(ok=True)
-                return
+                await producer.start()
+            except Exception:
+                await producer.stop()
+                raise
+            self._producer = producer
+
+        def waiting(error: BaseException, delay: float) -> None:
+            self._readiness.set_broker(ok=False, detail=describe(error))
+            log.warning("producer_start_retrying", error=describe(error), retry_in_s=delay)
+
+        await retry(
+            start,
+            policy=self._retry,
+            retryable=is_transient,
+            on_retry=waiting,
+            budget_s=math.inf,
+        )
+        self._producer_started = True
+        self._readiness.set_broker(ok=True)
 
     async def _run(self) -> None:
-        delay = self._retry.initial_s
+        backoff = Backoff(self._retry)
         next_poll = 0.0
         while True:
             sent = 0
@@ -189,23 +190,22 @@ class OutboxRelay:
                     self._poll_due = False
                     next_poll = time.monotonic() + self._poll
                     sent = await self.relay_once()
-                await self._housekeeping()
+                await self._report_backlog()
             except asyncio.CancelledError:
                 raise
-            except Exception as error:
-                transient = is_transient(error)
+            except Exception as error:  # noqa: BLE001 - the relay never dies: it retries and reports
+                delay = backoff.next_delay()
                 log.warning(
                     "relay_failed_retrying",
                     error_class=type(error).__name__,
-                    error=str(error)[:300],
-                    transient=transient,
+                    error=describe(error),
+                    transient=is_transient(error),
                     retry_in_s=delay,
                 )
-                detail = f"{type(error).__name__}: {error}"
-                if isinstance(root_cause(error), KafkaError):
-                    self._readiness.set_broker(ok=False, detail=detail)
+                if is_broker_failure(error):
+                    self._readiness.set_broker(ok=False, detail=describe(error))
                 else:
-                    self._readiness.set_database(ok=False, detail=detail)
+                    self._readiness.set_database(ok=False, detail=describe(error))
                 # Handed-over rows are committed: polling sends them, in id order, with the rest.
                 self._handovers.clear()
                 self._pending.clear()
@@ -214,9 +214,8 @@ class OutboxRelay:
                 if self._stopping:
                     return
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, self._retry.max_s)
                 continue
-            delay = self._retry.initial_s
+            backoff.reset()
             self._readiness.set_broker(ok=True)
             self._readiness.set_database(ok=True)
             # A poll shorter than the limit emptied the outbox as of its SELECT; rows committed
@@ -236,9 +235,6 @@ class OutboxRelay:
             self._wake.clear()
 
     async def _send_handover(self, handover: _HandOver) -> None:
-        producer = self._producer
-        if producer is None:
-            raise RuntimeError("relay not started")
         # A poll that ran while this batch committed may have sent (and deleted) its rows.
         todo = [
             (row_id, record)
@@ -247,55 +243,44 @@ class OutboxRelay:
         ]
         if not todo:
             return
-        deliveries = [
-            await producer.send(
-                record.topic, value=record.payload, key=record.key, headers=list(record.headers)
-            )
-            for _, record in todo
-        ]
-        await asyncio.gather(*deliveries)
+        await self._publish([OutboxRow(row_id, record) for row_id, record in todo])
         self._crash.reached("relay_after_ack")
-        async with self._autocommit.connect() as conn:
-            await conn.execute(self._sql.delete_outbox, {"ids": [i for i, _ in todo]})
+        await self._mailbox.delete([i for i, _ in todo])
         self._metrics.published.labels(self._service).inc(len(todo))
 
     async def relay_once(self) -> int:
         """Publish one batch of the oldest rows; 0 when idle or another relay is active."""
-        producer = self._producer
-        if producer is None:
-            raise RuntimeError("relay not started")
-        async with self._engine.begin() as conn:
-            rows = (
-                await conn.execute(
-                    self._sql.select_outbox,
-                    {"key": self._lock_key, "limit": self._batch_size},
-                )
-            ).all()
+        async with self._mailbox.relay_pass(self._batch_size) as relay_pass:
+            rows = relay_pass.rows
             if not rows:
                 return 0
             self._last_polled = frozenset(row.id for row in rows)
-            deliveries = [
-                await producer.send(
-                    row.topic, value=row.payload, key=row.key, headers=unpack_headers(row.headers)
-                )
-                for row in rows
-            ]
-            await asyncio.gather(*deliveries)
+            await self._publish(rows)
             self._crash.reached("relay_after_ack")
-            await conn.execute(self._sql.delete_outbox, {"ids": [row.id for row in rows]})
+            await relay_pass.delete([row.id for row in rows])
         self._metrics.published.labels(self._service).inc(len(rows))
         return len(rows)
 
-    async def _housekeeping(self) -> None:
+    async def _publish(self, rows: Sequence[OutboxRow]) -> None:
+        """Send every row, then await every ack (one await for the batch, not one per row)."""
+        producer = self._producer
+        if producer is None:
+            raise RuntimeError("relay not started")
+        deliveries = [
+            await producer.send(
+                row.record.topic,
+                value=row.record.payload,
+                key=row.record.key,
+                headers=list(row.record.headers),
+            )
+            for row in rows
+        ]
+        await asyncio.gather(*deliveries)
+
+    async def _report_backlog(self) -> None:
         now = time.monotonic()
-        if now >= self._next_stats:
-            self._next_stats = now + STATS_EVERY_S
-            async with self._engine.connect() as conn:
-                count, age = (await conn.execute(self._sql.outbox_stats)).one()
+        if now >= self._next_backlog:
+            self._next_backlog = now + BACKLOG_EVERY_S
+            count, age = await self._mailbox.backlog()
             self._metrics.outbox_backlog.labels(self._service).set(count)
-            self._metrics.outbox_oldest_age.labels(self._service).set(float(age or 0))
-        if now >= self._next_purge:
-            self._next_purge = now + PURGE_EVERY_S
-            async with self._engine.begin() as conn:
-                result = await conn.execute(self._sql.purge_inbox, {"secs": self._retention_s})
-            log.info("inbox_purged", rows=getattr(result, "rowcount", -1))
+            self._metrics.outbox_oldest_age.labels(self._service).set(age)

@@ -65,6 +65,11 @@ class RuntimeSettings(BaseSettings):
     relay_poll_interval_s: float = Field(default=0.5, gt=0)
     inbox_retention_hours: float = Field(default=168.0, gt=0)
 
+    # A partition whose position has not moved for this long while records wait on it turns
+    # /readyz false and shows in salesflow_partition_stalled_seconds (shared.progress). Above
+    # the transient budget, so a database outage alone reads as the outage, not as a stall.
+    stall_after_s: float = Field(default=60.0, gt=0)
+
     db_pool_size: int = Field(default=5, ge=1)
     graceful_timeout_s: float = Field(default=20.0, gt=0)
     migrate_on_start: bool = Field(default=True)

@@ -10,8 +10,9 @@ from aiokafka import ConsumerRecord
 from aiokafka.errors import KafkaConnectionError
 from sqlalchemy import exc
 
-from shared.db import advisory_key, is_transient
+from shared.db import advisory_key
 from shared.deadletter import DeadLetterReason, dead_letter
+from shared.failures import is_transient
 from shared.messages import pack_headers, unpack_headers
 
 

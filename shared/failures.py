@@ -1,0 +1,80 @@
+"""Which failures are the infrastructure's and which are the message's.
+
+The runtime, the relay and start-up all ask this one question: retry (the database or the broker
+is down) or blame the data (replay message by message, dead-letter the guilty one)?
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import asyncpg
+from aiokafka import errors as kafka_errors
+from sqlalchemy import exc
+
+# Only data exceptions (class 22) and integrity violations (class 23) are blamed on the message.
+# Every other SQLSTATE (connection loss, shutdown, lock timeouts, but also a missing table after a
+# forgotten migration) is retried: parking good messages because the database was down or
+# misconfigured would turn an outage into data loss for the operator to re-drive.
+_DATA_SQLSTATE_PREFIXES = ("22", "23")
+_TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
+    ConnectionError,
+    TimeoutError,
+    asyncio.TimeoutError,
+    OSError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.InterfaceError,
+    exc.OperationalError,
+    exc.InterfaceError,
+    exc.TimeoutError,
+    kafka_errors.KafkaError,
+)
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """The error, then what it wraps (SQLAlchemy's `orig`, `__cause__`, `__context__`), depth
+    first, each once."""
+    seen: set[int] = set()
+    stack: list[BaseException] = [error]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        inner = (current.__context__, current.__cause__, getattr(current, "orig", None))
+        stack.extend(e for e in inner if isinstance(e, BaseException) and id(e) not in seen)
+
+
+def root_cause(error: BaseException) -> BaseException:
+    """The innermost cause (for a driver error wrapped by SQLAlchemy: the driver's own)."""
+    *_, last = _causes(error)
+    return last
+
+
+def is_transient(error: BaseException) -> bool:
+    """True when the failure is about the infrastructure, not about the message."""
+    for cause in _causes(error):
+        if isinstance(cause, exc.DBAPIError) and cause.connection_invalidated:
+            return True
+        sqlstate = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+        if isinstance(sqlstate, str) and sqlstate:
+            return not sqlstate.startswith(_DATA_SQLSTATE_PREFIXES)
+        if isinstance(cause, _TRANSIENT_TYPES):
+            return True
+    return False
+
+
+def is_broker_failure(error: BaseException) -> bool:
+    """True when Kafka, not PostgreSQL, failed (readiness reports the two apart)."""
+    return isinstance(root_cause(error), kafka_errors.KafkaError)
+
+
+def describe(error: BaseException) -> str:
+    """`Class: message` of the root cause, for readiness details and logs.
+
+    A driver's message may quote a statement's parameters (ids, names, emails), so it is cut
+    short here and never used as a dead-letter text (see shared.deadletter)."""
+    cause = root_cause(error)
+    return f"{type(cause).__name__}: {str(cause)[:200]}"

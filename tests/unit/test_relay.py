@@ -1,0 +1,160 @@
+"""The outbox relay against the in-memory mailbox and a recording producer: what leaves, in
+which order, and when it is deleted."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiokafka.errors import KafkaConnectionError
+
+from shared.backoff import RetryPolicy
+from shared.handover import Pending
+from shared.health import Readiness
+from shared.mailbox.memory import MemoryMailbox
+from shared.messages import Outgoing
+from shared.metrics import WorkerMetrics
+from shared.relay import OutboxRelay
+
+FAST = RetryPolicy(initial_s=0.001, max_s=0.004, budget_s=0.05)
+
+
+class RecordingProducer:
+    """Records what was sent; `fail_next` sends fail with a broker error."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes | None] = []
+        self.fail_next = 0
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def send(
+        self, topic: str, *, value: bytes | None, key: bytes | None, headers: Any
+    ) -> Awaitable[None]:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self.fail_next:
+            self.fail_next -= 1
+            future.set_exception(KafkaConnectionError("broker gone"))
+        else:
+            self.sent.append(value)
+            future.set_result(None)
+        return future
+
+
+def _records(*names: str) -> list[Outgoing]:
+    return [Outgoing("t", b"deal", name.encode(), [("h", b"v")]) for name in names]
+
+
+def _relay(mailbox: MemoryMailbox, producer: RecordingProducer) -> OutboxRelay:
+    factory: Callable[[], Any] = lambda: producer  # noqa: E731 - the relay takes a factory
+    return OutboxRelay(
+        service="lead_svc",
+        mailbox=mailbox,
+        producer_factory=factory,
+        metrics=WorkerMetrics("lead_svc"),
+        readiness=Readiness(),
+        batch_size=100,
+        poll_interval_s=0.01,
+        retry_policy=FAST,
+    )
+
+
+async def _commit(mailbox: MemoryMailbox, relay: OutboxRelay, *names: str) -> list[int]:
+    """What the batch runtime does after a transaction: post, commit, hand over."""
+    records = _records(*names)
+    seen = relay.pending()
+    async with mailbox.transaction() as tx:
+        posted = await tx.post(records, seen.ids)
+    relay.committed(records, posted.ids, alone=posted.alone, seen=seen)
+    return posted.ids
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(5):
+        while not condition():  # noqa: ASYNC110 - the condition is the relay's side effects
+            await asyncio.sleep(0.005)
+
+
+async def test_rows_the_worker_committed_alone_are_sent_from_memory_then_deleted() -> None:
+    mailbox, producer = MemoryMailbox(), RecordingProducer()
+    relay = _relay(mailbox, producer)
+    await relay.start()
+    try:
+        await _until(lambda: "relay" in mailbox.calls)  # the start-up poll found nothing
+        mailbox.calls.clear()
+        await _commit(mailbox, relay, "a", "b")
+        await _until(lambda: mailbox.outbox == {})
+        assert producer.sent == [b"a", b"b"]
+        assert "relay" not in mailbox.calls[: mailbox.calls.index("delete")], (
+            "sent without reading the rows back"
+        )
+    finally:
+        await relay.stop(drain_timeout_s=2)
+
+
+async def test_rows_committed_by_someone_else_leave_by_polling_in_id_order() -> None:
+    mailbox, producer = MemoryMailbox(), RecordingProducer()
+    async with mailbox.transaction() as tx:  # another process's rows
+        await tx.post(_records("x1", "x2"), [])
+    relay = _relay(mailbox, producer)
+    await relay.start()
+    try:
+        await _commit(mailbox, relay, "mine")  # not alone: older rows wait
+        await _until(lambda: mailbox.outbox == {})
+        assert producer.sent == [b"x1", b"x2", b"mine"]
+    finally:
+        await relay.stop(drain_timeout_s=2)
+
+
+async def test_after_a_broker_failure_handed_over_rows_leave_in_id_order_by_polling() -> None:
+    mailbox, producer = MemoryMailbox(), RecordingProducer()
+    relay = _relay(mailbox, producer)
+    await relay.start()
+    try:
+        await _until(lambda: "relay" in mailbox.calls)
+        # The hand-over of "a", "b" fails at the broker. An idempotent producer never lands a
+        # record behind a failed one of the same partition (the broker refuses the sequence
+        # gap), so both fail.
+        producer.fail_next = 2
+        await _commit(mailbox, relay, "a", "b")
+        await _commit(mailbox, relay, "c")
+        await _until(lambda: mailbox.outbox == {})
+        # Whatever was sent twice, the first copy of each event keeps the commit order.
+        first_seen = list(dict.fromkeys(producer.sent))
+        assert first_seen == [b"a", b"b", b"c"]
+    finally:
+        await relay.stop(drain_timeout_s=2)
+
+
+async def test_stop_drains_what_is_committed() -> None:
+    mailbox, producer = MemoryMailbox(), RecordingProducer()
+    relay = _relay(mailbox, producer)
+    await relay.start()
+    async with mailbox.transaction() as tx:
+        await tx.post(_records(*(f"r{i}" for i in range(250))), [])
+    await relay.stop(drain_timeout_s=5)
+    assert mailbox.outbox == {}
+    assert len(producer.sent) == 250
+
+
+def test_the_relay_sends_from_memory_only_what_was_judged_against_its_current_queue() -> None:
+    relay = _relay(MemoryMailbox(), RecordingProducer())
+    seen = relay.pending()
+    assert seen.ids == []
+    relay.committed(_records("a", "b"), [10, 11], alone=True, seen=seen)
+    assert sorted(relay.pending().ids) == [10, 11]
+
+    relay.committed(_records("c"), [12], alone=False, seen=relay.pending())
+    assert 12 not in relay.pending().ids, "rows behind other rows leave by polling, in id order"
+
+    stale = Pending(era=seen.era - 1, ids=[])
+    relay.committed(_records("d"), [13], alone=True, seen=stale)
+    assert 13 not in relay.pending().ids, "judged against a queue a failure has since emptied"
+
+    relay.committed(_records("e", "f"), [14], alone=True, seen=relay.pending())
+    assert 14 not in relay.pending().ids, "ids and records must pair up"
