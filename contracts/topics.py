@@ -20,6 +20,7 @@ from typing import Any, Final
 from contracts.catalog import PriceListItemUpserted
 from contracts.envelope import Envelope
 from contracts.rejections import REJECTION_EVENT_TYPES
+from contracts.stages import STAGES, stage
 
 __all__ = [
     "ALL_TOPICS",
@@ -28,9 +29,12 @@ __all__ = [
     "PRICE_ITEM_KEY",
     "TopicKind",
     "TopicSpec",
+    "consumed_by",
     "dead_letter_topic",
     "kafka_key",
     "price_item_key",
+    "published_by",
+    "rejection_event_type",
     "topic",
     "topic_for_event",
 ]
@@ -63,27 +67,43 @@ class TopicSpec:
     compacted: bool
     kind: TopicKind
     owner: str
+    # The services whose workers consume the topic: the owner of an inbound topic, the next
+    # stages of an outbound one. Each must handle every event type on it (tests/contract).
+    readers: tuple[str, ...] = ()
 
 
 def _inbound(name: str, owner: str, *event_types: str) -> TopicSpec:
-    return TopicSpec(name, event_types, DEAL_KEY, PARTITIONS, False, TopicKind.INBOUND, owner)
+    return TopicSpec(
+        name, event_types, DEAL_KEY, PARTITIONS, False, TopicKind.INBOUND, owner, (owner,)
+    )
 
 
-def _outbound(name: str, owner: str, *event_types: str) -> TopicSpec:
-    return TopicSpec(name, event_types, DEAL_KEY, PARTITIONS, False, TopicKind.OUTBOUND, owner)
+def _outbound(name: str, owner: str, *event_types: str, read_by: tuple[str, ...] = ()) -> TopicSpec:
+    return TopicSpec(
+        name, event_types, DEAL_KEY, PARTITIONS, False, TopicKind.OUTBOUND, owner, read_by
+    )
 
 
 def _dead_letter(owner: str) -> TopicSpec:
     # Dead letters keep the original key (so a replay lands on the same partition) and any type.
-    return TopicSpec(f"{owner}.dlq", (), DEAL_KEY, PARTITIONS, False, TopicKind.DEAD_LETTER, owner)
+    return TopicSpec(
+        stage(owner.removesuffix("_svc")).dead_letter_topic,
+        (),
+        DEAL_KEY,
+        PARTITIONS,
+        False,
+        TopicKind.DEAD_LETTER,
+        owner,
+    )
 
 
+LEAD, QUOTE, ORDER, INVOICE = (stage(n).service for n in ("lead", "quote", "order", "invoice"))
 _LEAD_REJECTED, _QUOTE_REJECTED, _ORDER_REJECTED, _INVOICE_REJECTED = REJECTION_EVENT_TYPES
 
 ALL_TOPICS: Final[tuple[TopicSpec, ...]] = (
     # inbound
-    _inbound("lead.captured", "lead_svc", "lead.captured"),
-    _inbound("lead.commands", "lead_svc", "lead.qualify", "lead.disqualify", "lead.reactivate"),
+    _inbound("lead.captured", LEAD, "lead.captured"),
+    _inbound("lead.commands", LEAD, "lead.qualify", "lead.disqualify", "lead.reactivate"),
     TopicSpec(
         "catalog.prices",
         ("catalog.price_upserted",),
@@ -91,39 +111,37 @@ ALL_TOPICS: Final[tuple[TopicSpec, ...]] = (
         PARTITIONS,
         True,
         TopicKind.INBOUND,
-        "quote_svc",
+        QUOTE,
+        (QUOTE,),
     ),
-    _inbound("quote.commands", "quote_svc", "quote.revise", "quote.accept", "quote.reject"),
-    _inbound("order.commands", "order_svc", "order.cancel", "order.record_fulfilment"),
+    _inbound("quote.commands", QUOTE, "quote.revise", "quote.accept", "quote.reject"),
+    _inbound("order.commands", ORDER, "order.cancel", "order.record_fulfilment"),
     _inbound(
         "invoice.commands",
-        "invoice_svc",
+        INVOICE,
         "invoice.register_external",
         "invoice.record_payment",
         "invoice.cancel",
     ),
     # outbound
-    _outbound("lead.qualified", "lead_svc", "lead.qualified"),
-    _outbound("lead.disqualified", "lead_svc", "lead.disqualified"),
-    _outbound("lead.rejected", "lead_svc", _LEAD_REJECTED),
-    _outbound("quote.issued", "quote_svc", "quote.issued"),
-    _outbound("quote.accepted", "quote_svc", "quote.accepted"),
-    _outbound("quote.closed", "quote_svc", "quote.closed"),
-    _outbound("opportunity.closed", "quote_svc", "opportunity.closed"),
-    _outbound("quote.rejected", "quote_svc", _QUOTE_REJECTED),
-    _outbound("order.confirmed", "order_svc", "order.confirmed"),
-    _outbound("order.fulfilled", "order_svc", "order.fulfilled"),
-    _outbound("order.cancelled", "order_svc", "order.cancelled"),
-    _outbound("order.rejected", "order_svc", _ORDER_REJECTED),
-    _outbound("invoice.posted", "invoice_svc", "invoice.posted"),
-    _outbound("invoice.paid", "invoice_svc", "invoice.paid"),
-    _outbound("invoice.cancelled", "invoice_svc", "invoice.cancelled"),
-    _outbound("invoice.rejected", "invoice_svc", _INVOICE_REJECTED),
+    _outbound("lead.qualified", LEAD, "lead.qualified", read_by=(QUOTE,)),
+    _outbound("lead.disqualified", LEAD, "lead.disqualified"),
+    _outbound("lead.rejected", LEAD, _LEAD_REJECTED),
+    _outbound("quote.issued", QUOTE, "quote.issued"),
+    _outbound("quote.accepted", QUOTE, "quote.accepted", read_by=(ORDER,)),
+    _outbound("quote.closed", QUOTE, "quote.closed"),
+    _outbound("opportunity.closed", QUOTE, "opportunity.closed"),
+    _outbound("quote.rejected", QUOTE, _QUOTE_REJECTED),
+    _outbound("order.confirmed", ORDER, "order.confirmed", read_by=(INVOICE,)),
+    _outbound("order.fulfilled", ORDER, "order.fulfilled"),
+    _outbound("order.cancelled", ORDER, "order.cancelled", read_by=(INVOICE,)),
+    _outbound("order.rejected", ORDER, _ORDER_REJECTED),
+    _outbound("invoice.posted", INVOICE, "invoice.posted", read_by=(ORDER,)),
+    _outbound("invoice.paid", INVOICE, "invoice.paid", read_by=(ORDER,)),
+    _outbound("invoice.cancelled", INVOICE, "invoice.cancelled"),
+    _outbound("invoice.rejected", INVOICE, _INVOICE_REJECTED),
     # dead letters
-    _dead_letter("lead_svc"),
-    _dead_letter("quote_svc"),
-    _dead_letter("order_svc"),
-    _dead_letter("invoice_svc"),
+    *(_dead_letter(s.service) for s in STAGES),
 )
 
 
@@ -165,6 +183,29 @@ def topic_for_event(event_type: str) -> TopicSpec:
         return _BY_EVENT[event_type]
     except KeyError:
         raise KeyError(f"no topic carries {event_type!r}") from None
+
+
+def consumed_by(service: str) -> tuple[TopicSpec, ...]:
+    """The topics `service`'s worker consumes, in map order."""
+    return tuple(spec for spec in ALL_TOPICS if service in spec.readers)
+
+
+def published_by(service: str) -> tuple[TopicSpec, ...]:
+    """The topics `service` writes: the outbound topics it owns and its dead-letter topic."""
+    return tuple(
+        spec for spec in ALL_TOPICS if spec.owner == service and spec.kind is not TopicKind.INBOUND
+    )
+
+
+def rejection_event_type(service: str) -> str:
+    """The event type under which `service` answers a command it refuses."""
+    (found,) = (
+        event_type
+        for spec in published_by(service)
+        for event_type in spec.event_types
+        if event_type in REJECTION_EVENT_TYPES
+    )
+    return found
 
 
 def dead_letter_topic(service: str) -> TopicSpec:

@@ -9,6 +9,7 @@ import pytest
 from contracts.envelope import make_envelope
 from contracts.errors import UnknownEventType
 from contracts.registry import EVENT_TYPES, PAYLOAD_TYPES, payload_type
+from contracts.stages import SERVICES
 from contracts.topics import (
     ALL_TOPICS,
     DEAL_KEY,
@@ -21,8 +22,6 @@ from contracts.topics import (
     topic_for_event,
 )
 from tests.contract.payload_examples import DEAL_ID, EXAMPLES
-
-SERVICES = ("lead_svc", "quote_svc", "order_svc", "invoice_svc")
 
 
 def test_every_registered_event_type_is_on_exactly_one_topic() -> None:
