@@ -1,40 +1,38 @@
-"""invoice_svc's message handlers: one per consumed message type, and the Stage that runs them.
+"""invoice_svc's message handlers: one per consumed message type, and the keys a batch touches.
 
 Each handler reads the same way: load (from the batch's InvoiceBook) -> decide (pure domain) ->
-save (into the book) -> record outgoing events. Deduplication by event id happened before (the
-runtime's inbox); the natural-key idempotency (one invoice per order, per ERP invoice, one
-effect per payment id) is decided here, because upstream systems retry under new event ids.
+save (into the book) -> record outgoing events; the loop around them is `shared.stage`.
+Deduplication by event id happened before (the runtime's inbox); the natural-key idempotency (one
+invoice per order, per ERP invoice, one effect per payment id) is decided in the domain, because
+upstream systems retry under new event ids.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.invoices import CancelInvoice, RecordPayment, RegisterExternalInvoice
 from contracts.orders import OrderCancelled, OrderConfirmed
-from contracts.rejections import CommandRejected
 from services.invoice_svc import domain, wire
-from services.invoice_svc.store import InvoiceBook, InvoiceStore, Touches
-from shared.messages import Incoming, Outgoing, caused_by
+from services.invoice_svc.store import InvoiceBook, Touches
+from shared.messages import Incoming, Outgoing
+from shared.stage import Handler, Replies
 
-PRODUCER = "invoice_svc"
-REJECTED = "invoice.rejected"
+REPLIES = Replies.of("invoice_svc")
 
 log = structlog.stdlib.get_logger("salesflow.invoice")
 
-Handler = Callable[[InvoiceBook, Incoming, domain.InvoicingPolicy, datetime], list[Outgoing]]
-
 
 def on_order_confirmed(
-    book: InvoiceBook, msg: Incoming, policy: domain.InvoicingPolicy, now: datetime
+    book: InvoiceBook, msg: Incoming[OrderConfirmed], policy: domain.InvoicingPolicy, now: datetime
 ) -> list[Outgoing]:
-    confirmed: OrderConfirmed = msg.payload
+    confirmed = msg.payload
     incoming = wire.order_of(confirmed, msg.deal_id)
     cancelled_first = book.take_cancel_ahead(confirmed.order_id)
     if cancelled_first is not None:
@@ -58,9 +56,9 @@ def on_order_confirmed(
 
 
 def on_order_cancelled(
-    book: InvoiceBook, msg: Incoming, policy: domain.InvoicingPolicy, now: datetime
+    book: InvoiceBook, msg: Incoming[OrderCancelled], policy: domain.InvoicingPolicy, now: datetime
 ) -> list[Outgoing]:
-    event: OrderCancelled = msg.payload
+    event = msg.payload
     if book.order(event.order_id) is None:
         # Read before its order.confirmed (another topic): kept, and applied when the order
         # arrives, so that order gets no invoice.
@@ -77,9 +75,12 @@ def on_order_cancelled(
 
 
 def on_register_external(
-    book: InvoiceBook, msg: Incoming, policy: domain.InvoicingPolicy, now: datetime
+    book: InvoiceBook,
+    msg: Incoming[RegisterExternalInvoice],
+    policy: domain.InvoicingPolicy,
+    now: datetime,
 ) -> list[Outgoing]:
-    command: RegisterExternalInvoice = msg.payload
+    command = msg.payload
     decision = domain.register_external(
         wire.claim_of(msg, now),
         mode=policy.mode,
@@ -94,9 +95,9 @@ def on_register_external(
 
 
 def on_record_payment(
-    book: InvoiceBook, msg: Incoming, policy: domain.InvoicingPolicy, now: datetime
+    book: InvoiceBook, msg: Incoming[RecordPayment], policy: domain.InvoicingPolicy, now: datetime
 ) -> list[Outgoing]:
-    command: RecordPayment = msg.payload
+    command = msg.payload
     invoice, ref = _invoice_named_by(book, command)
     decision = domain.record_payment(
         invoice,
@@ -109,9 +110,9 @@ def on_record_payment(
 
 
 def on_cancel_invoice(
-    book: InvoiceBook, msg: Incoming, policy: domain.InvoicingPolicy, now: datetime
+    book: InvoiceBook, msg: Incoming[CancelInvoice], policy: domain.InvoicingPolicy, now: datetime
 ) -> list[Outgoing]:
-    command: CancelInvoice = msg.payload
+    command = msg.payload
     decision = domain.cancel_invoice(
         book.invoice(command.invoice_id),
         invoice_ref=str(command.invoice_id),
@@ -122,7 +123,7 @@ def on_cancel_invoice(
     return _record(book, msg, decision, now)
 
 
-HANDLERS: dict[str, Handler] = {
+HANDLERS: dict[str, Handler[InvoiceBook, domain.InvoicingPolicy]] = {
     "order.confirmed": on_order_confirmed,
     "order.cancelled": on_order_cancelled,
     "invoice.register_external": on_register_external,
@@ -131,25 +132,9 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-@dataclass(frozen=True)
-class InvoiceStage:
-    """The invoice worker's part of every batch (implements shared.consumer.Stage)."""
-
-    store: InvoiceStore
-    policy: domain.InvoicingPolicy
-
-    async def apply(
-        self, conn: AsyncConnection, batch: Sequence[Incoming], now: datetime
-    ) -> list[Outgoing]:
-        book = await self.store.load(conn, touches_of(batch, self.policy, now))
-        outgoing: list[Outgoing] = []
-        for msg in batch:
-            outgoing.extend(HANDLERS[msg.event_type](book, msg, self.policy, now))
-        await self.store.save(conn, book)
-        return outgoing
-
-
-def touches_of(batch: Sequence[Incoming], policy: domain.InvoicingPolicy, now: datetime) -> Touches:
+def touches_of(
+    batch: Sequence[Incoming[Any]], policy: domain.InvoicingPolicy, now: datetime
+) -> Touches:
     """The keys the batch's messages touch, for one load."""
     order_ids: set[UUID] = set()
     invoice_ids: set[UUID] = set()
@@ -188,7 +173,7 @@ def touches_of(batch: Sequence[Incoming], policy: domain.InvoicingPolicy, now: d
 
 def _settle_held(
     book: InvoiceBook,
-    msg: Incoming,
+    msg: Incoming[Any],
     policy: domain.InvoicingPolicy,
     order: domain.Order,
     now: datetime,
@@ -236,7 +221,7 @@ def _invoice_named_by(
 
 def _record(
     book: InvoiceBook,
-    msg: Incoming,
+    msg: Incoming[Any],
     decision: domain.Posted
     | domain.Held
     | domain.Paid
@@ -248,7 +233,7 @@ def _record(
 ) -> list[Outgoing]:
     match decision:
         case domain.Refusal():
-            return [_refusal(msg, decision, now)]
+            return [REPLIES.refusal(msg, decision, now)]
         case domain.Unchanged(why):
             log.debug("invoice_unchanged", event_type=msg.event_type, why=why)
             return []
@@ -267,14 +252,14 @@ def _record(
             order = book.order(invoice.order_id)
             if order is None:  # pragma: no cover - the domain posts only for a known order
                 raise LookupError(f"order {invoice.order_id} of a posted invoice is not loaded")
-            return [_event(msg, wire.posted(invoice, order), now)]
+            return [REPLIES.event(msg, wire.posted(invoice, order), now)]
         case domain.Paid(invoice, payment):
             book.put_invoice(invoice)
             book.add_payment(invoice.invoice_id, payment)
-            return [_event(msg, wire.paid(invoice, payment), now)]
+            return [REPLIES.event(msg, wire.paid(invoice, payment), now)]
         case domain.Cancelled(invoice, reason):
             book.put_invoice(invoice)
-            return [_event(msg, wire.cancelled(invoice, reason), now)]
+            return [REPLIES.event(msg, wire.cancelled(invoice, reason), now)]
         case domain.OrderCancellation(order, voided, kept_paid):
             book.put_order(order)
             if kept_paid is not None:
@@ -286,18 +271,3 @@ def _record(
                     amount_paid=str(kept_paid.amount_paid),
                 )
             return [] if voided is None else _record(book, msg, voided, now)
-
-
-def _event(msg: Incoming, payload: object, now: datetime) -> Outgoing:
-    return caused_by(msg, payload, producer=PRODUCER, now=now)
-
-
-def _refusal(msg: Incoming, refusal: domain.Refusal, now: datetime) -> Outgoing:
-    payload = CommandRejected(
-        command_event_id=refusal.command_event_id or msg.event_id,
-        command_type=refusal.command,
-        reason_code=refusal.reason_code,
-        detail=refusal.detail,
-        subject_id=refusal.subject_id,
-    )
-    return caused_by(msg, payload, producer=PRODUCER, now=now, event_type=REJECTED)

@@ -1,4 +1,4 @@
-"""Composition root of invoice_svc: `create_app(...)` builds the worker, nothing runs at import.
+"""Composition root of invoice_svc: `build(...)` wires the worker, nothing runs at import.
 
 Run with `salesflow worker invoice`, or
 `faststream run --factory services.invoice_svc.main:create_app`.
@@ -8,20 +8,16 @@ from __future__ import annotations
 
 from faststream import FastStream
 
-from services.invoice_svc.handlers import InvoiceStage
+from contracts.stages import stage
+from services.invoice_svc.handlers import HANDLERS, touches_of
 from services.invoice_svc.settings import InvoiceSettings
 from services.invoice_svc.store import InvoiceStore
 from shared.clock import Clock
 from shared.settings import RuntimeSettings
-from shared.worker import Worker, WorkerSpec, build_worker
+from shared.stage import HandlerStage
+from shared.worker import Worker, build_worker
 
-SPEC = WorkerSpec(
-    service="invoice_svc",
-    consumes=("order.confirmed", "order.cancelled", "invoice.commands"),
-    publishes=("invoice.posted", "invoice.paid", "invoice.cancelled", "invoice.rejected"),
-    description="Posts invoices for confirmed orders (native) or links the accounting system's "
-    "invoices to them (external), records payments, cancels invoices.",
-)
+STAGE = stage("invoice")
 
 
 def build(
@@ -32,8 +28,8 @@ def build(
 ) -> Worker:
     """The worker, with its own settings read from `SALESFLOW_INVOICE_*` unless given."""
     settings = settings or InvoiceSettings()
-    stage = InvoiceStage(store=InvoiceStore(), policy=settings.policy())
-    return build_worker(runtime, SPEC, stage, clock=clock)
+    handling = HandlerStage(HANDLERS, touches_of, InvoiceStore(), settings.policy())
+    return build_worker(runtime, STAGE, handling, clock=clock)
 
 
 def create_app(

@@ -74,8 +74,8 @@ def order_of(confirmed: OrderConfirmed, deal_id: str) -> domain.Order:
     )
 
 
-def claim_of(msg: Incoming, now: datetime) -> domain.ExternalClaim:
-    command: RegisterExternalInvoice = msg.payload
+def claim_of(msg: Incoming[RegisterExternalInvoice], now: datetime) -> domain.ExternalClaim:
+    command = msg.payload
     return domain.ExternalClaim(
         external_invoice_id=command.external_invoice_id,
         invoice_number=command.invoice_number,

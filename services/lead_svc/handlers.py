@@ -1,63 +1,35 @@
-"""lead_svc's message handlers: one per consumed message type, and the Stage that runs them.
+"""lead_svc's message handlers: one per consumed message type, and the keys a batch touches.
 
 Each handler reads the same way: load (from the batch's LeadBook) -> decide (pure domain) ->
-save (into the book) -> record outgoing events. Deduplication happened before (the runtime's
-inbox), and the book is written and committed with the outbox by the runtime.
+save (into the book) -> record outgoing events; the loop around them is `shared.stage`.
+Deduplication by event id happened before (the runtime's inbox), and the book is written and
+committed with the outbox by the runtime.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from contracts.leads import DisqualifyLead, LeadCaptured, QualifyLead, ReactivateLead
+from services.lead_svc import domain, wire
+from services.lead_svc.store import LeadBook, Touches
+from shared.messages import Incoming, Outgoing
+from shared.stage import Handler, Replies
 
-from contracts.leads import (
-    ContactInfo,
-    DisqualificationReason,
-    DisqualifyLead,
-    LeadCaptured,
-    LeadDisqualified,
-    LeadQualified,
-    ProductInterest,
-    QualifyLead,
-    ReactivateLead,
-)
-from contracts.leads import (
-    DecidedBy as WireDecidedBy,
-)
-from contracts.rejections import CommandRejected
-from services.lead_svc import domain
-from services.lead_svc.store import LeadBook, LeadStore
-from shared.messages import Incoming, Outgoing, caused_by
-
-PRODUCER = "lead_svc"
-
-Handler = Callable[[LeadBook, Incoming, domain.QualificationPolicy, datetime], list[Outgoing]]
+REPLIES = Replies.of("lead_svc")
 
 
 def on_lead_captured(
-    book: LeadBook, msg: Incoming, policy: domain.QualificationPolicy, now: datetime
+    book: LeadBook, msg: Incoming[LeadCaptured], policy: domain.QualificationPolicy, now: datetime
 ) -> list[Outgoing]:
-    captured: LeadCaptured = msg.payload
-    if msg.deal_id != captured.lead_id:
-        return [
-            _refusal(
-                msg,
-                domain.Refusal(
-                    "lead.captured",
-                    "deal_id_mismatch",
-                    "a lead starts its own deal: deal_id must equal lead_id",
-                    captured.lead_id,
-                ),
-                now,
-            )
-        ]
-    profile = book.captured_profiles.get(msg.event_id) or profile_of(captured)
+    captured = msg.payload
+    profile = book.captured_profile(msg.event_id) or wire.profile_of(captured)
     decision = domain.capture(
         captured.lead_id,
         profile,
+        deal_id=msg.deal_id,
         existing=book.get(captured.lead_id),
         candidates=book.candidates(profile),
         directory=book.directory,
@@ -69,9 +41,9 @@ def on_lead_captured(
 
 
 def on_qualify_lead(
-    book: LeadBook, msg: Incoming, policy: domain.QualificationPolicy, now: datetime
+    book: LeadBook, msg: Incoming[QualifyLead], policy: domain.QualificationPolicy, now: datetime
 ) -> list[Outgoing]:
-    command: QualifyLead = msg.payload
+    command = msg.payload
     lead = book.get(command.lead_id)
     decision = domain.qualify(
         lead,
@@ -85,28 +57,28 @@ def on_qualify_lead(
 
 
 def on_disqualify_lead(
-    book: LeadBook, msg: Incoming, policy: domain.QualificationPolicy, now: datetime
+    book: LeadBook, msg: Incoming[DisqualifyLead], policy: domain.QualificationPolicy, now: datetime
 ) -> list[Outgoing]:
-    command: DisqualifyLead = msg.payload
+    command = msg.payload
     decision = domain.disqualify(
         book.get(command.lead_id),
         lead_id=command.lead_id,
-        reason=domain.DisqualifyReason(command.reason.value),
-        detail=command.note or f"disqualified by {command.requested_by}",
+        reason=wire.reason_of(command),
+        detail=wire.detail_of(command),
         now=now,
     )
     return _record(book, msg, decision, now)
 
 
 def on_reactivate_lead(
-    book: LeadBook, msg: Incoming, policy: domain.QualificationPolicy, now: datetime
+    book: LeadBook, msg: Incoming[ReactivateLead], policy: domain.QualificationPolicy, now: datetime
 ) -> list[Outgoing]:
-    command: ReactivateLead = msg.payload
+    command = msg.payload
     decision = domain.reactivate(book.get(command.lead_id), lead_id=command.lead_id, now=now)
     return _record(book, msg, decision, now)
 
 
-HANDLERS: dict[str, Handler] = {
+HANDLERS: dict[str, Handler[LeadBook, domain.QualificationPolicy]] = {
     "lead.captured": on_lead_captured,
     "lead.qualify": on_qualify_lead,
     "lead.disqualify": on_disqualify_lead,
@@ -114,118 +86,35 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-@dataclass(frozen=True)
-class LeadStage:
-    """The lead worker's part of every batch (implements shared.consumer.Stage)."""
-
-    store: LeadStore
-    policy: domain.QualificationPolicy
-
-    async def apply(
-        self, conn: AsyncConnection, batch: Sequence[Incoming], now: datetime
-    ) -> list[Outgoing]:
-        lead_ids = [msg.payload.lead_id for msg in batch]
-        profiles = {
-            m.event_id: profile_of(m.payload) for m in batch if isinstance(m.payload, LeadCaptured)
-        }
-        book = await self.store.load(conn, lead_ids, profiles.values())
-        book.captured_profiles = profiles
-        outgoing: list[Outgoing] = []
-        for msg in batch:
-            outgoing.extend(HANDLERS[msg.event_type](book, msg, self.policy, now))
-        await self.store.save(conn, book)
-        return outgoing
+def touches_of(
+    batch: Sequence[Incoming[Any]], policy: domain.QualificationPolicy, now: datetime
+) -> Touches:
+    """The leads the batch's messages name, and the profile of each captured lead by event id
+    (built once here: the load reads their keys, the handler reuses them)."""
+    return Touches(
+        lead_ids=frozenset(msg.payload.lead_id for msg in batch),
+        captured_profiles={
+            msg.event_id: wire.profile_of(msg.payload)
+            for msg in batch
+            if isinstance(msg.payload, LeadCaptured)
+        },
+    )
 
 
 def _record(
-    book: LeadBook, msg: Incoming, decision: domain.Decision, now: datetime
+    book: LeadBook, msg: Incoming[Any], decision: domain.Decision, now: datetime
 ) -> list[Outgoing]:
     match decision:
         case domain.Refusal():
-            return [_refusal(msg, decision, now)]
+            return [REPLIES.refusal(msg, decision, now)]
         case domain.Captured(lead) | domain.Reactivated(lead):
             book.put(lead)
             return []
         case domain.Qualified(lead, lineage, decided_by, rule):
             book.put(lead)
             book.link(lead, lineage)
-            return [
-                caused_by(
-                    msg, _qualified(lead, lineage, decided_by, rule), producer=PRODUCER, now=now
-                )
-            ]
+            return [REPLIES.event(msg, wire.qualified(lead, lineage, decided_by, rule), now)]
         case domain.Disqualified(lead, reason, decided_by, detail, duplicate_of):
             book.put(lead)
-            payload = LeadDisqualified(
-                lead_id=lead.lead_id,
-                reason=DisqualificationReason(reason.value),
-                duplicate_of=duplicate_of,
-                disqualified_by=WireDecidedBy(decided_by.value),
-                detail=detail,
-            )
-            return [caused_by(msg, payload, producer=PRODUCER, now=now)]
-
-
-def _qualified(
-    lead: domain.Lead, lineage: domain.Lineage, decided_by: domain.DecidedBy, rule: str
-) -> LeadQualified:
-    p = lead.profile
-    return LeadQualified(
-        lead_id=lead.lead_id,
-        account_id=lineage.account_id,
-        account_name=lineage.account_name,
-        account_is_new=lineage.account_is_new,
-        contact_id=lineage.contact_id,
-        contact=ContactInfo(
-            first_name=p.first_name,
-            last_name=p.last_name,
-            email=p.email,
-            phone=p.phone,
-            job_title=p.job_title,
-        ),
-        opportunity_id=lineage.opportunity_id,
-        topic=p.topic,
-        estimated_revenue=p.estimated_amount,
-        currency=p.currency,
-        estimated_close_date=p.estimated_close_date,
-        product_interests=tuple(
-            ProductInterest(sku=i.sku, quantity=i.quantity, description=i.description)
-            for i in p.interests
-        ),
-        qualified_by=WireDecidedBy(decided_by.value),
-        rule=rule,
-    )
-
-
-def _refusal(msg: Incoming, refusal: domain.Refusal, now: datetime) -> Outgoing:
-    payload = CommandRejected(
-        command_event_id=msg.event_id,
-        command_type=msg.event_type,
-        reason_code=refusal.reason_code,
-        detail=refusal.detail,
-        subject_id=refusal.subject_id,
-    )
-    return caused_by(msg, payload, producer=PRODUCER, now=now, event_type="lead.rejected")
-
-
-def profile_of(captured: LeadCaptured) -> domain.Profile:
-    c = captured.contact
-    return domain.Profile(
-        source=captured.source.value,
-        topic=captured.topic,
-        first_name=c.first_name,
-        last_name=c.last_name,
-        company_name=captured.company_name,
-        email=c.email,
-        phone=c.phone,
-        job_title=c.job_title,
-        budget_amount=captured.budget_amount,
-        currency=captured.currency,
-        purchase_timeframe=captured.purchase_timeframe.value,
-        interests=tuple(
-            domain.Interest(i.sku, i.quantity, i.description) for i in captured.product_interests
-        ),
-        estimated_amount=captured.estimated_amount,
-        estimated_close_date=captured.estimated_close_date,
-        notes=captured.notes,
-    )
+            payload = wire.disqualified(lead, reason, decided_by, detail, duplicate_of)
+            return [REPLIES.event(msg, payload, now)]

@@ -1,4 +1,4 @@
-"""Composition root of lead_svc: `create_app(...)` builds the worker, nothing runs at import.
+"""Composition root of lead_svc: `build(...)` wires the worker, nothing runs at import.
 
 Run with `salesflow worker lead`, or `faststream run --factory services.lead_svc.main:create_app`.
 """
@@ -7,28 +7,28 @@ from __future__ import annotations
 
 from faststream import FastStream
 
-from services.lead_svc.handlers import LeadStage
+from contracts.stages import stage
+from services.lead_svc.handlers import HANDLERS, touches_of
 from services.lead_svc.settings import LeadSettings
 from services.lead_svc.store import LeadStore
 from shared.clock import Clock
 from shared.settings import RuntimeSettings
-from shared.worker import Worker, WorkerSpec, build_worker
+from shared.stage import HandlerStage
+from shared.worker import Worker, build_worker
 
-SPEC = WorkerSpec(
-    service="lead_svc",
-    consumes=("lead.captured", "lead.commands"),
-    publishes=("lead.qualified", "lead.disqualified", "lead.rejected"),
-    description="Captures leads, applies the qualification policy, qualifies and disqualifies.",
-)
+STAGE = stage("lead")
 
 
 def build(
-    runtime: RuntimeSettings, settings: LeadSettings | None = None, *, clock: Clock | None = None
+    runtime: RuntimeSettings,
+    settings: LeadSettings | None = None,
+    *,
+    clock: Clock | None = None,
 ) -> Worker:
     """The worker, with its own settings read from `SALESFLOW_LEAD_*` unless given."""
     settings = settings or LeadSettings()
-    stage = LeadStage(store=LeadStore(), policy=settings.policy())
-    return build_worker(runtime, SPEC, stage, clock=clock)
+    handling = HandlerStage(HANDLERS, touches_of, LeadStore(), settings.policy())
+    return build_worker(runtime, STAGE, handling, clock=clock)
 
 
 def create_app(

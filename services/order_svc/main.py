@@ -1,35 +1,35 @@
-"""Composition root of order_svc: `create_app(...)` builds the worker, nothing runs at import.
+"""Composition root of order_svc: `build(...)` wires the worker, nothing runs at import.
 
-Run with `salesflow worker order`, or `faststream run --factory services.order_svc.main:create_app`.
+Run with `salesflow worker order`, or
+`faststream run --factory services.order_svc.main:create_app`.
 """
 
 from __future__ import annotations
 
 from faststream import FastStream
 
-from services.order_svc.handlers import OrderStage
+from contracts.stages import stage
+from services.order_svc.handlers import HANDLERS, touches_of
 from services.order_svc.settings import OrderSettings
 from services.order_svc.store import OrderStore
 from shared.clock import Clock
 from shared.settings import RuntimeSettings
-from shared.worker import Worker, WorkerSpec, build_worker
+from shared.stage import HandlerStage
+from shared.worker import Worker, build_worker
 
-SPEC = WorkerSpec(
-    service="order_svc",
-    consumes=("quote.accepted", "order.commands", "invoice.posted", "invoice.paid"),
-    publishes=("order.confirmed", "order.fulfilled", "order.cancelled", "order.rejected"),
-    description="Creates one order per accepted quote, records fulfilment, cancellation, "
-    "invoicing and payment.",
-)
+STAGE = stage("order")
 
 
 def build(
-    runtime: RuntimeSettings, settings: OrderSettings | None = None, *, clock: Clock | None = None
+    runtime: RuntimeSettings,
+    settings: OrderSettings | None = None,
+    *,
+    clock: Clock | None = None,
 ) -> Worker:
     """The worker, with its own settings read from `SALESFLOW_ORDER_*` unless given."""
     settings = settings or OrderSettings()
-    stage = OrderStage(store=OrderStore(), numbering=settings.numbering())
-    return build_worker(runtime, SPEC, stage, clock=clock)
+    handling = HandlerStage(HANDLERS, touches_of, OrderStore(), settings.policy())
+    return build_worker(runtime, STAGE, handling, clock=clock)
 
 
 def create_app(

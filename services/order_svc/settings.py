@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.order_svc.domain import Numbering
+from services.order_svc.domain import Numbering, OrderPolicy
 
 
 class OrderSettings(BaseSettings):
@@ -18,5 +18,5 @@ class OrderSettings(BaseSettings):
         description="Prefix of order numbers: SO gives SO-2026-00001.",
     )
 
-    def numbering(self) -> Numbering:
-        return Numbering(prefix=self.number_prefix)
+    def policy(self) -> OrderPolicy:
+        return OrderPolicy(numbering=Numbering(prefix=self.number_prefix))

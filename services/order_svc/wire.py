@@ -1,12 +1,16 @@
 """Translation between the published language (contracts) and order_svc's domain values.
 
 Kept apart from the handlers so that both directions of one mapping sit next to each other:
-an accepted quote in, the confirmed / fulfilled / cancelled order out.
+an accepted quote, a shipment and a posted invoice in; the confirmed / fulfilled / cancelled order
+out.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from contracts.documents import DocumentLine, DocumentTotals, PaymentTerms
+from contracts.invoices import InvoicePosted
 from contracts.leads import ContactInfo
 from contracts.orders import (
     FulfilledLine,
@@ -14,6 +18,7 @@ from contracts.orders import (
     OrderCancelled,
     OrderConfirmed,
     OrderFulfilled,
+    RecordFulfilment,
 )
 from contracts.quotes import QuoteAccepted
 from services.order_svc import domain
@@ -53,6 +58,15 @@ def accepted_quote(q: QuoteAccepted) -> domain.AcceptedQuote:
         customer_po=q.customer_po,
         accepted_at=q.accepted_at,
     )
+
+
+def shipped(command: RecordFulfilment) -> list[tuple[int, Decimal]]:
+    """(line number, quantity shipped) of one shipment, as the fulfilment system sent them."""
+    return [(line.line_no, line.quantity_shipped) for line in command.lines]
+
+
+def invoice_ref(posted: InvoicePosted) -> domain.InvoiceRef:
+    return domain.InvoiceRef(posted.invoice_id, posted.invoice_number)
 
 
 def order_confirmed(order: domain.Order) -> OrderConfirmed:

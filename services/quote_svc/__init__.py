@@ -7,4 +7,8 @@ priced) and `quote.commands` (ReviseQuote, AcceptQuote, RejectQuote).
 Publishes `quote.issued`, `quote.accepted` (the whole document order_svc needs), `quote.closed`,
 `opportunity.closed`, and `quote.rejected` for commands that do not fit the quote's state.
 State: schema `quote_svc` (opportunities, quotes, price_list_items, quote_counters, inbox, outbox).
+
+Choices: quote numbers ("Q-<year>-<00001>") come from a gap-free per-year counter and are taken
+only when an opportunity opens, so a redelivered `lead.qualified` burns none; every revision of
+a quote keeps its number.
 """

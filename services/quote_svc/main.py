@@ -1,4 +1,4 @@
-"""Composition root of quote_svc: `create_app(...)` builds the worker, nothing runs at import.
+"""Composition root of quote_svc: `build(...)` wires the worker, nothing runs at import.
 
 Run with `salesflow worker quote`, or `faststream run --factory services.quote_svc.main:create_app`.
 """
@@ -7,34 +7,28 @@ from __future__ import annotations
 
 from faststream import FastStream
 
-from services.quote_svc.handlers import QuoteStage
+from contracts.stages import stage
+from services.quote_svc.handlers import HANDLERS, touches_of
 from services.quote_svc.settings import QuoteSettings
 from services.quote_svc.store import QuoteStore
 from shared.clock import Clock
 from shared.settings import RuntimeSettings
-from shared.worker import Worker, WorkerSpec, build_worker
+from shared.stage import HandlerStage
+from shared.worker import Worker, build_worker
 
-SPEC = WorkerSpec(
-    service="quote_svc",
-    consumes=("lead.qualified", "catalog.prices", "quote.commands"),
-    publishes=(
-        "quote.issued",
-        "quote.accepted",
-        "quote.closed",
-        "opportunity.closed",
-        "quote.rejected",
-    ),
-    description="Opens opportunities, prices and issues quotes, revises, wins and loses them.",
-)
+STAGE = stage("quote")
 
 
 def build(
-    runtime: RuntimeSettings, settings: QuoteSettings | None = None, *, clock: Clock | None = None
+    runtime: RuntimeSettings,
+    settings: QuoteSettings | None = None,
+    *,
+    clock: Clock | None = None,
 ) -> Worker:
     """The worker, with its own settings read from `SALESFLOW_QUOTE_*` unless given."""
     settings = settings or QuoteSettings()
-    stage = QuoteStage(store=QuoteStore(), policy=settings.policy())
-    return build_worker(runtime, SPEC, stage, clock=clock)
+    handling = HandlerStage(HANDLERS, touches_of, QuoteStore(), settings.policy())
+    return build_worker(runtime, STAGE, handling, clock=clock)
 
 
 def create_app(

@@ -8,7 +8,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.documents import PaymentTerms
-from services.quote_svc.model import QuotePolicy
+from services.quote_svc.domain import QuotePolicy
 
 
 class QuoteSettings(BaseSettings):

@@ -1,4 +1,4 @@
-"""Translation of quote_svc's aggregates into the published contracts (contracts.quotes).
+"""Translation between the published language (contracts) and quote_svc's domain values.
 
 Money reaches the wire only through `DocumentLine.priced` and `DocumentTotals.from_money`, the
 same rule order_svc and invoice_svc apply, so the totals agree to the cent across the chain.
@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from contracts.catalog import PriceListItemUpserted
 from contracts.documents import DocumentLine, DocumentTotals, PaymentTerms
-from contracts.leads import ContactInfo
+from contracts.leads import ContactInfo, LeadQualified
 from contracts.quotes import (
     OpportunityClosed,
     OpportunityOutcome,
@@ -17,17 +18,74 @@ from contracts.quotes import (
     QuoteClosed,
     QuoteCloseStatus,
     QuoteIssued,
+    QuoteLineInput,
+    QuoteRejectReason,
 )
-from services.quote_svc.model import (
-    CloseStatus,
-    Opportunity,
-    OpportunityState,
-    Quote,
-)
-from services.quote_svc.pricing import QuoteLine
+from services.quote_svc import domain
+
+# --- inbound: payloads -> domain values --------------------------------------------------------
 
 
-def quote_issued(quote: Quote, opportunity: Opportunity) -> QuoteIssued:
+def price_item_of(p: PriceListItemUpserted) -> domain.PriceItem:
+    return domain.PriceItem(
+        price_list_id=p.price_list_id,
+        sku=p.sku,
+        description=p.description,
+        unit_price=p.unit_price,
+        currency=p.currency,
+        tax_rate=p.tax_rate,
+        unit=p.unit,
+        active=p.active,
+    )
+
+
+def qualification_of(lead: LeadQualified) -> domain.Qualification:
+    c = lead.contact
+    return domain.Qualification(
+        lead_id=lead.lead_id,
+        opportunity_id=lead.opportunity_id,
+        topic=lead.topic,
+        customer=domain.Customer(
+            account_id=lead.account_id,
+            account_name=lead.account_name,
+            contact_id=lead.contact_id,
+            contact=domain.Contact(
+                first_name=c.first_name,
+                last_name=c.last_name,
+                email=c.email,
+                phone=c.phone,
+                job_title=c.job_title,
+            ),
+        ),
+        currency=lead.currency,
+        interests=tuple(
+            domain.LineRequest(sku=i.sku, quantity=i.quantity, description=i.description)
+            for i in lead.product_interests
+        ),
+        estimated_revenue=lead.estimated_revenue,
+        estimated_close_date=lead.estimated_close_date,
+    )
+
+
+def request_of(line: QuoteLineInput) -> domain.LineRequest:
+    return domain.LineRequest(
+        sku=line.sku,
+        quantity=line.quantity,
+        description=line.description,
+        unit_price=line.unit_price,
+        discount_amount=line.discount_amount,
+        tax_rate=line.tax_rate,
+    )
+
+
+def reject_reason_of(reason: QuoteRejectReason) -> domain.RejectReason:
+    return domain.RejectReason(reason.value)
+
+
+# --- outbound: domain values -> event payloads -------------------------------------------------
+
+
+def quote_issued(quote: domain.Quote, opportunity: domain.Opportunity) -> QuoteIssued:
     if quote.valid_from is None or quote.valid_until is None:
         raise ValueError(f"quote {quote.quote_id} is issued without a validity window")
     return QuoteIssued(
@@ -35,7 +93,7 @@ def quote_issued(quote: Quote, opportunity: Opportunity) -> QuoteIssued:
     )
 
 
-def quote_accepted(quote: Quote, opportunity: Opportunity) -> QuoteAccepted:
+def quote_accepted(quote: domain.Quote, opportunity: domain.Opportunity) -> QuoteAccepted:
     if quote.accepted_at is None:
         raise ValueError(f"quote {quote.quote_id} has no acceptance time")
     return QuoteAccepted(
@@ -45,7 +103,7 @@ def quote_accepted(quote: Quote, opportunity: Opportunity) -> QuoteAccepted:
     )
 
 
-def quote_closed(quote: Quote, status: CloseStatus, detail: str) -> QuoteClosed:
+def quote_closed(quote: domain.Quote, status: domain.CloseStatus, detail: str) -> QuoteClosed:
     return QuoteClosed(
         quote_id=quote.quote_id,
         quote_number=quote.quote_number,
@@ -55,8 +113,8 @@ def quote_closed(quote: Quote, status: CloseStatus, detail: str) -> QuoteClosed:
     )
 
 
-def opportunity_closed(opportunity: Opportunity) -> OpportunityClosed:
-    won = opportunity.state is OpportunityState.WON
+def opportunity_closed(opportunity: domain.Opportunity) -> OpportunityClosed:
+    won = opportunity.state is domain.OpportunityState.WON
     return OpportunityClosed(
         opportunity_id=opportunity.opportunity_id,
         lead_id=opportunity.lead_id,
@@ -67,7 +125,7 @@ def opportunity_closed(opportunity: Opportunity) -> OpportunityClosed:
     )
 
 
-def document_line(line: QuoteLine, currency: str) -> DocumentLine:
+def document_line(line: domain.QuoteLine, currency: str) -> DocumentLine:
     if line.unit_price is None:
         raise ValueError(f"line {line.line_no} has no price and cannot be published")
     priced = DocumentLine.priced(
@@ -88,7 +146,7 @@ def document_line(line: QuoteLine, currency: str) -> DocumentLine:
     return priced
 
 
-def _document(quote: Quote, opportunity: Opportunity) -> dict[str, Any]:
+def _document(quote: domain.Quote, opportunity: domain.Opportunity) -> dict[str, Any]:
     customer = opportunity.customer
     c = customer.contact
     return {

@@ -20,9 +20,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from contracts.envelope import Envelope, decode
 from contracts.topics import topic_for_event
 from services.invoice_svc.domain import InvoiceCounter, InvoicingMode, InvoicingPolicy
-from services.invoice_svc.handlers import HANDLERS, InvoiceStage
+from services.invoice_svc.handlers import HANDLERS, touches_of
 from services.invoice_svc.store import InvoiceBook, InvoiceStore
 from shared.messages import Incoming
+from shared.stage import HandlerStage
 from tests.support.infra import Endpoints
 from tests.support.invoices import order_cancelled, order_confirmed
 from tests.support.leads import new_run_id
@@ -31,7 +32,7 @@ NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 NATIVE = InvoicingPolicy(InvoicingMode.NATIVE, "INV")
 
 
-def incoming(envelope: Envelope[Any], offset: int = 0) -> Incoming:
+def incoming(envelope: Envelope[Any], offset: int = 0) -> Incoming[Any]:
     return Incoming(envelope, topic_for_event(envelope.event_type).name, 0, offset)
 
 
@@ -76,7 +77,7 @@ async def test_the_cancellation_survives_between_transactions(endpoints: Endpoin
     deal = f"ahead-{new_run_id()}"
     confirmed = order_confirmed(deal, order_id=uuid4())
     order_id = confirmed.payload.order_id
-    stage = InvoiceStage(InvoiceStore(), NATIVE)
+    stage = HandlerStage(HANDLERS, touches_of, InvoiceStore(), NATIVE)
     engine = create_async_engine(endpoints.database_url)
     try:
         async with engine.begin() as conn:

@@ -44,7 +44,7 @@ def native_book(last: int = 0) -> InvoiceBook:
     return InvoiceBook(counters={2026: InvoiceCounter(2026, last)})
 
 
-def incoming(envelope: Envelope[Any]) -> Incoming:
+def incoming(envelope: Envelope[Any]) -> Incoming[Any]:
     return Incoming(envelope, topic_for_event(envelope.event_type).name, 0, 0)
 
 

@@ -49,6 +49,7 @@ def profile(**changes: object) -> Profile:
 
 def capture(lead_id: str = "L1", p: Profile | None = None, **kw: object) -> domain.Decision:
     args: dict[str, object] = {
+        "deal_id": lead_id,
         "existing": None,
         "candidates": (),
         "directory": Directory(),
@@ -162,6 +163,16 @@ def test_budget_threshold_and_switches_are_configurable() -> None:
 def test_a_reused_lead_id_is_refused() -> None:
     decision = capture(existing=_lead("L1", LeadState.OPEN))
     assert isinstance(decision, Refusal) and decision.reason_code == "lead_exists"
+
+
+def test_a_lead_captured_under_another_deal_is_refused_before_anything_else() -> None:
+    decision = capture(deal_id="L2", existing=_lead("L1", LeadState.OPEN))
+    assert isinstance(decision, Refusal)
+    assert (decision.command, decision.reason_code, decision.subject_id) == (
+        "lead.captured",
+        "deal_id_mismatch",
+        "L1",
+    )
 
 
 def test_qualify_an_open_lead_by_command() -> None:

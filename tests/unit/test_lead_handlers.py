@@ -8,8 +8,9 @@ from typing import Any
 from contracts.envelope import Envelope, decode
 from contracts.leads import PurchaseTimeframe
 from services.lead_svc.domain import LeadState, QualificationPolicy
-from services.lead_svc.handlers import HANDLERS
+from services.lead_svc.handlers import HANDLERS, touches_of
 from services.lead_svc.store import LeadBook, profile_from_json, profile_to_json
+from services.lead_svc.wire import profile_of
 from shared.messages import Incoming, Outgoing
 from tests.support.leads import captured, command
 
@@ -82,7 +83,20 @@ def test_deal_id_must_be_the_lead_id_on_capture() -> None:
 
 
 def test_profiles_survive_the_round_trip_through_jsonb() -> None:
-    from services.lead_svc.handlers import profile_of  # noqa: PLC0415
-
     p = profile_of(captured("L1").payload)
     assert profile_from_json(profile_to_json(p)) == p
+
+
+def test_a_batch_touches_its_leads_and_the_profiles_of_its_captures() -> None:
+    first, second = captured("L1"), captured("L2", company="Hooli")
+    batch = [
+        Incoming(first, "lead.captured", 0, 0),
+        Incoming(second, "lead.captured", 0, 1),
+        Incoming(command("lead.qualify", "L3"), "lead.commands", 0, 0),
+    ]
+    touches = touches_of(batch, POLICY, NOW)
+    assert touches.lead_ids == {"L1", "L2", "L3"}
+    assert dict(touches.captured_profiles) == {
+        first.event_id: profile_of(first.payload),
+        second.event_id: profile_of(second.payload),
+    }

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, cast
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.documents import DocumentTotals
 from contracts.envelope import Envelope, decode
 from contracts.money import sum_totals
-from services.order_svc.domain import Completeness, Numbering, OrderState, order_id_for
-from services.order_svc.handlers import HANDLERS, OrderStage
-from services.order_svc.store import OrderBook, OrderStore, order_from_row, row_from_order
+from services.order_svc.domain import Completeness, OrderPolicy, OrderState, order_id_for
+from services.order_svc.handlers import HANDLERS, touches_of
+from services.order_svc.store import OrderBook, OrderStore, Touches, order_from_row, row_from_order
 from shared.messages import Incoming, Outgoing
+from shared.stage import HandlerStage
 from tests.support.orders import (
     accepted,
     cancel,
@@ -28,12 +28,12 @@ from tests.support.orders import (
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 DEAL = "L-2026-000001"
-NUMBERING = Numbering()
+POLICY = OrderPolicy()
 
 
 def handle(book: OrderBook, envelope: Envelope[Any]) -> list[Outgoing]:
     msg = Incoming(envelope, "any", 0, 0)
-    return HANDLERS[envelope.event_type](book, msg, NUMBERING, NOW)
+    return HANDLERS[envelope.event_type](book, msg, POLICY, NOW)
 
 
 def events(out: list[Outgoing]) -> list[tuple[str, Envelope[Any]]]:
@@ -348,28 +348,21 @@ def test_the_paid_mark_survives_the_row_form_and_old_rows_read_unpaid() -> None:
 
 
 class _RecordingStore(OrderStore):
-    """The store's two calls, against a prepared book: what the Stage asks to load and save."""
+    """The store's two calls, against a prepared book: what the stage asks to load and save."""
 
     def __init__(self, book: OrderBook) -> None:
         self.book = book
         self.loads: list[dict[str, Any]] = []
         self.saved: list[OrderBook] = []
 
-    async def load(
-        self,
-        conn: AsyncConnection,
-        *,
-        order_ids: Iterable[UUID],
-        quote_ids: Iterable[UUID],
-        counter_years: Iterable[int],
-        deal_ids: Iterable[str] = (),
-    ) -> OrderBook:
+    async def load(self, conn: AsyncConnection, touches: Touches) -> OrderBook:
+        year = touches.counter_year
         self.loads.append(
             {
-                "order_ids": set(order_ids),
-                "quote_ids": set(quote_ids),
-                "counter_years": list(counter_years),
-                "deal_ids": set(deal_ids),
+                "order_ids": set(touches.order_ids),
+                "quote_ids": set(touches.quote_ids),
+                "counter_years": [] if year is None else [year],
+                "deal_ids": set(touches.deal_ids),
             }
         )
         return self.book
@@ -395,7 +388,7 @@ async def test_a_batch_loads_a_payments_order_by_deal_in_its_one_load_and_marks_
         invoice_paid("D3", uuid4()),  # no order of ours
     ]
     store = _RecordingStore(loaded)
-    stage = OrderStage(store=store, numbering=NUMBERING)
+    stage = HandlerStage(HANDLERS, touches_of, store, POLICY)
     out = await stage.apply(
         cast(AsyncConnection, None), [Incoming(e, "any", 0, n) for n, e in enumerate(batch)], NOW
     )

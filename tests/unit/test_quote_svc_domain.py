@@ -13,24 +13,23 @@ from services.quote_svc import domain
 from services.quote_svc.domain import (
     Accepted,
     AlreadyOpen,
-    Expired,
-    Opened,
-    Refusal,
-    Rejected,
-    Revised,
-)
-from services.quote_svc.model import (
     Contact,
     Customer,
+    Expired,
+    LineRequest,
+    Opened,
     Opportunity,
     OpportunityState,
+    PriceItem,
     Qualification,
     Quote,
     QuotePolicy,
     QuoteState,
+    Refusal,
+    Rejected,
     RejectReason,
+    Revised,
 )
-from services.quote_svc.pricing import LineRequest, PriceItem
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 OPP = UUID("00000000-0000-4000-8000-0000000000aa")
@@ -235,6 +234,21 @@ def test_an_existing_opportunity_is_left_alone() -> None:
     assert again == AlreadyOpen(OPP)
 
 
+def test_a_lead_that_has_an_opportunity_under_another_id_gets_no_second_one() -> None:
+    first = issued()
+    other = replace(qualification(), opportunity_id=UUID("00000000-0000-4000-8000-0000000000bb"))
+    again = domain.open_opportunity(
+        other,
+        existing=None,
+        of_lead=first.opportunity,
+        catalog=CATALOG,
+        policy=POLICY,
+        quote_number="Q-x",
+        now=NOW,
+    )
+    assert again == AlreadyOpen(OPP)
+
+
 def test_quote_ids_are_deterministic_per_opportunity_and_revision() -> None:
     assert issued().quote.quote_id == issued().quote.quote_id == domain.quote_id_for(OPP, 1)
     assert domain.quote_id_for(OPP, 2) != domain.quote_id_for(OPP, 1)
@@ -418,3 +432,8 @@ def test_reject_refusals() -> None:
     assert code(reject(lost.quote, lost.opportunity)) == "not_open"
     closed = replace(d.quote, state=QuoteState.CLOSED, status_reason="revised")
     assert code(reject(closed, d.opportunity)) == "not_open"
+
+
+def test_a_rejection_is_explained_by_its_note_else_by_reason_and_requester() -> None:
+    assert domain.rejection_detail(RejectReason.LOST, "went elsewhere", "rep") == "went elsewhere"
+    assert domain.rejection_detail(RejectReason.CANCELED, None, "rep") == "canceled (rep)"

@@ -9,12 +9,15 @@ from typing import Any
 from contracts.envelope import Envelope, decode
 from contracts.money import sum_totals
 from contracts.quotes import QuoteRejectReason
-from services.quote_svc.domain import quote_id_for
-from services.quote_svc.handlers import HANDLERS
-from services.quote_svc.model import OpportunityState, QuotePolicy, QuoteState
-from services.quote_svc.pricing import QuoteLine
-from services.quote_svc.rows import line_from_json, line_to_json
-from services.quote_svc.store import QuoteBook
+from services.quote_svc.domain import (
+    OpportunityState,
+    QuoteLine,
+    QuotePolicy,
+    QuoteState,
+    quote_id_for,
+)
+from services.quote_svc.handlers import HANDLERS, touches_of
+from services.quote_svc.store import QuoteBook, line_from_json, line_to_json
 from shared.messages import Incoming, Outgoing
 from tests.support.quotes import (
     accept,
@@ -216,3 +219,23 @@ def test_lines_survive_the_round_trip_through_jsonb() -> None:
         QuoteLine(2, None, "y", True, Decimal(1), "each", None, Decimal("1.00"), Decimal(0)),
     ):
         assert line_from_json(line_to_json(ln)) == ln
+
+
+def test_a_batch_touches_its_leads_quotes_and_skus_and_only_leads_lock_the_counter() -> None:
+    lead = qualified("L1", interests=(("SKU-1001", "1"), ("SKU-3005", "2")))
+    quote_id = quote_id_for(opportunity_id_of("L0"), 1)
+    setup = line(None, "1", unit_price="5", tax_rate="0.19", description="Setup")
+    batch = [
+        Incoming(PRICES[0], "catalog.prices", 0, 0),
+        Incoming(lead, "lead.qualified", 0, 0),
+        Incoming(revise("L0", quote_id, line("SKU-4000", "1"), setup), "quote.commands", 0, 0),
+        Incoming(accept("L2", quote_id_for(opportunity_id_of("L2"), 1)), "quote.commands", 0, 1),
+    ]
+    touches = touches_of(batch, POLICY, NOW)
+    assert touches.opportunity_ids == {lead.payload.opportunity_id}
+    assert touches.lead_ids == {"L1"}
+    assert touches.quote_ids == {quote_id, quote_id_for(opportunity_id_of("L2"), 1)}
+    assert touches.skus == {"SKU-1001", "SKU-3005", "SKU-4000"}
+    assert touches.price_list_ids == {POLICY.price_list_id}
+    assert touches.counter_year == 2026
+    assert touches_of(batch[2:], POLICY, NOW).counter_year is None

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contracts import money
-from services.quote_svc.pricing import (
+from services.quote_svc.domain import (
     LineRequest,
     PriceItem,
     price_lines,

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Integer, Select, bindparam, delete, or_, select, text, update
+from sqlalchemy import Select, delete, or_, select, text
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -28,7 +28,6 @@ from services.invoice_svc.domain import (
 )
 from services.invoice_svc.store.book import InvoiceBook, Touches
 from services.invoice_svc.store.tables import (
-    SCHEMA,
     TOTALS,
     cancelled_ahead,
     invoice_counters,
@@ -37,6 +36,7 @@ from services.invoice_svc.store.tables import (
     payments,
     pending_external_invoices,
 )
+from shared.counters import YearCounters
 from shared.db import any_of, insert_many, upsert_many
 
 
@@ -117,7 +117,8 @@ class InvoiceStore:
             )
             book.recorded_payments.update(row.payment_id for row in rows)
         if touches.counter_year is not None:
-            book.counters[touches.counter_year] = await _lock_counter(conn, touches.counter_year)
+            for year, last in (await _COUNTERS.lock(conn, [touches.counter_year])).items():
+                book.counters[year] = InvoiceCounter(year, last)
         return book
 
     async def save(self, conn: AsyncConnection, book: InvoiceBook) -> None:
@@ -167,13 +168,7 @@ class InvoiceStore:
                     any_of(cancelled_ahead.c.order_id, sorted(book.applied_cancelled_ahead))
                 )
             )
-        if book.changed_counters:
-            await conn.execute(
-                update(invoice_counters)
-                .where(invoice_counters.c.year == bindparam("b_year"))
-                .values(last=bindparam("b_last")),
-                [{"b_year": c.year, "b_last": c.last} for c in book.changed_counters.values()],
-            )
+        await _COUNTERS.save(conn, {c.year: c.last for c in book.changed_counters.values()})
 
 
 _ORDER_LOCKS = text(
@@ -181,13 +176,7 @@ _ORDER_LOCKS = text(
     "(SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY 1) AS keys"
 )
 
-# Create the year's counter if needed and lock it, in one round trip: the no-op DO UPDATE takes
-# the row lock that SELECT ... FOR UPDATE would, and RETURNING reads the value. A text()
-# statement because SQLAlchemy never caches PostgreSQL insert() constructs.
-_LOCK_COUNTER = text(
-    f"INSERT INTO {SCHEMA}.invoice_counters (year, last) VALUES (:year, 0) "  # noqa: S608
-    "ON CONFLICT (year) DO UPDATE SET last = invoice_counters.last RETURNING last"
-).bindparams(bindparam("year", type_=Integer))
+_COUNTERS = YearCounters(invoice_counters)
 
 
 def _order_lock_key(order_id: UUID) -> int:
@@ -226,11 +215,6 @@ def _orders_and_cancellations(order_ids: list[UUID]) -> Select[Any]:
     return select(known, ahead).select_from(
         known.join(ahead, known.c.order_id == ahead.c.ahead_order_id, full=True)
     )
-
-
-async def _lock_counter(conn: AsyncConnection, year: int) -> InvoiceCounter:
-    last = (await conn.execute(_LOCK_COUNTER, {"year": year})).scalar_one()
-    return InvoiceCounter(year, int(last))
 
 
 def lines_to_json(lines: Iterable[Line]) -> list[dict[str, Any]]:

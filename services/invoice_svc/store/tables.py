@@ -10,7 +10,6 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
-    Integer,
     MetaData,
     Numeric,
     Table,
@@ -20,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from shared.counters import counter_table
 from shared.db import runtime_tables
 
 SCHEMA = "invoice_svc"
@@ -119,15 +119,5 @@ cancelled_ahead = Table(
     Column("received_at", DateTime(timezone=True), nullable=False),
 )
 
-# One row per year. Numbers come from this row, read locked and written in the batch
-# transaction, never from a PostgreSQL SEQUENCE: nextval() is not transactional, so a batch
-# that rolls back (crash, poison replay, deadlock retry) would burn numbers and leave gaps,
-# which invoice numbering law in many countries forbids. Here a rollback undoes the counter
-# together with the invoices that used it. The price: batches that post invoices serialise on
-# this row, which is one short row lock per batch, not per invoice.
-invoice_counters = Table(
-    "invoice_counters",
-    metadata,
-    Column("year", Integer, primary_key=True, autoincrement=False),
-    Column("last", Integer, nullable=False),
-)
+# Gap-free invoice numbers: see shared.counters.
+invoice_counters = counter_table("invoice_counters", metadata)

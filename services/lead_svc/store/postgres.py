@@ -1,180 +1,22 @@
-"""lead_svc's own PostgreSQL schema: tables, the per-batch book, and its Postgres adapter.
+"""Postgres adapter of lead_svc: load a batch's book in a few queries, save what changed.
 
-A batch loads everything its messages touch in a handful of queries (the leads by id, locked;
-their duplicate candidates; accounts and contacts to link), the handlers decide against the
-in-memory `LeadBook`, and `save` writes what changed with executemany statements.
+SQLAlchemy Core with multi-row / executemany statements, no ORM on the hot path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    DateTime,
-    Index,
-    MetaData,
-    Table,
-    Text,
-    Uuid,
-    cast,
-    func,
-    literal,
-    null,
-    or_,
-    select,
-    union_all,
-)
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Text, cast, literal, null, or_, select, union_all
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.lead_svc.domain import (
-    Directory,
-    Interest,
-    Lead,
-    LeadState,
-    Lineage,
-    Profile,
-)
-from shared.db import any_param, insert_many, runtime_tables, upsert_many
-
-SCHEMA = "lead_svc"
-metadata = MetaData(schema=SCHEMA)
-inbox, outbox = runtime_tables(metadata, SCHEMA)
-
-leads = Table(
-    "leads",
-    metadata,
-    Column("lead_id", Text, primary_key=True),
-    Column("state", Text, nullable=False),
-    Column("status_reason", Text, nullable=False),
-    Column("email_key", Text),
-    Column("name_key", Text),
-    Column("company_key", Text),
-    Column("profile", JSONB, nullable=False),
-    Column("account_id", Uuid),
-    Column("account_name", Text),
-    Column("account_is_new", Boolean),
-    Column("contact_id", Uuid),
-    Column("opportunity_id", Uuid, unique=True),
-    Column("duplicate_of", Text),
-    Column("captured_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Index("ix_leads_email_key", "email_key"),
-    Index("ix_leads_name_key", "name_key"),
-)
-
-accounts = Table(
-    "accounts",
-    metadata,
-    Column("account_id", Uuid, primary_key=True),
-    Column("name", Text, nullable=False),
-    Column("name_key", Text, nullable=False, unique=True),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-)
-
-contacts = Table(
-    "contacts",
-    metadata,
-    Column("contact_id", Uuid, primary_key=True),
-    Column("account_id", Uuid, nullable=False),
-    Column("email_key", Text, unique=True),
-    Column("full_name", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-)
-
-
-@dataclass
-class LeadBook:
-    """The leads, accounts and contacts one batch works on, and what it changed."""
-
-    leads: dict[str, Lead] = field(default_factory=dict)
-    directory: Directory = field(default_factory=Directory)
-    changed: dict[str, Lead] = field(default_factory=dict)
-    new_accounts: dict[str, tuple[UUID, str]] = field(default_factory=dict)
-    new_contacts: dict[UUID, tuple[UUID, str | None, str]] = field(default_factory=dict)
-    # The profile of each captured lead of the batch, by event id: built once by the stage for
-    # the load, reused by the handler.
-    captured_profiles: dict[UUID, Profile] = field(default_factory=dict)
-
-    # Duplicate-detection index: key -> lead ids, and each indexed lead's profile and keys.
-    # Scanning every lead of the book per message was quadratic in the batch size and
-    # recomputed the folded keys each time (measured: 60 % of lead_svc's CPU at 500 records).
-    _by_email: dict[str, list[str]] = field(default_factory=dict, repr=False)
-    _by_name: dict[str, list[str]] = field(default_factory=dict, repr=False)
-    _indexed: dict[str, tuple[Profile, str | None, str | None]] = field(
-        default_factory=dict, repr=False
-    )
-
-    def __post_init__(self) -> None:
-        for lead in self.leads.values():
-            self._index(lead)
-
-    def get(self, lead_id: str) -> Lead | None:
-        return self.leads.get(lead_id)
-
-    def keep(self, lead: Lead, *, replace: bool = False) -> None:
-        """A lead read from the database (`replace=False`: the first read of it wins)."""
-        if replace or lead.lead_id not in self.leads:
-            self.leads[lead.lead_id] = lead
-            self._index(lead)
-
-    def candidates(self, profile: Profile) -> list[Lead]:
-        """Leads that may duplicate `profile` (same email or same company + name), in the
-        order the book first saw them."""
-        email, name = profile.email_key, profile.name_key
-        ids = set(self._by_email.get(email, ())) if email else set()
-        if name:
-            ids.update(self._by_name.get(name, ()))
-        if len(ids) <= 1:
-            return [self.leads[lead_id] for lead_id in ids]
-        order = {lead_id: n for n, lead_id in enumerate(self.leads) if lead_id in ids}
-        return [self.leads[lead_id] for lead_id in sorted(ids, key=order.__getitem__)]
-
-    def put(self, lead: Lead) -> None:
-        self.leads[lead.lead_id] = lead
-        self.changed[lead.lead_id] = lead
-        self._index(lead)
-
-    def _index(self, lead: Lead) -> None:
-        known = self._indexed.get(lead.lead_id)
-        if known is not None and known[0] is lead.profile:
-            return
-        if known is not None:
-            _unlist(self._by_email, known[1], lead.lead_id)
-            _unlist(self._by_name, known[2], lead.lead_id)
-        email, name = lead.profile.email_key, lead.profile.name_key
-        if email:
-            self._by_email.setdefault(email, []).append(lead.lead_id)
-        if name:
-            self._by_name.setdefault(name, []).append(lead.lead_id)
-        self._indexed[lead.lead_id] = (lead.profile, email, name)
-
-    def link(self, lead: Lead, lineage: Lineage) -> None:
-        """Remember accounts and contacts qualification created, for later leads of the batch."""
-        company_key = lead.profile.company_key
-        if lineage.account_is_new:
-            key = company_key or f"lead:{lead.lead_id}"
-            self.directory.accounts.setdefault(key, (lineage.account_id, lineage.account_name))
-            self.new_accounts.setdefault(key, (lineage.account_id, lineage.account_name))
-        email = lead.profile.email_key
-        if email and email not in self.directory.contacts:
-            self.directory.contacts[email] = lineage.contact_id
-        name = f"{lead.profile.first_name} {lead.profile.last_name}".strip()
-        self.new_contacts.setdefault(lineage.contact_id, (lineage.account_id, email, name))
-
-
-def _unlist(index: dict[str, list[str]], key: str | None, lead_id: str) -> None:
-    if key and lead_id in index.get(key, ()):
-        index[key].remove(lead_id)
-
+from services.lead_svc.domain import Interest, Lead, LeadState, Lineage, Profile
+from services.lead_svc.store.book import LeadBook, Touches
+from services.lead_svc.store.tables import accounts, contacts, leads
+from shared.db import any_param, insert_many, upsert_many
 
 # Built once (see shared.db.any_param): the loads of every batch.
 _LEADS_BY_ID = select(leads).where(any_param(leads.c.lead_id, "ids")).with_for_update()
@@ -195,16 +37,17 @@ _DIRECTORY = union_all(
 class LeadStore:
     """Postgres adapter of lead_svc (SQLAlchemy Core, no ORM on the hot path)."""
 
-    async def load(
-        self, conn: AsyncConnection, lead_ids: Iterable[str], profiles: Iterable[Profile]
-    ) -> LeadBook:
-        book = LeadBook()
-        ids = sorted(set(lead_ids))
+    async def load(self, conn: AsyncConnection, touches: Touches) -> LeadBook:
+        book = LeadBook(captured_profiles=dict(touches.captured_profiles))
+        ids = sorted(touches.lead_ids)
         if ids:
             # Locked: two members briefly owning one partition during a rebalance serialise here.
             for row in await conn.execute(_LEADS_BY_ID, {"ids": ids}):
                 book.keep(_lead_from_row(row), replace=True)
-        all_profiles = [*profiles, *(lead.profile for lead in book.leads.values())]
+        all_profiles = [
+            *touches.captured_profiles.values(),
+            *(lead.profile for lead in book.leads.values()),
+        ]
         emails = sorted({p.email_key for p in all_profiles if p.email_key})
         names = sorted({p.name_key for p in all_profiles if p.name_key})
         companies = sorted({p.company_key for p in all_profiles if p.company_key})

@@ -1,9 +1,9 @@
-"""The order's decisions: place from an accepted quote, cancel, record a shipment, link an invoice,
-mark an invoice paid.
+"""The order's decisions: place from an accepted quote (numbered), cancel, record a shipment, link
+an invoice, mark an invoice paid.
 
 Each takes the current order (None when there is none; for a payment, which names no order, the
 deal's orders) and values, and returns the outcome or a `Refusal`; nothing is read from the clock
-or the outside.
+or the outside: time and the year's number counter are passed in.
 """
 
 from __future__ import annotations
@@ -29,12 +29,41 @@ from services.order_svc.domain.model import (
     InvoiceLinked,
     InvoiceMarkedPaid,
     InvoiceRef,
+    Numbering,
     Order,
+    OrderCounter,
     OrderLine,
     OrderState,
     Refusal,
     order_id_for,
 )
+
+
+def confirm_order(
+    accepted: AcceptedQuote,
+    *,
+    deal_id: str,
+    existing: Order | None,
+    counter: OrderCounter,
+    numbering: Numbering,
+    now: datetime,
+) -> Confirmed | Refusal:
+    """`place_order` under the next number of `counter`'s year.
+
+    The counter advances only with a confirmed order (`Confirmed.counter`): a refused quote takes
+    no number, so the year's sequence has no gaps.
+    """
+    advanced = counter.advance()
+    decision = place_order(
+        accepted,
+        deal_id=deal_id,
+        existing=existing,
+        number=numbering.number(advanced.year, advanced.last),
+        now=now,
+    )
+    if isinstance(decision, Refusal):
+        return decision
+    return replace(decision, counter=advanced)
 
 
 def place_order(
@@ -101,6 +130,11 @@ def place_order(
         updated_at=now,
     )
     return Confirmed(order)
+
+
+def cancellation_reason(reason: str | None, requested_by: str) -> str:
+    """The reason a cancellation records and publishes: the command's, else who asked for it."""
+    return reason or f"canceled by {requested_by}"
 
 
 def cancel(

@@ -1,4 +1,8 @@
-"""The order's values: the order itself, what it is made from, and the decisions' outcomes."""
+"""The order's values: the order itself, what it is made from, its numbering, and the decisions'
+outcomes.
+
+Pure: standard library and `contracts.money` only.
+"""
 
 from __future__ import annotations
 
@@ -148,8 +152,22 @@ class Order:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderCounter:
+    """The last order number given out in one year; advanced only together with a new order."""
+
+    year: int
+    last: int
+
+    def advance(self) -> OrderCounter:
+        return OrderCounter(self.year, self.last + 1)
+
+
+@dataclass(frozen=True, slots=True)
 class Confirmed:
     order: Order
+    # The year's counter once this order took its number (`confirm_order`); None when the
+    # caller gave the number itself (`place_order`).
+    counter: OrderCounter | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +212,9 @@ class Refusal:
     reason_code: str
     detail: str
     subject_id: str | None = None
+    # None: the refused command is the message being handled (order_svc keeps no command for
+    # later, so it always is).
+    command_event_id: UUID | None = None
 
 
 Decision = Confirmed | Fulfilled | Cancelled | InvoiceLinked | InvoiceMarkedPaid | Ignored | Refusal
@@ -212,3 +233,10 @@ class Numbering:
 
     def number(self, year: int, sequence: int) -> str:
         return f"{self.prefix}-{year}-{sequence:05d}"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPolicy:
+    """What order_svc's handlers are configured with (`OrderSettings.policy()`): the numbering."""
+
+    numbering: Numbering = field(default_factory=Numbering)

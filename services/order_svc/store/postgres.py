@@ -1,36 +1,16 @@
-"""order_svc's own PostgreSQL schema: tables, the per-batch book, and its Postgres adapter.
+"""Postgres adapter of order_svc: load a batch's book in two queries, save what changed.
 
-A batch loads what its messages touch in two queries (the year's order counter, locked; the
-orders by id, quote id or deal id, locked), the handlers decide against the in-memory
-`OrderBook`, and `save` writes what changed: new orders with a plain multi-row INSERT (so the
-UNIQUE constraints on quote_id and order_number can object), changed ones with one executemany
-upsert.
+SQLAlchemy Core with multi-row / executemany statements, no ORM on the hot path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Index,
-    Integer,
-    MetaData,
-    Numeric,
-    Table,
-    Text,
-    Uuid,
-    insert,
-    or_,
-    select,
-)
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import or_, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -44,146 +24,32 @@ from services.order_svc.domain import (
     OrderState,
     QuoteRef,
 )
-from shared.db import any_of, insert_many, runtime_tables, upsert_many
-
-SCHEMA = "order_svc"
-metadata = MetaData(schema=SCHEMA)
-inbox, outbox = runtime_tables(metadata, SCHEMA)
-
-orders = Table(
-    "orders",
-    metadata,
-    Column("order_id", Uuid, primary_key=True),
-    # Second line of defence behind the deterministic order id: one order per accepted quote.
-    Column("quote_id", Uuid, nullable=False, unique=True),
-    Column("order_number", Text, nullable=False, unique=True),
-    Column("quote_number", Text, nullable=False),
-    Column("quote_revision", Integer, nullable=False),
-    Column("deal_id", Text, nullable=False),
-    Column("state", Text, nullable=False),
-    Column("completeness", Text),
-    Column("opportunity_id", Uuid, nullable=False),
-    Column("lead_id", Text, nullable=False),
-    Column("account_id", Uuid, nullable=False),
-    Column("account_name", Text, nullable=False),
-    Column("contact_id", Uuid, nullable=False),
-    Column("contact", JSONB, nullable=False),
-    Column("price_list_id", Text, nullable=False),
-    Column("currency", Text, nullable=False),
-    Column("lines", JSONB, nullable=False),
-    # Unconstrained NUMERIC keeps each amount's scale: 226.10 reads back as 226.10, not 226.1000.
-    Column("subtotal", Numeric, nullable=False),
-    Column("discount_total", Numeric, nullable=False),
-    Column("net_total", Numeric, nullable=False),
-    Column("tax_total", Numeric, nullable=False),
-    Column("grand_total", Numeric, nullable=False),
-    Column("payment_terms", Text, nullable=False),
-    Column("customer_po", Text),
-    Column("shipped", JSONB, nullable=False),
-    Column("shipment_refs", JSONB, nullable=False),
-    Column("invoices", JSONB, nullable=False),
-    Column("invoice_id", Uuid),
-    Column("invoice_number", Text),
-    Column("cancel_reason", Text),
-    Column("confirmed_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Index("ix_orders_deal_id", "deal_id"),
-)
-
-order_counters = Table(
-    "order_counters",
-    metadata,
-    Column("year", Integer, primary_key=True),
-    Column("last", Integer, nullable=False),
-)
-
-
-@dataclass
-class OrderBook:
-    """The orders and order counters one batch works on, and what it changed."""
-
-    orders: dict[UUID, Order] = field(default_factory=dict)
-    by_quote: dict[UUID, UUID] = field(default_factory=dict)
-    counters: dict[int, int] = field(default_factory=dict)
-    created: dict[UUID, Order] = field(default_factory=dict)
-    changed: dict[UUID, Order] = field(default_factory=dict)
-    counters_changed: set[int] = field(default_factory=set)
-
-    def get(self, order_id: UUID) -> Order | None:
-        return self.orders.get(order_id)
-
-    def of_deal(self, deal_id: str) -> list[Order]:
-        """The deal's orders in the book (loaded or created in this batch), by order id."""
-        return sorted(
-            (o for o in self.orders.values() if o.deal_id == deal_id), key=lambda o: o.order_id
-        )
-
-    def for_quote(self, quote_id: UUID) -> Order | None:
-        order_id = self.by_quote.get(quote_id)
-        return None if order_id is None else self.orders.get(order_id)
-
-    def next_sequence(self, year: int) -> int:
-        """The number the next order of `year` gets; taken only by `add`."""
-        return self.counters.get(year, 0) + 1
-
-    def add(self, order: Order, *, year: int, sequence: int) -> None:
-        self.orders[order.order_id] = order
-        self.by_quote[order.quote.quote_id] = order.order_id
-        self.created[order.order_id] = order
-        self.counters[year] = max(self.counters.get(year, 0), sequence)
-        self.counters_changed.add(year)
-
-    def put(self, order: Order) -> None:
-        self.orders[order.order_id] = order
-        if order.order_id in self.created:
-            self.created[order.order_id] = order
-        else:
-            self.changed[order.order_id] = order
-
-    def remember(self, order: Order) -> None:
-        """An order as loaded (unchanged)."""
-        self.orders[order.order_id] = order
-        self.by_quote[order.quote.quote_id] = order.order_id
+from services.order_svc.store.book import OrderBook, Touches
+from services.order_svc.store.tables import order_counters, orders
+from shared.counters import YearCounters
+from shared.db import any_of, insert_many, upsert_many
 
 
 class OrderStore:
     """Postgres adapter of order_svc (SQLAlchemy Core, no ORM on the hot path)."""
 
-    async def load(
-        self,
-        conn: AsyncConnection,
-        *,
-        order_ids: Iterable[UUID],
-        quote_ids: Iterable[UUID],
-        counter_years: Iterable[int],
-        deal_ids: Iterable[str] = (),
-    ) -> OrderBook:
-        """Lock and read the orders the batch touches: by id, by quote id, and all of `deal_ids`.
+    async def load(self, conn: AsyncConnection, touches: Touches) -> OrderBook:
+        """Lock and read what the batch touches: the year's counter, then the orders by id, by
+        quote id, and all of the touched deals'.
 
         An invoice.paid names only its deal (the key) and its invoice, so its order is found among
         the deal's orders; `ix_orders_deal_id` serves that lookup.
         """
         book = OrderBook()
-        years = sorted(set(counter_years))
-        if years:
+        if touches.counter_year is not None:
             # The counter row is created if missing and locked BEFORE the orders are read: two
             # members handling the same quote during a rebalance queue here, and the second one
             # then reads the first one's committed order (order_exists) instead of a second one.
-            await insert_many(
-                conn,
-                order_counters,
-                [{"year": year, "last": 0} for year in years],
-                ignore_conflicts=True,
-            )
-            rows = await conn.execute(
-                select(order_counters.c.year, order_counters.c.last)
-                .where(any_of(order_counters.c.year, years))
-                .order_by(order_counters.c.year)
-                .with_for_update()
-            )
-            book.counters.update({row.year: row.last for row in rows})
-        ids, quotes = sorted(set(order_ids)), sorted(set(quote_ids))
-        deals = sorted(set(deal_ids))
+            # The orders are read by a statement of their own, whose snapshot starts after the
+            # wait.
+            book.counters.update(await _COUNTERS.lock(conn, [touches.counter_year]))
+        ids, quotes = sorted(touches.order_ids), sorted(touches.quote_ids)
+        deals = sorted(touches.deal_ids)
         conditions = []
         if ids:
             conditions.append(any_of(orders.c.order_id, ids))
@@ -200,20 +66,16 @@ class OrderStore:
         return book
 
     async def save(self, conn: AsyncConnection, book: OrderBook) -> None:
-        if book.counters_changed:
-            await upsert_many(
-                conn,
-                order_counters,
-                [{"year": y, "last": book.counters[y]} for y in sorted(book.counters_changed)],
-                ["year"],
-            )
-        if book.created:
-            # A plain INSERT, never an upsert: a concurrent twin must fail on UNIQUE, not
-            # silently overwrite the order another member already confirmed.
-            await conn.execute(insert(orders), [row_from_order(o) for o in book.created.values()])
+        await _COUNTERS.save(conn, {year: book.counters[year] for year in book.counters_changed})
+        # A plain INSERT, never an upsert: a concurrent twin must fail on UNIQUE, not silently
+        # overwrite the order another member already confirmed.
+        await insert_many(conn, orders, [row_from_order(o) for o in book.created.values()])
         await upsert_many(
             conn, orders, [row_from_order(o) for o in book.changed.values()], ["order_id"]
         )
+
+
+_COUNTERS = YearCounters(order_counters)
 
 
 def row_from_order(order: Order) -> dict[str, Any]:

@@ -1,105 +1,136 @@
-"""The opportunity and its quotes: open, draft, activate, revise, accept, reject, expire.
+"""quote_svc's decisions: price, open, draft, activate, revise, accept, reject, expire.
 
-Pure: standard library and `contracts.money` (via `pricing`) only; time, quote numbers and the
-price list are passed in. Decisions return the changed aggregates plus what happened, or a
-`Refusal` saying why a command does not fit. Refusals are answers, not errors.
+Pure: standard library and `contracts.money` only; time, quote numbers and the price list are
+passed in. Decisions return the changed aggregates plus what happened (`model.Opened`, ...), or
+a `Refusal` saying why a command does not fit. Refusals are answers, not errors.
 
 Only the latest revision of an opportunity may be open (Draft or Active); revising closes it
-and creates revision + 1 with the same quote number (states: see `model`).
+and creates revision + 1 with the same quote number (states: see `model`). A line is priced
+from the price list when its sku is a known, active item in the quote's currency; otherwise it
+is a write-in that keeps whatever price a person gave it, or none, and then the quote cannot
+leave Draft.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
-from uuid import UUID, uuid5
+from decimal import Decimal
 
 from contracts.money import InvalidLine
-from services.quote_svc.model import (
+from services.quote_svc.domain.model import (
+    DEFAULT_UNIT,
+    PROBABILITY_OPEN,
+    Accepted,
+    AlreadyOpen,
+    Catalog,
     CloseStatus,
+    Expired,
+    LineRequest,
+    Opened,
     Opportunity,
     OpportunityState,
+    PriceItem,
     Qualification,
     Quote,
+    QuoteLine,
     QuotePolicy,
     QuoteState,
+    Refusal,
+    Rejected,
     RejectReason,
+    Revised,
+    quote_id_for,
 )
-from services.quote_svc.pricing import Catalog, LineRequest, price_lines, quote_currency
 
-# Quote ids are derived from the opportunity and the revision: a replayed decision mints the
-# same id, and UNIQUE(opportunity_id, revision) agrees with the primary key.
-_ID_NAMESPACE = UUID("3f0c8a52-6d1e-4b8e-9c27-5a41e0b7d913")
-
-PROBABILITY_OPEN = 20
-PROBABILITY_PROPOSED = 40
+REVISE = "quote.revise"
+ACCEPT = "quote.accept"
+REJECT = "quote.reject"
 
 
-@dataclass(frozen=True, slots=True)
-class Opened:
-    """A new opportunity with its first quote revision (issued if it could be activated)."""
+def usable_item(catalog: Catalog, sku: str | None, currency: str | None = None) -> PriceItem | None:
+    """The catalog item a line may be priced from: known, active and (if given) in `currency`.
 
-    opportunity: Opportunity
-    quote: Quote
-
-
-@dataclass(frozen=True, slots=True)
-class AlreadyOpen:
-    """A qualified lead whose opportunity exists: a redelivery, nothing to do."""
-
-    opportunity_id: UUID
+    A withdrawn item counts as unknown: the product master says it can no longer be quoted.
+    """
+    item = catalog.get(sku) if sku is not None else None
+    if item is None or not item.active:
+        return None
+    if currency is not None and item.currency != currency:
+        return None
+    return item
 
 
-@dataclass(frozen=True, slots=True)
-class Revised:
-    opportunity: Opportunity
-    previous: Quote
-    quote: Quote
-    # Only a quote the customer has seen (Active) is announced as closed; a superseded Draft
-    # was never published, so its closing is recorded but not announced.
-    announce_previous: bool
+def quote_currency(requests: Iterable[LineRequest], catalog: Catalog, fallback: str) -> str:
+    """A quote has ONE currency: that of the price list, read off its first usable item.
+
+    When no requested sku is on the list, the lead's currency is the best guess left.
+    """
+    for request in requests:
+        item = usable_item(catalog, request.sku)
+        if item is not None:
+            return item.currency
+    return fallback
 
 
-@dataclass(frozen=True, slots=True)
-class Accepted:
-    opportunity: Opportunity
-    quote: Quote
+def price_lines(
+    requests: Sequence[LineRequest],
+    catalog: Catalog,
+    currency: str,
+    default_tax_rate: Decimal,
+) -> tuple[QuoteLine, ...]:
+    """Lines numbered from 1. Raises `money.InvalidLine` for a line that cannot be priced
+    (a discount above the line's base amount), so that no quote carries such a line."""
+    lines = tuple(
+        _price_one(no, request, catalog, currency, default_tax_rate)
+        for no, request in enumerate(requests, start=1)
+    )
+    for line in lines:
+        line.amounts(currency)
+    return lines
 
 
-@dataclass(frozen=True, slots=True)
-class Expired:
-    """An acceptance came too late: the quote closes as Expired and the command is refused."""
-
-    quote: Quote
-    refusal: Refusal
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    opportunity: Opportunity
-    quote: Quote
-    reason: RejectReason
-    detail: str
-
-
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    command: str
-    reason_code: str
-    detail: str
-    subject_id: str | None = None
-
-
-Decision = Opened | AlreadyOpen | Revised | Accepted | Expired | Rejected | Refusal
-
-
-def quote_id_for(opportunity_id: UUID, revision: int) -> UUID:
-    return uuid5(_ID_NAMESPACE, f"quote:{opportunity_id}:{revision}")
-
-
-def format_quote_number(year: int, seq: int) -> str:
-    return f"Q-{year}-{seq:05d}"
+def _price_one(
+    line_no: int,
+    request: LineRequest,
+    catalog: Catalog,
+    currency: str,
+    default_tax_rate: Decimal,
+) -> QuoteLine:
+    item = usable_item(catalog, request.sku, currency)
+    if item is not None:
+        # A catalog product; a price given by hand overrides the list (a negotiated price).
+        return QuoteLine(
+            line_no=line_no,
+            sku=request.sku,
+            description=request.description or item.description,
+            write_in=False,
+            quantity=request.quantity,
+            unit=item.unit,
+            unit_price=request.unit_price if request.unit_price is not None else item.unit_price,
+            discount_amount=request.discount_amount,
+            tax_rate=request.tax_rate if request.tax_rate is not None else item.tax_rate,
+        )
+    # Unknown, withdrawn or priced in another currency: a write-in. Its sku is kept (lineage
+    # to the interest it came from) but its price must come from a person.
+    known = catalog.get(request.sku) if request.sku is not None else None
+    return QuoteLine(
+        line_no=line_no,
+        sku=request.sku,
+        description=request.description
+        or (known.description if known else None)
+        or request.sku
+        or "write-in product",
+        write_in=True,
+        quantity=request.quantity,
+        unit=known.unit if known else DEFAULT_UNIT,
+        unit_price=request.unit_price,
+        discount_amount=request.discount_amount,
+        tax_rate=request.tax_rate
+        if request.tax_rate is not None
+        else (known.tax_rate if known else default_tax_rate),
+    )
 
 
 def open_opportunity(
@@ -110,13 +141,16 @@ def open_opportunity(
     policy: QuotePolicy,
     quote_number: str,
     now: datetime,
+    of_lead: Opportunity | None = None,
 ) -> Opened | AlreadyOpen:
     """Open the opportunity and draft revision 1 from the product interests.
 
-    Idempotent by natural key: an opportunity that exists is left alone.
+    Idempotent by natural key: an opportunity that exists (`existing`, by its id) is left
+    alone, and so is one the lead already has (`of_lead`): one opportunity per lead.
     """
-    if existing is not None:
-        return AlreadyOpen(existing.opportunity_id)
+    known = existing if existing is not None else of_lead
+    if known is not None:
+        return AlreadyOpen(known.opportunity_id)
     currency = quote_currency(q.interests, catalog, q.currency)
     lines = price_lines(q.interests, catalog, currency, policy.default_tax_rate)
     draft = Quote(
@@ -153,8 +187,8 @@ def open_opportunity(
         updated_at=now,
     )
     if policy.auto_activate and draft.fully_priced:
-        draft = _activate(draft, policy, now)
-        opportunity = _proposed(opportunity, draft, now)
+        draft = draft.activated(policy, now)
+        opportunity = opportunity.proposed(draft, now)
     return Opened(opportunity, draft)
 
 
@@ -178,7 +212,7 @@ def revise(
     customer's Active quote in favour of one that cannot be issued. A revision is a person's
     act, so it is issued at once; `auto_activate` concerns only the draft made from a lead.
     """
-    command = "quote.revise"
+    command = REVISE
     found = _guard(command, quote, quote_id, deal_id, opportunity)
     if isinstance(found, Refusal):
         return found
@@ -217,12 +251,12 @@ def revise(
         valid_from=None,
         valid_until=None,
     )
-    new = _activate(new, policy, now)
+    new = new.activated(policy, now)
     previous = quote
     if quote.is_open:
-        previous = _close(quote, CloseStatus.REVISED, now)
+        previous = quote.closed_as(CloseStatus.REVISED, now)
     return Revised(
-        opportunity=_proposed(opportunity, new, now),
+        opportunity=opportunity.proposed(new, now),
         previous=previous,
         quote=new,
         announce_previous=quote.state is QuoteState.ACTIVE,
@@ -240,7 +274,7 @@ def accept(
     now: datetime,
 ) -> Accepted | Expired | Refusal:
     """Win the Active quote and the opportunity, while the quote is valid; else refuse."""
-    command = "quote.accept"
+    command = ACCEPT
     found = _guard(command, quote, quote_id, deal_id, opportunity)
     if isinstance(found, Refusal):
         return found
@@ -252,7 +286,7 @@ def accept(
     if quote.valid_until is not None and now.date() > quote.valid_until:
         detail = f"the quote was valid until {quote.valid_until.isoformat()}"
         return Expired(
-            _close(quote, CloseStatus.EXPIRED, now),
+            quote.closed_as(CloseStatus.EXPIRED, now),
             Refusal(command, "expired", detail, quote_id),
         )
     won = replace(
@@ -291,14 +325,14 @@ def reject(
     now: datetime,
 ) -> Rejected | Refusal:
     """Close the open quote as Lost/Canceled; being the last open one, the opportunity is lost."""
-    command = "quote.reject"
+    command = REJECT
     found = _guard(command, quote, quote_id, deal_id, opportunity)
     if isinstance(found, Refusal):
         return found
     quote, opportunity = found
     if not quote.is_open or opportunity.state is not OpportunityState.OPEN:
         return Refusal(command, "not_open", f"the quote is {quote.status_reason}", quote_id)
-    closed = _close(quote, CloseStatus(reason.value), now)
+    closed = quote.closed_as(CloseStatus(reason.value), now)
     lost = replace(
         opportunity,
         state=OpportunityState.LOST,
@@ -309,6 +343,11 @@ def reject(
         closed_at=now,
     )
     return Rejected(lost, closed, reason, detail)
+
+
+def rejection_detail(reason: RejectReason, note: str | None, requested_by: str) -> str:
+    """Why a rejected quote closed: the note given, else the reason and who asked."""
+    return note or f"{reason.value} ({requested_by})"
 
 
 def _guard(
@@ -330,35 +369,3 @@ def _guard(
     if quote.state is QuoteState.WON or opportunity.state is OpportunityState.WON:
         return Refusal(command, "already_won", "the quote was accepted already", quote_id)
     return quote, opportunity
-
-
-def _activate(quote: Quote, policy: QuotePolicy, now: datetime) -> Quote:
-    valid_from = now.date()
-    return replace(
-        quote,
-        state=QuoteState.ACTIVE,
-        status_reason="open",
-        payment_terms=policy.payment_terms,
-        valid_from=valid_from,
-        valid_until=valid_from + timedelta(days=policy.validity_days),
-        updated_at=now,
-    )
-
-
-def _close(quote: Quote, status: CloseStatus, now: datetime) -> Quote:
-    return replace(
-        quote, state=QuoteState.CLOSED, status_reason=status.value, updated_at=now, closed_at=now
-    )
-
-
-def _proposed(opportunity: Opportunity, quote: Quote, now: datetime) -> Opportunity:
-    """A quote went out: the opportunity is in the propose phase, its revenue follows the quote."""
-    return replace(
-        opportunity,
-        pipeline_phase="propose",
-        probability=max(opportunity.probability, PROBABILITY_PROPOSED),
-        estimated_revenue=opportunity.estimated_revenue
-        if opportunity.revenue_given
-        else quote.totals().net_total,
-        updated_at=now,
-    )

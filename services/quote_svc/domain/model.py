@@ -1,19 +1,31 @@
-"""The opportunity, its quotes and the values they are made of (pure, standard library only).
+"""quote_svc's domain values: the opportunity, its quotes, price lists and quote lines, and
+what a decision returns (`Opened`, ..., `Refusal`).
 
-States follow Dynamics 365: an opportunity is Open until Won or Lost; a quote is Draft ->
-Active -> Won | Closed (revised, lost, canceled, expired). The decisions live in `domain`.
+Pure: standard library and `contracts.money` only. States follow Dynamics 365: an opportunity
+is Open until Won or Lost; a quote is Draft -> Active -> Won | Closed (revised, lost, canceled,
+expired). The decisions over these values, pricing included, live in `decisions`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from uuid import UUID
+from uuid import UUID, uuid5
 
-from contracts.money import DocumentTotals
-from services.quote_svc.pricing import LineRequest, QuoteLine, totals_of
+from contracts.money import DocumentTotals, LineAmounts, price_line, sum_totals
+
+# Quote ids are derived from the opportunity and the revision: a replayed decision mints the
+# same id, and UNIQUE(opportunity_id, revision) agrees with the primary key.
+_ID_NAMESPACE = UUID("3f0c8a52-6d1e-4b8e-9c27-5a41e0b7d913")
+
+DEFAULT_UNIT = "each"
+
+# An opportunity's probability while it is developed, and once a quote went out.
+PROBABILITY_OPEN = 20
+PROBABILITY_PROPOSED = 40
 
 
 class OpportunityState(StrEnum):
@@ -39,6 +51,69 @@ class CloseStatus(StrEnum):
 class RejectReason(StrEnum):
     LOST = "lost"
     CANCELED = "canceled"
+
+
+@dataclass(frozen=True, slots=True)
+class PriceItem:
+    """One item of one price list, as the product master last published it."""
+
+    price_list_id: str
+    sku: str
+    description: str
+    unit_price: Decimal
+    currency: str
+    tax_rate: Decimal
+    unit: str
+    active: bool
+
+
+# The items of ONE price list by sku: what pricing looks at.
+Catalog = Mapping[str, PriceItem]
+
+
+@dataclass(frozen=True, slots=True)
+class LineRequest:
+    """A line as asked for: a lead's product interest, or a line a person entered on revision."""
+
+    sku: str | None
+    quantity: Decimal
+    description: str | None = None
+    unit_price: Decimal | None = None
+    discount_amount: Decimal = Decimal(0)
+    tax_rate: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteLine:
+    """A line on a quote. `unit_price` None: a write-in that still needs a price."""
+
+    line_no: int
+    sku: str | None
+    description: str
+    write_in: bool
+    quantity: Decimal
+    unit: str
+    unit_price: Decimal | None
+    discount_amount: Decimal
+    tax_rate: Decimal
+
+    @property
+    def priced(self) -> bool:
+        return self.unit_price is not None
+
+    def amounts(self, currency: str) -> LineAmounts | None:
+        """Rounded amounts by the one pricing rule, or None while the line has no price."""
+        if self.unit_price is None:
+            return None
+        return price_line(
+            self.quantity, self.unit_price, self.discount_amount, self.tax_rate, currency
+        )
+
+
+def totals_of(lines: Iterable[QuoteLine], currency: str) -> DocumentTotals:
+    """Sums of the priced lines (all of them on a quote that can be issued)."""
+    amounts = [a for a in (line.amounts(currency) for line in lines) if a is not None]
+    return sum_totals(amounts, currency)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +180,19 @@ class Opportunity:
     actual_revenue: Decimal | None = None
     closed_at: datetime | None = None
 
+    def proposed(self, quote: Quote, now: datetime) -> Opportunity:
+        """A quote went out: the opportunity is in the propose phase, its revenue follows the
+        quote."""
+        return replace(
+            self,
+            pipeline_phase="propose",
+            probability=max(self.probability, PROBABILITY_PROPOSED),
+            estimated_revenue=self.estimated_revenue
+            if self.revenue_given
+            else quote.totals().net_total,
+            updated_at=now,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Quote:
@@ -139,3 +227,105 @@ class Quote:
 
     def totals(self) -> DocumentTotals:
         return totals_of(self.lines, self.currency)
+
+    def activated(self, policy: QuotePolicy, now: datetime) -> Quote:
+        """Issued: valid from today for the policy's days, on the policy's payment terms."""
+        valid_from = now.date()
+        return replace(
+            self,
+            state=QuoteState.ACTIVE,
+            status_reason="open",
+            payment_terms=policy.payment_terms,
+            valid_from=valid_from,
+            valid_until=valid_from + timedelta(days=policy.validity_days),
+            updated_at=now,
+        )
+
+    def closed_as(self, status: CloseStatus, now: datetime) -> Quote:
+        return replace(
+            self, state=QuoteState.CLOSED, status_reason=status.value, updated_at=now, closed_at=now
+        )
+
+
+def quote_id_for(opportunity_id: UUID, revision: int) -> UUID:
+    return uuid5(_ID_NAMESPACE, f"quote:{opportunity_id}:{revision}")
+
+
+def format_quote_number(year: int, seq: int) -> str:
+    return f"Q-{year}-{seq:05d}"
+
+
+# What the decisions return: the changed aggregates plus what happened, or a refusal.
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """A new opportunity with its first quote revision (issued if it could be activated)."""
+
+    opportunity: Opportunity
+    quote: Quote
+
+    @property
+    def issued(self) -> bool:
+        """Only an Active quote is announced: a Draft was never the customer's to see."""
+        return self.quote.state is QuoteState.ACTIVE
+
+
+@dataclass(frozen=True, slots=True)
+class AlreadyOpen:
+    """A qualified lead whose opportunity exists: a redelivery, nothing to do."""
+
+    opportunity_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class Revised:
+    opportunity: Opportunity
+    previous: Quote
+    quote: Quote
+    # Only a quote the customer has seen (Active) is announced as closed; a superseded Draft
+    # was never published, so its closing is recorded but not announced.
+    announce_previous: bool
+
+    @property
+    def closing_detail(self) -> str:
+        return f"superseded by revision {self.quote.revision}"
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    opportunity: Opportunity
+    quote: Quote
+
+
+@dataclass(frozen=True, slots=True)
+class Expired:
+    """An acceptance came too late: the quote closes as Expired and the command is refused."""
+
+    quote: Quote
+    refusal: Refusal
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    opportunity: Opportunity
+    quote: Quote
+    reason: RejectReason
+    detail: str
+
+    @property
+    def status(self) -> CloseStatus:
+        return CloseStatus(self.reason.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    command: str
+    reason_code: str
+    detail: str
+    subject_id: str | None = None
+    # Set only when the refused command is not the message being handled.
+    command_event_id: UUID | None = None
+
+
+Decision = Opened | AlreadyOpen | Revised | Accepted | Expired | Rejected | Refusal

@@ -1,227 +1,53 @@
-"""quote_svc's own PostgreSQL schema: tables, the per-batch book, and its Postgres adapter.
+"""Postgres adapter of quote_svc: load a batch's book in a few queries, save what changed.
 
-A batch loads what its messages touch in a handful of queries (the opportunities and all their
-quote revisions, locked; the price list items its skus need; this year's quote counter, locked,
-when the batch opens opportunities). Handlers decide against the in-memory `QuoteBook`, and
-`save` writes what changed with executemany statements.
+SQLAlchemy Core with multi-row / executemany statements, no ORM on the hot path; and the
+translation between the aggregates and their rows (the lines as JSONB).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from uuid import UUID
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    Date,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    MetaData,
-    Numeric,
-    Table,
-    Text,
-    UniqueConstraint,
-    Uuid,
-    bindparam,
-    func,
-    or_,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import or_, select
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.quote_svc.domain import format_quote_number
-from services.quote_svc.model import (
+from services.quote_svc.domain import (
+    Contact,
+    Customer,
     Opportunity,
+    OpportunityState,
+    PriceItem,
     Quote,
+    QuoteLine,
+    QuoteState,
 )
-from services.quote_svc.pricing import PriceItem
-from services.quote_svc.rows import (
-    opportunity_from_row,
-    price_from_row,
-    quote_from_row,
-    row_from_opportunity,
-    row_from_price,
-    row_from_quote,
+from services.quote_svc.store.book import QuoteBook, Touches
+from services.quote_svc.store.tables import (
+    opportunities,
+    price_list_items,
+    quote_counters,
+    quotes,
 )
-from shared.db import any_of, insert_many, runtime_tables, upsert_many
+from shared.counters import YearCounters
+from shared.db import any_of, insert_many, upsert_many
 
-SCHEMA = "quote_svc"
-metadata = MetaData(schema=SCHEMA)
-inbox, outbox = runtime_tables(metadata, SCHEMA)
-
-opportunities = Table(
-    "opportunities",
-    metadata,
-    # The opportunity id is minted by lead_svc and is the natural key of a qualified lead's
-    # opportunity: a concurrent second insert fails here instead of opening it twice.
-    Column("opportunity_id", Uuid, primary_key=True),
-    Column("lead_id", Text, nullable=False, unique=True),
-    Column("topic", Text, nullable=False),
-    Column("state", Text, nullable=False),
-    Column("status_reason", Text, nullable=False),
-    Column("account_id", Uuid, nullable=False),
-    Column("account_name", Text, nullable=False),
-    Column("contact_id", Uuid, nullable=False),
-    Column("contact", JSONB, nullable=False),
-    Column("currency", Text, nullable=False),
-    Column("estimated_revenue", Numeric, nullable=False),
-    Column("revenue_given", Boolean, nullable=False),
-    Column("estimated_close_date", Date, nullable=False),
-    Column("probability", Integer, nullable=False),
-    Column("pipeline_phase", Text, nullable=False),
-    Column("actual_revenue", Numeric),
-    Column("opened_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("closed_at", DateTime(timezone=True)),
-)
-
-quotes = Table(
-    "quotes",
-    metadata,
-    Column("quote_id", Uuid, primary_key=True),
-    Column(
-        "opportunity_id",
-        Uuid,
-        ForeignKey(f"{SCHEMA}.opportunities.opportunity_id"),
-        nullable=False,
-    ),
-    Column("lead_id", Text, nullable=False),
-    Column("revision", Integer, nullable=False),
-    Column("quote_number", Text, nullable=False),
-    Column("state", Text, nullable=False),
-    Column("status_reason", Text, nullable=False),
-    Column("price_list_id", Text, nullable=False),
-    Column("currency", Text, nullable=False),
-    Column("lines", JSONB, nullable=False),
-    Column("totals", JSONB, nullable=False),
-    Column("payment_terms", Text),
-    Column("valid_from", Date),
-    Column("valid_until", Date),
-    Column("customer_po", Text),
-    Column("accepted_by", Text),
-    Column("accepted_at", DateTime(timezone=True)),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("closed_at", DateTime(timezone=True)),
-    UniqueConstraint("opportunity_id", "revision"),
-    UniqueConstraint("quote_number", "revision"),
-    # At most one open (Draft or Active) revision per opportunity: what every decision assumes.
-    Index(
-        "uq_quotes_one_open_per_opportunity",
-        "opportunity_id",
-        unique=True,
-        postgresql_where=text("state IN ('draft', 'active')"),
-    ),
-)
-
-price_list_items = Table(
-    "price_list_items",
-    metadata,
-    Column("price_list_id", Text, primary_key=True),
-    Column("sku", Text, primary_key=True),
-    Column("description", Text, nullable=False),
-    Column("unit_price", Numeric, nullable=False),
-    Column("currency", Text, nullable=False),
-    Column("tax_rate", Numeric, nullable=False),
-    Column("unit", Text, nullable=False),
-    Column("active", Boolean, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-)
-
-quote_counters = Table(
-    "quote_counters",
-    metadata,
-    Column("year", Integer, primary_key=True),
-    Column("last", Integer, nullable=False),
-)
-
-
-@dataclass
-class QuoteBook:
-    """The opportunities, quotes, prices and counters one batch works on, and what it changed."""
-
-    opportunities: dict[UUID, Opportunity] = field(default_factory=dict)
-    quotes: dict[UUID, Quote] = field(default_factory=dict)
-    prices: dict[str, dict[str, PriceItem]] = field(default_factory=dict)
-    counters: dict[int, int] = field(default_factory=dict)
-    by_lead: dict[str, UUID] = field(default_factory=dict)
-    # Rows read from the database are updated; the others are inserted (see QuoteStore.save).
-    stored_opportunities: set[UUID] = field(default_factory=set)
-    stored_quotes: set[UUID] = field(default_factory=set)
-    changed_opportunities: dict[UUID, Opportunity] = field(default_factory=dict)
-    changed_quotes: dict[UUID, Quote] = field(default_factory=dict)
-    changed_prices: dict[tuple[str, str], PriceItem] = field(default_factory=dict)
-    changed_counters: set[int] = field(default_factory=set)
-
-    def opportunity(self, opportunity_id: UUID) -> Opportunity | None:
-        return self.opportunities.get(opportunity_id)
-
-    def opportunity_of_lead(self, lead_id: str) -> Opportunity | None:
-        opportunity_id = self.by_lead.get(lead_id)
-        return self.opportunities.get(opportunity_id) if opportunity_id else None
-
-    def quote(self, quote_id: UUID) -> Quote | None:
-        return self.quotes.get(quote_id)
-
-    def revisions(self, opportunity_id: UUID) -> list[Quote]:
-        return [q for q in self.quotes.values() if q.opportunity_id == opportunity_id]
-
-    def catalog(self, price_list_id: str) -> Mapping[str, PriceItem]:
-        return self.prices.get(price_list_id, {})
-
-    def put_price(self, item: PriceItem) -> None:
-        # Last write wins: the compacted topic keeps per-item order (one key, one partition).
-        self.prices.setdefault(item.price_list_id, {})[item.sku] = item
-        self.changed_prices[(item.price_list_id, item.sku)] = item
-
-    def peek_quote_number(self, year: int) -> str:
-        return format_quote_number(year, self.counters.get(year, 0) + 1)
-
-    def take_quote_number(self, year: int) -> str:
-        number = self.peek_quote_number(year)
-        self.counters[year] = self.counters.get(year, 0) + 1
-        self.changed_counters.add(year)
-        return number
-
-    def add_stored(self, opportunity: Opportunity) -> None:
-        self.opportunities[opportunity.opportunity_id] = opportunity
-        self.by_lead[opportunity.lead_id] = opportunity.opportunity_id
-        self.stored_opportunities.add(opportunity.opportunity_id)
-
-    def put_opportunity(self, opportunity: Opportunity) -> None:
-        self.opportunities[opportunity.opportunity_id] = opportunity
-        self.by_lead[opportunity.lead_id] = opportunity.opportunity_id
-        self.changed_opportunities[opportunity.opportunity_id] = opportunity
-
-    def put_quote(self, quote: Quote) -> None:
-        self.quotes[quote.quote_id] = quote
-        self.changed_quotes[quote.quote_id] = quote
+_COUNTERS = YearCounters(quote_counters)
 
 
 class QuoteStore:
-    """Postgres adapter of quote_svc (SQLAlchemy Core, no ORM on the hot path)."""
+    """Postgres adapter of quote_svc (SQLAlchemy Core, no ORM on the hot path).
 
-    async def load(
-        self,
-        conn: AsyncConnection,
-        *,
-        opportunity_ids: Iterable[UUID] = (),
-        lead_ids: Iterable[str] = (),
-        quote_ids: Iterable[UUID] = (),
-        price_list_ids: Iterable[str] = (),
-        skus: Iterable[str] = (),
-        counter_year: int | None = None,
-    ) -> QuoteBook:
+    Keys are bound as arrays (`any_of`) and rows written through `insert_many` / `upsert_many`,
+    so each statement has one SQL text whatever the batch holds.
+    """
+
+    async def load(self, conn: AsyncConnection, touches: Touches) -> QuoteBook:
         book = QuoteBook()
-        opp_ids = set(opportunity_ids)
-        wanted_quotes = sorted(set(quote_ids))
+        opp_ids = set(touches.opportunity_ids)
+        wanted_quotes = sorted(touches.quote_ids)
         if wanted_quotes:
             # Unlocked: only to find the opportunities; their rows are locked below, and the
             # quotes re-read under that lock.
@@ -229,7 +55,7 @@ class QuoteStore:
                 select(quotes.c.opportunity_id).where(any_of(quotes.c.quote_id, wanted_quotes))
             )
             opp_ids.update(row.opportunity_id for row in rows)
-        leads = sorted(set(lead_ids))
+        leads = sorted(touches.lead_ids)
         if opp_ids or leads:
             # Locked, in key order: two members briefly owning one partition during a rebalance
             # serialise on the opportunity, and the quote rows follow it in the same order.
@@ -254,10 +80,9 @@ class QuoteStore:
                 .with_for_update()
             )
             for row in rows:
-                book.quotes[row.quote_id] = quote_from_row(row)
-        book.stored_quotes = set(book.quotes)
-        lists = sorted({*price_list_ids, *(q.price_list_id for q in book.quotes.values())})
-        wanted_skus = sorted(set(skus))
+                book.add_stored_quote(quote_from_row(row))
+        lists = sorted({*touches.price_list_ids, *(q.price_list_id for q in book.quotes.values())})
+        wanted_skus = sorted(touches.skus)
         if lists and wanted_skus:
             rows = await conn.execute(
                 select(price_list_items).where(
@@ -268,18 +93,11 @@ class QuoteStore:
             for row in rows:
                 item = price_from_row(row)
                 book.prices.setdefault(item.price_list_id, {})[item.sku] = item
-        if counter_year is not None:
-            book.counters[counter_year] = await self._lock_counter(conn, counter_year)
+        if touches.counter_year is not None:
+            # Locked last, and only by batches that may open opportunities: the row lock
+            # serialises quote numbering across workers until the batch commits.
+            book.counters.update(await _COUNTERS.lock(conn, [touches.counter_year]))
         return book
-
-    async def _lock_counter(self, conn: AsyncConnection, year: int) -> int:
-        # The row lock serialises quote numbering across workers until the batch commits; a
-        # batch that rolls back gives its numbers back, a crash after commit cannot reuse them.
-        await insert_many(conn, quote_counters, [{"year": year, "last": 0}], ignore_conflicts=True)
-        last = await conn.scalar(
-            select(quote_counters.c.last).where(quote_counters.c.year == year).with_for_update()
-        )
-        return int(last or 0)
 
     async def save(self, conn: AsyncConnection, book: QuoteBook) -> None:
         await upsert_many(
@@ -288,13 +106,7 @@ class QuoteStore:
             [row_from_price(item) for item in book.changed_prices.values()],
             ["price_list_id", "sku"],
         )
-        if book.changed_counters:
-            await conn.execute(
-                update(quote_counters)
-                .where(quote_counters.c.year == bindparam("b_year"))
-                .values(last=bindparam("b_last")),
-                [{"b_year": y, "b_last": book.counters[y]} for y in sorted(book.changed_counters)],
-            )
+        await _COUNTERS.save(conn, {year: book.counters[year] for year in book.changed_counters})
         changed = book.changed_opportunities.values()
         await upsert_many(
             conn,
@@ -306,15 +118,17 @@ class QuoteStore:
             ],
             ["opportunity_id"],
         )
-        new = [
-            row_from_opportunity(o)
-            for o in changed
-            if o.opportunity_id not in book.stored_opportunities
-        ]
-        if new:
-            # A plain INSERT on purpose: a twin that another member committed meanwhile makes
-            # the batch fail and replay, and the replay finds the opportunity and does nothing.
-            await conn.execute(opportunities.insert(), new)
+        # A plain INSERT on purpose: a twin that another member committed meanwhile makes the
+        # batch fail and replay, and the replay finds the opportunity and does nothing.
+        await insert_many(
+            conn,
+            opportunities,
+            [
+                row_from_opportunity(o)
+                for o in changed
+                if o.opportunity_id not in book.stored_opportunities
+            ],
+        )
         # Existing revisions first: closing the open one before inserting its successor keeps
         # the one-open-quote index satisfied at every statement.
         changed_quotes = book.changed_quotes.values()
@@ -324,8 +138,186 @@ class QuoteStore:
             [row_from_quote(q) for q in changed_quotes if q.quote_id in book.stored_quotes],
             ["quote_id"],
         )
-        new_quotes = [
-            row_from_quote(q) for q in changed_quotes if q.quote_id not in book.stored_quotes
-        ]
-        if new_quotes:
-            await conn.execute(quotes.insert(), new_quotes)
+        await insert_many(
+            conn,
+            quotes,
+            [row_from_quote(q) for q in changed_quotes if q.quote_id not in book.stored_quotes],
+        )
+
+
+def row_from_price(item: PriceItem) -> dict[str, Any]:
+    # updated_at is left to the column default, which the upsert's EXCLUDED row carries too.
+    return {
+        "price_list_id": item.price_list_id,
+        "sku": item.sku,
+        "description": item.description,
+        "unit_price": item.unit_price,
+        "currency": item.currency,
+        "tax_rate": item.tax_rate,
+        "unit": item.unit,
+        "active": item.active,
+    }
+
+
+def price_from_row(row: Row[Any]) -> PriceItem:
+    return PriceItem(
+        price_list_id=row.price_list_id,
+        sku=row.sku,
+        description=row.description,
+        unit_price=row.unit_price,
+        currency=row.currency,
+        tax_rate=row.tax_rate,
+        unit=row.unit,
+        active=row.active,
+    )
+
+
+def row_from_opportunity(o: Opportunity) -> dict[str, Any]:
+    c = o.customer
+    return {
+        "opportunity_id": o.opportunity_id,
+        "lead_id": o.lead_id,
+        "topic": o.topic,
+        "state": o.state.value,
+        "status_reason": o.status_reason,
+        "account_id": c.account_id,
+        "account_name": c.account_name,
+        "contact_id": c.contact_id,
+        "contact": {
+            "first_name": c.contact.first_name,
+            "last_name": c.contact.last_name,
+            "email": c.contact.email,
+            "phone": c.contact.phone,
+            "job_title": c.contact.job_title,
+        },
+        "currency": o.currency,
+        "estimated_revenue": o.estimated_revenue,
+        "revenue_given": o.revenue_given,
+        "estimated_close_date": o.estimated_close_date,
+        "probability": o.probability,
+        "pipeline_phase": o.pipeline_phase,
+        "actual_revenue": o.actual_revenue,
+        "opened_at": o.opened_at,
+        "updated_at": o.updated_at,
+        "closed_at": o.closed_at,
+    }
+
+
+def opportunity_from_row(row: Row[Any]) -> Opportunity:
+    contact = row.contact
+    return Opportunity(
+        opportunity_id=row.opportunity_id,
+        lead_id=row.lead_id,
+        topic=row.topic,
+        customer=Customer(
+            account_id=row.account_id,
+            account_name=row.account_name,
+            contact_id=row.contact_id,
+            contact=Contact(
+                first_name=contact["first_name"],
+                last_name=contact["last_name"],
+                email=contact.get("email"),
+                phone=contact.get("phone"),
+                job_title=contact.get("job_title"),
+            ),
+        ),
+        currency=row.currency,
+        state=OpportunityState(row.state),
+        status_reason=row.status_reason,
+        estimated_revenue=row.estimated_revenue,
+        revenue_given=row.revenue_given,
+        estimated_close_date=row.estimated_close_date,
+        probability=row.probability,
+        pipeline_phase=row.pipeline_phase,
+        opened_at=row.opened_at,
+        updated_at=row.updated_at,
+        actual_revenue=row.actual_revenue,
+        closed_at=row.closed_at,
+    )
+
+
+def row_from_quote(q: Quote) -> dict[str, Any]:
+    t = q.totals()
+    return {
+        "quote_id": q.quote_id,
+        "opportunity_id": q.opportunity_id,
+        "lead_id": q.lead_id,
+        "revision": q.revision,
+        "quote_number": q.quote_number,
+        "state": q.state.value,
+        "status_reason": q.status_reason,
+        "price_list_id": q.price_list_id,
+        "currency": q.currency,
+        "lines": [line_to_json(line) for line in q.lines],
+        # Kept for reporting (SQL over quotes); the lines are the truth and are re-summed on load.
+        "totals": {
+            "subtotal": str(t.subtotal),
+            "discount_total": str(t.discount_total),
+            "net_total": str(t.net_total),
+            "tax_total": str(t.tax_total),
+            "grand_total": str(t.grand_total),
+            "fully_priced": q.fully_priced,
+        },
+        "payment_terms": q.payment_terms,
+        "valid_from": q.valid_from,
+        "valid_until": q.valid_until,
+        "customer_po": q.customer_po,
+        "accepted_by": q.accepted_by,
+        "accepted_at": q.accepted_at,
+        "created_at": q.created_at,
+        "updated_at": q.updated_at,
+        "closed_at": q.closed_at,
+    }
+
+
+def quote_from_row(row: Row[Any]) -> Quote:
+    return Quote(
+        quote_id=row.quote_id,
+        opportunity_id=row.opportunity_id,
+        lead_id=row.lead_id,
+        revision=row.revision,
+        quote_number=row.quote_number,
+        state=QuoteState(row.state),
+        status_reason=row.status_reason,
+        price_list_id=row.price_list_id,
+        currency=row.currency,
+        lines=tuple(line_from_json(d) for d in row.lines),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        payment_terms=row.payment_terms,
+        valid_from=row.valid_from,
+        valid_until=row.valid_until,
+        customer_po=row.customer_po,
+        accepted_by=row.accepted_by,
+        accepted_at=row.accepted_at,
+        closed_at=row.closed_at,
+    )
+
+
+def line_to_json(line: QuoteLine) -> dict[str, Any]:
+    """Decimals as strings: JSON numbers would pass through floats."""
+    return {
+        "line_no": line.line_no,
+        "sku": line.sku,
+        "description": line.description,
+        "write_in": line.write_in,
+        "quantity": str(line.quantity),
+        "unit": line.unit,
+        "unit_price": None if line.unit_price is None else str(line.unit_price),
+        "discount_amount": str(line.discount_amount),
+        "tax_rate": str(line.tax_rate),
+    }
+
+
+def line_from_json(d: Mapping[str, Any]) -> QuoteLine:
+    return QuoteLine(
+        line_no=int(d["line_no"]),
+        sku=d.get("sku"),
+        description=d["description"],
+        write_in=bool(d["write_in"]),
+        quantity=Decimal(d["quantity"]),
+        unit=d["unit"],
+        unit_price=None if d.get("unit_price") is None else Decimal(d["unit_price"]),
+        discount_amount=Decimal(d["discount_amount"]),
+        tax_rate=Decimal(d["tax_rate"]),
+    )

@@ -1,0 +1,56 @@
+"""order_svc's tables in its own PostgreSQL schema (plus the runtime's inbox and outbox)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, DateTime, Index, Integer, MetaData, Numeric, Table, Text, Uuid
+from sqlalchemy.dialects.postgresql import JSONB
+
+from shared.counters import counter_table
+from shared.db import runtime_tables
+
+SCHEMA = "order_svc"
+metadata = MetaData(schema=SCHEMA)
+inbox, outbox = runtime_tables(metadata, SCHEMA)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("order_id", Uuid, primary_key=True),
+    # Second line of defence behind the deterministic order id: one order per accepted quote.
+    Column("quote_id", Uuid, nullable=False, unique=True),
+    Column("order_number", Text, nullable=False, unique=True),
+    Column("quote_number", Text, nullable=False),
+    Column("quote_revision", Integer, nullable=False),
+    Column("deal_id", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("completeness", Text),
+    Column("opportunity_id", Uuid, nullable=False),
+    Column("lead_id", Text, nullable=False),
+    Column("account_id", Uuid, nullable=False),
+    Column("account_name", Text, nullable=False),
+    Column("contact_id", Uuid, nullable=False),
+    Column("contact", JSONB, nullable=False),
+    Column("price_list_id", Text, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("lines", JSONB, nullable=False),
+    # Unconstrained NUMERIC keeps each amount's scale: 226.10 reads back as 226.10, not 226.1000.
+    Column("subtotal", Numeric, nullable=False),
+    Column("discount_total", Numeric, nullable=False),
+    Column("net_total", Numeric, nullable=False),
+    Column("tax_total", Numeric, nullable=False),
+    Column("grand_total", Numeric, nullable=False),
+    Column("payment_terms", Text, nullable=False),
+    Column("customer_po", Text),
+    Column("shipped", JSONB, nullable=False),
+    Column("shipment_refs", JSONB, nullable=False),
+    Column("invoices", JSONB, nullable=False),
+    Column("invoice_id", Uuid),
+    Column("invoice_number", Text),
+    Column("cancel_reason", Text),
+    Column("confirmed_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_orders_deal_id", "deal_id"),
+)
+
+# Gap-free order numbers: see shared.counters.
+order_counters = counter_table("order_counters", metadata)

@@ -1,0 +1,91 @@
+"""The in-memory book one batch works on: what it loaded and what it changed.
+
+Handlers decide against it; unit tests use it as the fake store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from services.quote_svc.domain import Opportunity, PriceItem, Quote, format_quote_number
+
+
+@dataclass(frozen=True, slots=True)
+class Touches:
+    """The keys one batch's messages touch, so `load` can fetch them in a few queries."""
+
+    opportunity_ids: frozenset[UUID] = frozenset()
+    lead_ids: frozenset[str] = frozenset()
+    quote_ids: frozenset[UUID] = frozenset()
+    price_list_ids: frozenset[str] = frozenset()
+    skus: frozenset[str] = frozenset()
+    counter_year: int | None = None
+
+
+@dataclass
+class QuoteBook:
+    """The opportunities, quotes, prices and counters one batch works on, and what it changed."""
+
+    opportunities: dict[UUID, Opportunity] = field(default_factory=dict)
+    quotes: dict[UUID, Quote] = field(default_factory=dict)
+    prices: dict[str, dict[str, PriceItem]] = field(default_factory=dict)
+    # year -> the last quote number given out that year
+    counters: dict[int, int] = field(default_factory=dict)
+    by_lead: dict[str, UUID] = field(default_factory=dict)
+    # Rows read from the database are updated; the others are inserted (see QuoteStore.save).
+    stored_opportunities: set[UUID] = field(default_factory=set)
+    stored_quotes: set[UUID] = field(default_factory=set)
+    changed_opportunities: dict[UUID, Opportunity] = field(default_factory=dict)
+    changed_quotes: dict[UUID, Quote] = field(default_factory=dict)
+    changed_prices: dict[tuple[str, str], PriceItem] = field(default_factory=dict)
+    changed_counters: set[int] = field(default_factory=set)
+
+    def opportunity(self, opportunity_id: UUID) -> Opportunity | None:
+        return self.opportunities.get(opportunity_id)
+
+    def opportunity_of_lead(self, lead_id: str) -> Opportunity | None:
+        opportunity_id = self.by_lead.get(lead_id)
+        return self.opportunities.get(opportunity_id) if opportunity_id else None
+
+    def quote(self, quote_id: UUID) -> Quote | None:
+        return self.quotes.get(quote_id)
+
+    def revisions(self, opportunity_id: UUID) -> list[Quote]:
+        return [q for q in self.quotes.values() if q.opportunity_id == opportunity_id]
+
+    def catalog(self, price_list_id: str) -> Mapping[str, PriceItem]:
+        return self.prices.get(price_list_id, {})
+
+    def put_price(self, item: PriceItem) -> None:
+        # Last write wins: the compacted topic keeps per-item order (one key, one partition).
+        self.prices.setdefault(item.price_list_id, {})[item.sku] = item
+        self.changed_prices[(item.price_list_id, item.sku)] = item
+
+    def peek_quote_number(self, year: int) -> str:
+        return format_quote_number(year, self.counters.get(year, 0) + 1)
+
+    def take_quote_number(self, year: int) -> str:
+        number = self.peek_quote_number(year)
+        self.counters[year] = self.counters.get(year, 0) + 1
+        self.changed_counters.add(year)
+        return number
+
+    def add_stored(self, opportunity: Opportunity) -> None:
+        self.opportunities[opportunity.opportunity_id] = opportunity
+        self.by_lead[opportunity.lead_id] = opportunity.opportunity_id
+        self.stored_opportunities.add(opportunity.opportunity_id)
+
+    def add_stored_quote(self, quote: Quote) -> None:
+        self.quotes[quote.quote_id] = quote
+        self.stored_quotes.add(quote.quote_id)
+
+    def put_opportunity(self, opportunity: Opportunity) -> None:
+        self.opportunities[opportunity.opportunity_id] = opportunity
+        self.by_lead[opportunity.lead_id] = opportunity.opportunity_id
+        self.changed_opportunities[opportunity.opportunity_id] = opportunity
+
+    def put_quote(self, quote: Quote) -> None:
+        self.quotes[quote.quote_id] = quote
+        self.changed_quotes[quote.quote_id] = quote

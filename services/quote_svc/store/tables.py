@@ -1,0 +1,111 @@
+"""quote_svc's tables in its own PostgreSQL schema (plus the runtime's inbox and outbox)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from shared.counters import counter_table
+from shared.db import runtime_tables
+
+SCHEMA = "quote_svc"
+metadata = MetaData(schema=SCHEMA)
+inbox, outbox = runtime_tables(metadata, SCHEMA)
+
+opportunities = Table(
+    "opportunities",
+    metadata,
+    # The opportunity id is minted by lead_svc and is the natural key of a qualified lead's
+    # opportunity: a concurrent second insert fails here instead of opening it twice.
+    Column("opportunity_id", Uuid, primary_key=True),
+    Column("lead_id", Text, nullable=False, unique=True),
+    Column("topic", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("status_reason", Text, nullable=False),
+    Column("account_id", Uuid, nullable=False),
+    Column("account_name", Text, nullable=False),
+    Column("contact_id", Uuid, nullable=False),
+    Column("contact", JSONB, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("estimated_revenue", Numeric, nullable=False),
+    Column("revenue_given", Boolean, nullable=False),
+    Column("estimated_close_date", Date, nullable=False),
+    Column("probability", Integer, nullable=False),
+    Column("pipeline_phase", Text, nullable=False),
+    Column("actual_revenue", Numeric),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("closed_at", DateTime(timezone=True)),
+)
+
+quotes = Table(
+    "quotes",
+    metadata,
+    Column("quote_id", Uuid, primary_key=True),
+    Column(
+        "opportunity_id",
+        Uuid,
+        ForeignKey(f"{SCHEMA}.opportunities.opportunity_id"),
+        nullable=False,
+    ),
+    Column("lead_id", Text, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("quote_number", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("status_reason", Text, nullable=False),
+    Column("price_list_id", Text, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("lines", JSONB, nullable=False),
+    Column("totals", JSONB, nullable=False),
+    Column("payment_terms", Text),
+    Column("valid_from", Date),
+    Column("valid_until", Date),
+    Column("customer_po", Text),
+    Column("accepted_by", Text),
+    Column("accepted_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("closed_at", DateTime(timezone=True)),
+    UniqueConstraint("opportunity_id", "revision"),
+    UniqueConstraint("quote_number", "revision"),
+    # At most one open (Draft or Active) revision per opportunity: what every decision assumes.
+    Index(
+        "uq_quotes_one_open_per_opportunity",
+        "opportunity_id",
+        unique=True,
+        postgresql_where=text("state IN ('draft', 'active')"),
+    ),
+)
+
+price_list_items = Table(
+    "price_list_items",
+    metadata,
+    Column("price_list_id", Text, primary_key=True),
+    Column("sku", Text, primary_key=True),
+    Column("description", Text, nullable=False),
+    Column("unit_price", Numeric, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("tax_rate", Numeric, nullable=False),
+    Column("unit", Text, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Gap-free quote numbers: see shared.counters.
+quote_counters = counter_table("quote_counters", metadata)
