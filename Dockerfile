@@ -26,6 +26,7 @@ COPY contracts/ ./contracts/
 COPY shared/ ./shared/
 COPY services/ ./services/
 COPY salesflow/ ./salesflow/
+COPY simulator/ ./simulator/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-editable
 

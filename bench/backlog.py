@@ -10,16 +10,15 @@ caught up, so a run starts with an empty pipeline.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import time
 
 from bench import kafka_io
+from contracts.topics import consumed_by
 
 
 def inputs(service: str) -> tuple[str, ...]:
-    """The topics a service's worker consumes (its WorkerSpec)."""
-    module = importlib.import_module(f"services.{service}.main")
-    return tuple(module.SPEC.consumes)
+    """The topics a service's worker consumes (the topic map's readers)."""
+    return tuple(spec.name for spec in consumed_by(service))
 
 
 async def lag(bootstrap: str, services: tuple[str, ...]) -> dict[str, int]:

@@ -32,13 +32,13 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench import lifecycle, machine, one_stage, report
 from bench.processes import Children
+from contracts.stages import SERVICES
 from contracts.topics import ALL_TOPICS
 from shared.settings import RuntimeSettings
 from shared.topics_admin import ensure_topics
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
-SERVICES = ("lead_svc", "quote_svc", "order_svc", "invoice_svc")
 
 
 @dataclass(frozen=True)

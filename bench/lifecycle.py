@@ -31,15 +31,14 @@ from bench.machine import CpuAccount
 from bench.memory import MemorySampler
 from bench.processes import Children, WorkerChild
 from bench.stats import percentile, spread
+from contracts.stages import SERVICES, STAGE_NAMES
 from salesflow.catalog import load_price_list, wait_until_quote_svc_holds
 
-STAGES = ("lead", "quote", "order", "invoice")
-SERVICES = tuple(f"{stage}_svc" for stage in STAGES)
 WINDOW_FROM = 0.3
 
 
 async def start_workers(children: Children, tag: str = "") -> dict[str, WorkerChild]:
-    workers = {stage: children.worker(stage, tag=tag) for stage in STAGES}
+    workers = {stage: children.worker(stage, tag=tag) for stage in STAGE_NAMES}
     await asyncio.gather(*(w.wait_ready() for w in workers.values()))
     return workers
 

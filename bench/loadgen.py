@@ -1,6 +1,6 @@
 """The load generator: the demo driver's deals and decisions, at rates the demo driver cannot offer.
 
-`salesflow.driver.LifecycleDriver` builds each lead with pydantic while it paces them and
+`simulator.driver.LifecycleDriver` builds each lead with pydantic while it paces them and
 validates every event it watches with pydantic (10-55 us each, about ten events per deal), in
 the one event loop that must also keep the offered rate (see BENCHMARKS.md for its measured
 ceiling). This generator plays the same people with the same deal mix (`Behaviour`: the same
@@ -48,7 +48,7 @@ from contracts.quotes import (
     RejectQuote,
     ReviseQuote,
 )
-from salesflow.driver import WATCHED, Behaviour, captured_lead
+from simulator.driver import WATCHED, Behaviour, captured_lead
 
 PRODUCER = "salesflow-bench"
 SLICE_S = 0.005

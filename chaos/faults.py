@@ -19,15 +19,15 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
 from chaos import poison
-from chaos.fleet import SERVICE_OF, SESSION_TIMEOUT_S, Fleet
+from chaos.fleet import SESSION_TIMEOUT_S, Fleet
 from chaos.infra import Endpoints, InfraControl
 from chaos.schedule import CRASH_POINTS, INFRA_KINDS, Fault
-from salesflow.driver import LifecycleDriver
+from contracts.stages import SERVICES, stage
+from simulator.driver import LifecycleDriver
 
 log = structlog.stdlib.get_logger("chaos.faults")
 CRASH_WAIT_S = 120.0
 READY_WAIT_S = 180.0
-ALL_SERVICES = tuple(SERVICE_OF.values())
 
 
 @dataclass
@@ -80,10 +80,9 @@ class FaultContext:
 
 async def apply(ctx: FaultContext, fault: Fault) -> Applied:
     rng = random.Random(f"{ctx.seed}:fault:{fault.index}")
-    stage = fault.stage
-    services = (SERVICE_OF[stage],) if stage else ALL_SERVICES
+    services = (stage(fault.stage).service,) if fault.stage else SERVICES
     applied = Applied(fault, ctx.now(), services=services)
-    applied.counters_before = _dup(ctx, stage)
+    applied.counters_before = _dup(ctx, fault.stage)
     log.info("fault_start", fault=fault.describe(), at_s=round(applied.started_s, 1))
     injector = _INJECTORS[fault.kind if fault.kind not in CRASH_POINTS else "crash"]
     try:
@@ -94,7 +93,7 @@ async def apply(ctx: FaultContext, fault: Fault) -> Applied:
         log.exception("fault_failed", fault=fault.describe())
     if not applied.healed_s:
         applied.healed_s = ctx.now()
-    applied.counters_after = _dup(ctx, stage)
+    applied.counters_after = _dup(ctx, fault.stage)
     log.info(
         "fault_healed",
         fault=fault.describe(),
@@ -251,7 +250,7 @@ async def _reset_group(
     ctx: FaultContext, fault: Fault, rng: random.Random, applied: Applied
 ) -> None:
     assert fault.stage
-    service = SERVICE_OF[fault.stage]
+    service = stage(fault.stage).service
     for worker in list(ctx.fleet.live[fault.stage]):
         await ctx.fleet.retire(worker)
     consumer = AIOKafkaConsumer(

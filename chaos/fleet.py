@@ -22,9 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chaos.infra import REPO, Endpoints
+from contracts.stages import STAGE_NAMES
 
-STAGES = ("lead", "quote", "order", "invoice")
-SERVICE_OF = {stage: f"{stage}_svc" for stage in STAGES}
 COUNTERS = (
     "salesflow_messages_processed_total",
     "salesflow_commands_rejected_total",
@@ -187,7 +186,7 @@ class Fleet:
             "SALESFLOW_DATABASE_URL": endpoints.database_url,
         }
         self._serial = 0
-        self.live: dict[str, list[WorkerProcess]] = {stage: [] for stage in STAGES}
+        self.live: dict[str, list[WorkerProcess]] = {name: [] for name in STAGE_NAMES}
         self.every: list[WorkerProcess] = []
 
     def launch(self, stage: str, **env: str) -> WorkerProcess:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import os
 import time
 from collections import Counter
@@ -32,19 +31,19 @@ from chaos import archive
 from chaos import faults as fault_kinds
 from chaos.checker import Result
 from chaos.faults import Applied, FaultContext
-from chaos.fleet import SERVICE_OF, STAGES, Fleet
+from chaos.fleet import Fleet
 from chaos.history import History, end_offsets, event_ids, outbox_rows, read_db, read_records
 from chaos.infra import REPO, Endpoints, InfraControl, SetupError
 from chaos.lag import group_lags
 from chaos.recovery import Bounds, baseline, measure_all, settled
 from chaos.schedule import DEDUPE_KINDS, INFRA_KINDS, Fault, build_schedule
 from chaos.verdict import check, run_checks
-from contracts.topics import ALL_TOPICS
+from contracts.stages import SERVICES, STAGE_NAMES
+from contracts.topics import ALL_TOPICS, consumed_by
 from salesflow.catalog import load_price_list, wait_until_quote_svc_holds
-from salesflow.driver import LifecycleDriver
-from salesflow.stages import STAGES as STAGE_MODULES
 from shared.migrations import upgrade_async
 from shared.topics_admin import ensure_topics
+from simulator.driver import LifecycleDriver
 
 log = structlog.stdlib.get_logger("chaos.harness")
 PRICE_LIST = REPO / "samples" / "price_list.csv"
@@ -85,17 +84,13 @@ class RunOutcome:
 
 
 def consumes() -> dict[str, tuple[str, ...]]:
-    """service -> the topics its worker consumes (from each service's WorkerSpec)."""
-    found = {}
-    for stage, module in STAGE_MODULES.items():
-        spec = importlib.import_module(module).SPEC
-        found[SERVICE_OF[stage]] = tuple(spec.consumes)
-    return found
+    """service -> the topics its worker consumes (the topic map's readers)."""
+    return {service: tuple(t.name for t in consumed_by(service)) for service in SERVICES}
 
 
 async def _prepare(endpoints: Endpoints) -> None:
     await ensure_topics(endpoints.kafka, ALL_TOPICS)
-    for service in SERVICE_OF.values():
+    for service in SERVICES:
         await upgrade_async(endpoints.database_url, service)
 
 
@@ -181,7 +176,7 @@ async def _drive(
     await _wait_until(driver, first_fault, load)
     baselines = {
         service: baseline(driver.timeline.get(service, Counter()), BASELINE_FROM_S, first_fault)
-        for service in SERVICE_OF.values()
+        for service in SERVICES
     }
     facts["baseline_per_s"] = {k: round(v, 2) for k, v in baselines.items()}
     applied: list[Applied] = []
@@ -257,7 +252,7 @@ async def run(config: RunConfig, endpoints: Endpoints, control: InfraControl | N
         await asyncio.gather(
             *(
                 fleet.start(stage, ready_timeout_s=180)
-                for stage in STAGES
+                for stage in STAGE_NAMES
                 for _ in range(config.members)
             )
         )

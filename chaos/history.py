@@ -22,9 +22,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from chaos.poison import PoisonRecord
 from contracts.envelope import Envelope, decode
 from contracts.errors import InvalidMessage
+from contracts.stages import SERVICES
 from contracts.topics import ALL_TOPICS
 
-SERVICES = ("lead_svc", "quote_svc", "order_svc", "invoice_svc")
 Totals = tuple[Decimal, Decimal, Decimal, Decimal, Decimal]  # subtotal, discount, net, tax, grand
 TOTAL_FIELDS = ("subtotal", "discount_total", "net_total", "tax_total", "grand_total")
 
@@ -244,7 +244,7 @@ async def read_db(database_url: str, run_id: str, event_ids: Iterable[UUID]) -> 
             db.orders = [
                 OrderRow(r.order_id, r.quote_id, r.deal_id, r.state, totals_of(r._mapping))
                 for r in await rows(
-                    f"SELECT order_id, quote_id, deal_id, state, {cols} FROM order_svc.orders "  # noqa: S608
+                    f"SELECT order_id, quote_id, deal_id, state, {cols} FROM order_svc.orders "  # noqa: S608 - schema names come from the stage registry
                     "WHERE deal_id LIKE :d OR deal_id LIKE :p"
                 )
             ]
@@ -259,7 +259,7 @@ async def read_db(database_url: str, run_id: str, event_ids: Iterable[UUID]) -> 
                     Decimal(r.balance_due),
                 )
                 for r in await rows(
-                    f"SELECT invoice_id, order_id, deal_id, state, {cols}, amount_paid, "  # noqa: S608
+                    f"SELECT invoice_id, order_id, deal_id, state, {cols}, amount_paid, "  # noqa: S608 - schema names come from the stage registry
                     "balance_due FROM invoice_svc.invoices "
                     "WHERE deal_id LIKE :d OR deal_id LIKE :p"
                 )
@@ -278,7 +278,7 @@ async def read_db(database_url: str, run_id: str, event_ids: Iterable[UUID]) -> 
                     chunk = ids[i : i + 5000]
                     result = await conn.execute(
                         text(
-                            f"SELECT event_id FROM {service}.inbox "  # noqa: S608
+                            f"SELECT event_id FROM {service}.inbox "  # noqa: S608 - schema names come from the stage registry
                             "WHERE event_id = ANY(CAST(:ids AS uuid[]))"
                         ),
                         {"ids": chunk},
@@ -286,7 +286,7 @@ async def read_db(database_url: str, run_id: str, event_ids: Iterable[UUID]) -> 
                     seen.update(row[0] for row in result)
                 db.inbox[service] = seen
                 db.outbox_rows[service] = int(
-                    await conn.scalar(text(f"SELECT count(*) FROM {service}.outbox")) or 0  # noqa: S608
+                    await conn.scalar(text(f"SELECT count(*) FROM {service}.outbox")) or 0  # noqa: S608 - schema names come from the stage registry
                 )
     finally:
         await engine.dispose()
@@ -298,7 +298,7 @@ async def outbox_rows(database_url: str) -> dict[str, int]:
     try:
         async with engine.connect() as conn:
             return {
-                s: int(await conn.scalar(text(f"SELECT count(*) FROM {s}.outbox")) or 0)  # noqa: S608
+                s: int(await conn.scalar(text(f"SELECT count(*) FROM {s}.outbox")) or 0)  # noqa: S608 - schema names come from the stage registry
                 for s in SERVICES
             }
     finally:

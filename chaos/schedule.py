@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-STAGES = ("lead", "quote", "order", "invoice")
+from contracts.stages import STAGE_NAMES
 
 # kind -> what it does (the report prints these)
 KINDS: dict[str, str] = {
@@ -99,7 +99,7 @@ def expand(scenarios: list[str]) -> list[str]:
 
 
 def _params(kind: str, rng: random.Random) -> tuple[str | None, dict[str, Any]]:
-    stage: str | None = rng.choice(STAGES)
+    stage: str | None = rng.choice(STAGE_NAMES)
     params: dict[str, Any] = {}
     if kind == "kill":
         params["restart_after_s"] = round(rng.uniform(0.0, 3.0), 1)

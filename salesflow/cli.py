@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from salesflow.stages import STAGES, build_stage
+from contracts.stages import SERVICES, STAGE_NAMES
+from salesflow.stages import build_stage
 from shared.logs import configure_logging
 from shared.settings import RuntimeSettings
 
@@ -24,21 +24,13 @@ app.add_typer(dlq_app, name="dlq")
 app.add_typer(catalog_app, name="catalog")
 
 
-def _services() -> list[str]:
-    """Services that ship migrations (a service under construction may not yet)."""
-    names = [f"{stage}_svc" for stage in STAGES]
-    return [
-        n for n in names if importlib.util.find_spec(f"services.{n}.migrations.env") is not None
-    ]
-
-
 @app.command()
 def worker(
-    stage: Annotated[str, typer.Argument(help="Which worker: " + ", ".join(STAGES))],
+    stage: Annotated[str, typer.Argument(help="Which worker: " + ", ".join(STAGE_NAMES))],
 ) -> None:
     """Run one worker until SIGTERM/SIGINT (finishes its batch, drains its outbox, exits)."""
-    if stage not in STAGES:
-        raise typer.BadParameter(f"unknown stage {stage!r}; known: {', '.join(STAGES)}")
+    if stage not in STAGE_NAMES:
+        raise typer.BadParameter(f"unknown stage {stage!r}; known: {', '.join(STAGE_NAMES)}")
     runtime = RuntimeSettings()
     configure_logging(runtime.log_level, json=runtime.log_json)
 
@@ -55,11 +47,11 @@ def migrate(
     ] = None,
 ) -> None:
     """Apply every service's database migrations (idempotent)."""
-    from shared.migrations import upgrade  # noqa: PLC0415
+    from shared.migrations import upgrade  # noqa: PLC0415 - each command loads only what it uses
 
     runtime = RuntimeSettings()
     configure_logging(runtime.log_level, json=runtime.log_json)
-    for name in service or _services():
+    for name in service or SERVICES:
         upgrade(runtime.sqlalchemy_url(), name)
         typer.echo(f"migrated {name}")
 
@@ -69,8 +61,8 @@ def topics_create(
     replication_factor: Annotated[int, typer.Option(help="Replicas per partition.")] = 1,
 ) -> None:
     """Create every salesflow topic with its declared partitions (existing ones are kept)."""
-    from contracts.topics import ALL_TOPICS  # noqa: PLC0415
-    from shared.topics_admin import ensure_topics  # noqa: PLC0415
+    from contracts.topics import ALL_TOPICS  # noqa: PLC0415 - each command loads only what it uses
+    from shared.topics_admin import ensure_topics  # noqa: PLC0415 - each command loads only what it uses
 
     runtime = RuntimeSettings()
     configure_logging(runtime.log_level, json=runtime.log_json)
@@ -87,7 +79,7 @@ def feed(
     wait: Annotated[float, typer.Option(help="Seconds to wait for every outcome.")] = 60.0,
 ) -> None:
     """Publish sample leads (with commands and a few poison messages) and report outcomes."""
-    from salesflow.sample_feed import run_feed  # noqa: PLC0415
+    from simulator.sample_feed import run_feed  # noqa: PLC0415 - each command loads only what it uses
 
     runtime = RuntimeSettings()
     configure_logging(runtime.log_level, json=runtime.log_json)
@@ -103,7 +95,7 @@ def catalog_load(
     price_list_id: Annotated[str | None, typer.Option(help="Load the file as this list.")] = None,
 ) -> None:
     """Publish a price list to `catalog.prices` (for people without an ERP catalog feed)."""
-    from salesflow.catalog import PriceListError, load_price_list  # noqa: PLC0415
+    from salesflow.catalog import PriceListError, load_price_list  # noqa: PLC0415 - each command loads only what it uses
 
     runtime = RuntimeSettings()
     try:
@@ -119,7 +111,7 @@ def catalog_load(
 @app.command()
 def trace(deal_id: Annotated[str, typer.Argument(help="The deal id (the lead id).")]) -> None:
     """Every event of one deal, in order, across all topics."""
-    from salesflow.tracing import trace_deal  # noqa: PLC0415
+    from salesflow.tracing import trace_deal  # noqa: PLC0415 - each command loads only what it uses
 
     runtime = RuntimeSettings()
     lines = asyncio.run(trace_deal(runtime.kafka_bootstrap, deal_id))
@@ -145,7 +137,7 @@ def drive(
     ] = 30.0,
 ) -> None:
     """Play customers, fulfilment and accounting around the workers; print the funnel."""
-    from salesflow.driver import Behaviour, LifecycleDriver  # noqa: PLC0415
+    from simulator.driver import Behaviour, LifecycleDriver  # noqa: PLC0415 - each command loads only what it uses
 
     runtime = RuntimeSettings()
     configure_logging("WARNING", json=runtime.log_json)
@@ -169,7 +161,7 @@ def dlq_show(
     limit: Annotated[int, typer.Option(help="At most this many entries.")] = 20,
 ) -> None:
     """Print the dead-letter entries of a service: reason, source and the original bytes."""
-    from salesflow.dead_letters import show  # noqa: PLC0415
+    from salesflow.dead_letters import show  # noqa: PLC0415 - each command loads only what it uses
 
     runtime = RuntimeSettings()
     asyncio.run(show(runtime.kafka_bootstrap, service, limit))
@@ -182,7 +174,7 @@ def dlq_redrive(
 ) -> None:
     """Re-publish dead letters to their source topic, unchanged (same event id: the inbox still
     drops anything that was applied); run after fixing the cause."""
-    from salesflow.dead_letters import redrive  # noqa: PLC0415
+    from salesflow.dead_letters import redrive  # noqa: PLC0415 - each command loads only what it uses
 
     runtime = RuntimeSettings()
     count = asyncio.run(redrive(runtime.kafka_bootstrap, service, reason))

@@ -25,7 +25,7 @@ from contracts.quotes import (
     RejectQuote,
     ReviseQuote,
 )
-from salesflow.funnel import Funnel
+from simulator.funnel import Funnel
 
 PRODUCER = "lifecycle-driver"
 Send = Callable[[str, Envelope[Any]], Awaitable[None]]

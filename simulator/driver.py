@@ -43,8 +43,8 @@ from contracts.leads import (
     PurchaseTimeframe,
 )
 from contracts.topics import topic as topic_spec
-from salesflow.customers import PRODUCER, Behaviour, Customers, Deal, envelope
-from salesflow.funnel import Funnel, percentiles
+from simulator.customers import PRODUCER, Behaviour, Customers, Deal, envelope
+from simulator.funnel import Funnel, percentiles
 
 __all__ = [
     "PRODUCER",

@@ -121,7 +121,7 @@ def test_make_envelope_refuses_an_unknown_event_type() -> None:
 
 def test_make_envelope_refuses_a_naive_datetime() -> None:
     with pytest.raises(ValidationError, match="timezone"):
-        _envelope("lead.captured", occurred_at=datetime(2025, 1, 20, 14, 3))  # noqa: DTZ001
+        _envelope("lead.captured", occurred_at=datetime(2025, 1, 20, 14, 3))  # noqa: DTZ001 - a naive datetime is the invalid input under test
 
 
 def test_encode_refuses_an_envelope_of_the_bare_generic_class() -> None:

@@ -119,7 +119,7 @@ def test_aware_utc() -> None:
     assert aware.validate_python("2025-01-20T15:03:00+01:00") == AT
     assert aware.validate_python("2025-01-20T15:03:00+01:00").tzinfo is UTC
     with pytest.raises(ValidationError, match="timezone"):
-        aware.validate_python(datetime(2025, 1, 20))  # noqa: DTZ001
+        aware.validate_python(datetime(2025, 1, 20))  # noqa: DTZ001 - a naive datetime is the invalid input under test
 
 
 @pytest.mark.parametrize("email", ["a@b", "no-at.example.com", "a b@example.com", "a@b@c.com"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -29,7 +30,7 @@ from contracts.money import sum_totals
 from contracts.orders import CancelOrder
 from contracts.quotes import AcceptQuote, QuoteAccepted, QuoteLineInput, ReviseQuote
 from salesflow.catalog import load_price_list, wait_until_quote_svc_holds
-from salesflow.driver import WATCHED
+from simulator.driver import WATCHED
 from tests.support.infra import REPO, Endpoints
 from tests.support.kafka_probe import TopicReader, publish, record_of
 from tests.support.leads import captured, new_run_id
@@ -257,9 +258,9 @@ async def test_duplicate_deliveries_give_one_order_and_one_invoice(pipeline: Pip
     await pipeline.events(deal, "invoice.posted")
     # The same events again (a relay re-send), and as new events (an upstream retry).
     again = [record_of("quote.accepted", accepted), record_of("order.confirmed", order)]
-    retried_order_id = _new_id()
+    retried_order_id = uuid.uuid4()
     retried = [
-        record_of("quote.accepted", accepted.model_copy(update={"event_id": _new_id()})),
+        record_of("quote.accepted", accepted.model_copy(update={"event_id": uuid.uuid4()})),
         record_of("order.confirmed", order.model_copy(update={"event_id": retried_order_id})),
     ]
     await publish(pipeline.endpoints.kafka, again + retried + again)
@@ -334,14 +335,14 @@ async def test_quote_accepted_from_an_outside_producer_while_quote_svc_is_down(
     pipeline.stop("quote")
     try:
         accepted = QuoteAccepted(
-            quote_id=_new_id(),
+            quote_id=uuid.uuid4(),
             quote_number=f"CRM-{deal}",
             revision=1,
-            opportunity_id=_new_id(),
+            opportunity_id=uuid.uuid4(),
             lead_id=deal,
-            account_id=_new_id(),
+            account_id=uuid.uuid4(),
             account_name="Outside Co",
-            contact_id=_new_id(),
+            contact_id=uuid.uuid4(),
             contact=ContactInfo(
                 first_name="Olga", last_name="Outside", email="olga@outside.example", phone=None
             ),
@@ -421,9 +422,3 @@ async def _order_id_for(pipeline: Pipeline, accepted: Envelope[Any]) -> Any:
     from services.order_svc.domain import order_id_for  # noqa: PLC0415 - test-only knowledge
 
     return order_id_for(accepted.payload.quote_id)
-
-
-def _new_id() -> Any:
-    import uuid  # noqa: PLC0415
-
-    return uuid.uuid4()

@@ -9,10 +9,12 @@ a test that needs a capability the endpoints lack fails there.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -23,10 +25,20 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 @dataclass(frozen=True)
 class LocalInfra:
-    """Stops and starts the repo's local servers (fault tests)."""
+    """Stops and starts the local servers (fault tests), with this checkout's infra scripts
+    pointed at the state directory (and ports) of the servers actually running: they may have
+    been started from another checkout."""
+
+    env: dict[str, str] = field(default_factory=dict)
 
     def _run(self, script: str, action: str) -> None:
-        subprocess.run(["bash", str(INFRA / script), action], check=True, cwd=REPO, timeout=180)
+        subprocess.run(
+            ["bash", str(INFRA / script), action],
+            check=True,
+            cwd=REPO,
+            timeout=180,
+            env={**os.environ, **self.env},
+        )
 
     def postgres_stop_immediate(self) -> None:
         self._run("postgres.sh", "stop-immediate")
@@ -43,15 +55,64 @@ class LocalInfra:
     def kafka_start(self) -> None:
         self._run("kafka.sh", "start")
 
-    @staticmethod
-    def manages_running_servers() -> bool:
+    def manages_running_servers(self) -> bool:
         checks = [
             subprocess.run(
-                ["bash", str(INFRA / script), "status"], capture_output=True, cwd=REPO, timeout=60
+                ["bash", str(INFRA / script), "status"],
+                capture_output=True,
+                cwd=REPO,
+                timeout=60,
+                env={**os.environ, **self.env},
             ).returncode
             for script in ("postgres.sh", "kafka.sh")
         ]
         return all(code == 0 for code in checks)
+
+    @classmethod
+    def serving(cls, kafka: str, database_url: str) -> LocalInfra | None:
+        """Control of the servers listening on these endpoints, when they are infra/ servers
+        of some checkout (found from the listening processes) that this user may stop."""
+        kafka_port = int(kafka.rsplit(":", 1)[1])
+        pg_port = urlsplit(database_url.replace("+asyncpg", "")).port or 5432
+        kafka_home = _arg_of(kafka_port, "-Dsalesflow.kafka.home=")
+        pg_data = _arg_of(pg_port, "-D")
+        if kafka_home is None or pg_data is None:
+            return None
+        local = Path(kafka_home).parent
+        if Path(pg_data).parent.parent != local:
+            return None  # the two servers belong to different state directories
+        env = {
+            "SALESFLOW_LOCAL_DIR": str(local),
+            "SALESFLOW_KAFKA_PORT": str(kafka_port),
+            "SALESFLOW_PG_PORT": str(pg_port),
+        }
+        properties = Path(kafka_home) / "server.properties"
+        found = re.search(r"CONTROLLER://[^:]+:(\d+)", properties.read_text(errors="replace"))
+        if found:
+            env["SALESFLOW_KAFKA_CONTROLLER_PORT"] = found[1]
+        control = cls(env)
+        return control if control.manages_running_servers() else None
+
+
+def _arg_of(port: int, flag: str) -> str | None:
+    """An argument of the process listening on 127.0.0.1:`port`: the value glued to `flag`
+    (`-Dname=value`) or following it (`-D value`)."""
+    try:
+        listing = subprocess.run(
+            ["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True, timeout=10
+        ).stdout
+        pid = re.search(r"pid=(\d+)", listing)
+        if pid is None:
+            return None
+        args = Path(f"/proc/{pid[1]}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    for index, arg in enumerate(args):
+        if arg == flag and index + 1 < len(args):
+            return args[index + 1]
+        if flag.endswith("=") and arg.startswith(flag):
+            return arg.removeprefix(flag)
+    return None
 
 
 @dataclass(frozen=True)
@@ -90,11 +151,10 @@ def resolve_endpoints() -> tuple[Endpoints, list[object]]:
     kafka = os.environ.get("SALESFLOW_KAFKA_BOOTSTRAP")
     database = os.environ.get("SALESFLOW_DATABASE_URL")
     if kafka and database:
-        control = LocalInfra() if LocalInfra.manages_running_servers() else None
-        return Endpoints(kafka, database, control), []
+        return Endpoints(kafka, database, LocalInfra.serving(kafka, database)), []
     if _docker_answers():
-        from testcontainers.kafka import KafkaContainer  # noqa: PLC0415
-        from testcontainers.postgres import PostgresContainer  # noqa: PLC0415
+        from testcontainers.kafka import KafkaContainer  # noqa: PLC0415 - testcontainers is loaded only when a Docker engine answers
+        from testcontainers.postgres import PostgresContainer  # noqa: PLC0415 - testcontainers is loaded only when a Docker engine answers
 
         kafka_c = KafkaContainer("apache/kafka:4.1.1").with_kraft()
         pg_c = PostgresContainer(
