@@ -45,6 +45,7 @@ __all__ = [
     "Contract",
     "CurrencyCode",
     "DecimalStr",
+    "DownPaymentRate",
     "EntityId",
     "EventTypeName",
     "ExternalId",
@@ -131,6 +132,7 @@ DECIMAL_PATTERN: Final = rf"^-?{_DIGITS}$"
 NON_NEGATIVE_DECIMAL_PATTERN: Final = rf"^{_DIGITS}$"
 POSITIVE_DECIMAL_PATTERN: Final = rf"^(?!0+(\.0+)?$){_DIGITS}$"
 UNIT_INTERVAL_PATTERN: Final = r"^(0(\.[0-9]{1,12})?|1(\.0{1,12})?)$"
+OPEN_UNIT_INTERVAL_PATTERN: Final = r"^0\.(?!0+$)[0-9]{1,12}$"
 
 
 class _DecimalString:
@@ -195,11 +197,15 @@ NonNegativeDecimal = Annotated[
 ]
 PositiveDecimal = Annotated[Decimal, _DecimalString(POSITIVE_DECIMAL_PATTERN, "a decimal > 0")]
 Quantity = PositiveDecimal
-# Amounts on documents are never negative: discounts are their own column and credit notes are
-# not modelled yet. A balance that can go below zero (overpayment) uses plain DecimalStr.
+# Amounts on documents are never negative: discounts are their own column, a credit note is a
+# document of its own with positive amounts, and a down payment deducted from an invoice is a
+# deduction of its own. A balance that can go below zero uses plain DecimalStr.
 Amount = NonNegativeDecimal
 PositiveAmount = PositiveDecimal
 TaxRate = Annotated[Decimal, _DecimalString(UNIT_INTERVAL_PATTERN, "a rate between 0 and 1")]
+DownPaymentRate = Annotated[
+    Decimal, _DecimalString(OPEN_UNIT_INTERVAL_PATTERN, "a rate strictly between 0 and 1")
+]
 
 
 # --- identifiers, codes, text, time ------------------------------------------------------

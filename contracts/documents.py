@@ -17,7 +17,14 @@ from pydantic import Field
 from contracts import money
 from contracts.base import Amount, Contract, ExternalId, Quantity, ShortText, TaxRate
 
-__all__ = ["LINE_EXAMPLE", "TOTALS_EXAMPLE", "DocumentLine", "DocumentTotals", "PaymentTerms"]
+__all__ = [
+    "LINE_EXAMPLE",
+    "TOTALS_EXAMPLE",
+    "DocumentLine",
+    "DocumentTotals",
+    "InvoicingPolicy",
+    "PaymentTerms",
+]
 
 # JSON examples for the schemas of every document that carries lines and totals.
 LINE_EXAMPLE: Final[dict[str, object]] = {
@@ -52,6 +59,19 @@ class PaymentTerms(StrEnum):
     NET_30 = "net_30"
     NET_45 = "net_45"
     NET_60 = "net_60"
+
+
+class InvoicingPolicy(StrEnum):
+    """When an order is billed (Odoo: invoicing policy; down payments as in Odoo and ERPNext).
+
+    on_order: the whole order at confirmation. on_delivery: each shipment, for what it shipped.
+    down_payment: a share of the order at confirmation, then each shipment, the down payment
+    deducted from those invoices until it is used up.
+    """
+
+    ON_ORDER = "on_order"
+    ON_DELIVERY = "on_delivery"
+    DOWN_PAYMENT = "down_payment"
 
 
 class DocumentLine(Contract):

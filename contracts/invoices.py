@@ -17,6 +17,7 @@ from pydantic import Field, model_validator
 from contracts.base import (
     Amount,
     AwareUtc,
+    Contract,
     CurrencyCode,
     DecimalStr,
     EntityId,
@@ -24,7 +25,9 @@ from contracts.base import (
     LongText,
     Payload,
     PositiveAmount,
+    Quantity,
     ShortText,
+    TaxRate,
 )
 from contracts.documents import (
     LINE_EXAMPLE,
@@ -35,11 +38,15 @@ from contracts.documents import (
 )
 
 __all__ = [
+    "BilledLine",
     "CancelInvoice",
+    "DownPaymentDeduction",
     "InvoiceCancelled",
+    "InvoiceKind",
     "InvoicePaid",
     "InvoicePosted",
     "InvoiceSource",
+    "PaymentAllocation",
     "PaymentStatus",
     "RecordPayment",
     "RegisterExternalInvoice",
@@ -56,11 +63,73 @@ class InvoiceSource(StrEnum):
     EXTERNAL = "external"
 
 
+class InvoiceKind(StrEnum):
+    """A standard invoice bills order lines; a down payment invoice bills a share of the order
+    before anything ships, later deducted from its standard invoices."""
+
+    STANDARD = "standard"
+    DOWN_PAYMENT = "down_payment"
+
+
 class PaymentStatus(StrEnum):
     """D365 Paid status reasons: Partial while a balance is due, Complete when none is."""
 
     PARTIAL = "partial"
     COMPLETE = "complete"
+
+
+class BilledLine(Contract):
+    """What an accounting system's invoice bills of one order line."""
+
+    line_no: int = Field(ge=1, le=10_000, description="Order line number.", examples=[1])
+    quantity: Quantity = Field(description="Quantity billed, > 0.", examples=["4"])
+    net_amount: Amount | None = Field(
+        default=None,
+        description="Net amount the ERP billed for it; checked to the cent when given.",
+        examples=["76.00", None],
+    )
+    tax_amount: Amount | None = Field(
+        default=None,
+        description="Tax the ERP billed for it; checked to the cent when given.",
+        examples=["14.44", None],
+    )
+
+
+class DownPaymentDeduction(Contract):
+    """Part of a down payment deducted from a standard invoice, for one tax rate."""
+
+    down_payment_invoice_id: EntityId = Field(
+        description="The down payment invoice.", examples=[_INVOICE_ID_EXAMPLE]
+    )
+    down_payment_invoice_number: ExternalId = Field(
+        description="Its number.", examples=["INV-2025-000310"]
+    )
+    tax_rate: TaxRate = Field(description="Tax rate of the deducted part.", examples=["0.19"])
+    net_amount: Amount = Field(description="Net amount deducted.", examples=["57.00"])
+    tax_amount: Amount = Field(description="Tax deducted.", examples=["10.83"])
+    total_amount: Amount = Field(description="net_amount + tax_amount.", examples=["67.83"])
+
+
+class PaymentAllocation(Contract):
+    """The part of a payment that settles one invoice."""
+
+    invoice_id: EntityId | None = Field(
+        default=None,
+        description="salesflow invoice id; this or external_invoice_id is required.",
+        examples=[_INVOICE_ID_EXAMPLE],
+    )
+    external_invoice_id: ExternalId | None = Field(
+        default=None,
+        description="Accounting-system invoice id; this or invoice_id is required.",
+        examples=["ERP-INV-900113"],
+    )
+    amount: PositiveAmount = Field(description="Amount applied to it, > 0.", examples=["50.00"])
+
+    @model_validator(mode="after")
+    def _names_an_invoice(self) -> Self:
+        if self.invoice_id is None and self.external_invoice_id is None:
+            raise ValueError("invoice_id or external_invoice_id is required")
+        return self
 
 
 class RegisterExternalInvoice(Payload):
@@ -82,6 +151,12 @@ class RegisterExternalInvoice(Payload):
     totals: DocumentTotals = Field(description="Invoice totals.", examples=[TOTALS_EXAMPLE])
     issue_date: date = Field(description="Invoice date.", examples=["2025-01-31"])
     due_date: date = Field(description="Payment due date.", examples=["2025-03-02"])
+    lines: tuple[BilledLine, ...] | None = Field(
+        default=None,
+        description="The order lines and quantities this invoice bills; absent: everything of "
+        "the order not billed yet. Several ERP invoices may bill one order.",
+        examples=[[{"line_no": 1, "quantity": "4"}], None],
+    )
 
 
 class RecordPayment(Payload):
@@ -115,16 +190,30 @@ class RecordPayment(Payload):
         description="Payment method as named by the payer.",
         examples=["sepa_transfer"],
     )
+    allocations: tuple[PaymentAllocation, ...] = Field(
+        default=(),
+        max_length=100,
+        description="One payment settling several invoices of one account: the amount applied "
+        "to each, summing to `amount`. Instead of invoice_id / external_invoice_id.",
+        examples=[[], [{"invoice_id": _INVOICE_ID_EXAMPLE, "amount": "100.00"}]],
+    )
 
     @model_validator(mode="after")
     def _names_an_invoice(self) -> Self:
-        if self.invoice_id is None and self.external_invoice_id is None:
+        named = self.invoice_id is not None or self.external_invoice_id is not None
+        if self.allocations:
+            if named:
+                raise ValueError("name the invoices either in allocations or at the top")
+            if sum(a.amount for a in self.allocations) != self.amount:
+                raise ValueError("allocations must sum to amount")
+        elif not named:
             raise ValueError("invoice_id or external_invoice_id is required")
         return self
 
 
 class CancelInvoice(Payload):
-    """Command: cancel an invoice (e.g. issued in error)."""
+    """Command: cancel an invoice (e.g. issued in error): it is credited in full by a credit
+    note, and money received for it becomes a refund due."""
 
     EVENT_TYPE: ClassVar[str] = "invoice.cancel"
 
@@ -164,12 +253,24 @@ class InvoicePosted(Payload):
     )
     currency: CurrencyCode = Field(description="ISO 4217 currency.", examples=["EUR"])
     lines: tuple[DocumentLine, ...] = Field(
-        description="Invoice lines, as on the order (external invoices too).",
+        description="Invoice lines: the order lines (line_no as on the order) and quantities "
+        "billed; on a down payment invoice, one line per tax rate.",
         examples=[[LINE_EXAMPLE], []],
     )
     totals: DocumentTotals = Field(
-        description="Totals; for a native invoice equal to the order's to the cent.",
+        description="Totals: sums of the lines, less the deductions; grand_total is what the "
+        "invoice asks to be paid. All invoices of an order add up to the order's totals.",
         examples=[TOTALS_EXAMPLE],
+    )
+    kind: InvoiceKind = Field(
+        default=InvoiceKind.STANDARD,
+        description="Standard, or a down payment before delivery.",
+        examples=["standard"],
+    )
+    deductions: tuple[DownPaymentDeduction, ...] = Field(
+        default=(),
+        description="Down payment deducted from this invoice, per tax rate.",
+        examples=[[]],
     )
     payment_terms: PaymentTerms = Field(description="Payment terms.", examples=["net_30"])
     issue_date: date = Field(description="Invoice date.", examples=["2025-01-31"])
@@ -193,7 +294,9 @@ class InvoicePaid(Payload):
         description="All payments on this invoice so far.", examples=["100.00"]
     )
     balance_due: DecimalStr = Field(
-        description="grand_total - amount_paid_total; negative when overpaid.", examples=["126.10"]
+        description="What is still owed on the invoice after credit notes, payments and applied "
+        "customer credit; money received beyond it is held as customer credit (refund.due).",
+        examples=["126.10"],
     )
     status: PaymentStatus = Field(
         description="complete once balance_due <= 0.", examples=["partial"]
@@ -209,3 +312,12 @@ class InvoiceCancelled(Payload):
     invoice_number: ExternalId = Field(description="Invoice number.", examples=["INV-2025-000311"])
     order_id: EntityId = Field(description="The order it was for.", examples=[_ORDER_ID_EXAMPLE])
     reason: LongText = Field(description="Why it was canceled.", examples=["issued in error"])
+    credit_note_id: EntityId | None = Field(
+        default=None,
+        description="The credit note that reversed it (a posted invoice is never voided by a "
+        "status change).",
+        examples=["7c6b5a49-3827-4165-9e8d-7c6b5a493827"],
+    )
+    credit_note_number: ExternalId | None = Field(
+        default=None, description="Its number.", examples=["CN-2025-000004"]
+    )

@@ -7,6 +7,12 @@ The totals of a quote, the order made from it and the invoice made from that ord
 to the cent, so there is exactly one implementation of the pricing rule and it lives here:
 base = round(quantity x unit_price); discount = round(discount_amount); net = base - discount;
 tax = round(net x tax_rate); total = net + tax; document totals are sums of the rounded lines.
+
+Billing a line in pieces (partial invoices, credit notes for some units) follows one more rule,
+also here: a piece is priced like a line of its own (its share of the discount rounded), except
+the piece that completes the line, which takes what is left of each amount, so that the pieces
+of a line add up to the line to the cent. An amount spread over tax rates (a down payment, a
+credit of a sum) goes to each rate in proportion, the last rate taking what is left.
 """
 
 from __future__ import annotations
@@ -27,10 +33,15 @@ __all__ = [
     "Money",
     "MoneyError",
     "UnknownCurrency",
+    "add_amounts",
     "minor_unit",
+    "piece_of_line",
     "price_line",
     "round_money",
+    "spread_over_rates",
+    "subtract_amounts",
     "sum_totals",
+    "zero_amounts",
 ]
 
 # ISO 4217 minor units. Only currencies listed here can appear on the wire: an unknown code is
@@ -230,3 +241,100 @@ def sum_totals(lines: Iterable[LineAmounts], currency: str) -> DocumentTotals:
         tax = _CONTEXT.add(tax, line.tax)
         total = _CONTEXT.add(total, line.total)
     return DocumentTotals(subtotal, discount, net, tax, total, currency)
+
+
+def zero_amounts(currency: str) -> LineAmounts:
+    zero = round_money(Decimal(0), currency)
+    return LineAmounts(zero, zero, zero, zero, zero, currency)
+
+
+def add_amounts(a: LineAmounts, b: LineAmounts) -> LineAmounts:
+    if a.currency != b.currency:
+        raise CurrencyMismatch(f"{a.currency} and {b.currency}")
+    return LineAmounts(
+        _CONTEXT.add(a.base, b.base),
+        _CONTEXT.add(a.discount, b.discount),
+        _CONTEXT.add(a.net, b.net),
+        _CONTEXT.add(a.tax, b.tax),
+        _CONTEXT.add(a.total, b.total),
+        a.currency,
+    )
+
+
+def subtract_amounts(a: LineAmounts, b: LineAmounts) -> LineAmounts:
+    if a.currency != b.currency:
+        raise CurrencyMismatch(f"{a.currency} and {b.currency}")
+    return LineAmounts(
+        _CONTEXT.subtract(a.base, b.base),
+        _CONTEXT.subtract(a.discount, b.discount),
+        _CONTEXT.subtract(a.net, b.net),
+        _CONTEXT.subtract(a.tax, b.tax),
+        _CONTEXT.subtract(a.total, b.total),
+        a.currency,
+    )
+
+
+def piece_of_line(
+    line: LineAmounts,
+    *,
+    quantity: Decimal,
+    unit_price: Decimal,
+    tax_rate: Decimal,
+    part: Decimal,
+    taken: LineAmounts,
+    taken_quantity: Decimal,
+) -> LineAmounts:
+    """The amounts of `part` units of a line of `quantity` units whose `taken_quantity` units
+    (amounts `taken`) were already billed or credited.
+
+    Raises ``InvalidLine`` when `part` is not positive or exceeds what is left of the line.
+    """
+    left = _CONTEXT.subtract(quantity, taken_quantity)
+    if part <= 0 or part > left:
+        raise InvalidLine(f"{part} of the {left} units left of the line")
+    rest = subtract_amounts(line, taken)
+    if part == left:
+        return rest
+    currency = line.currency
+    base = min(round_money(_CONTEXT.multiply(part, unit_price), currency), rest.base)
+    share = _CONTEXT.divide(_CONTEXT.multiply(line.discount, part), quantity)
+    discount = min(round_money(share, currency), rest.discount, base)
+    net = _CONTEXT.subtract(base, discount)
+    tax = min(round_money(_CONTEXT.multiply(net, tax_rate), currency), rest.tax)
+    return LineAmounts(base, discount, net, tax, _CONTEXT.add(net, tax), currency)
+
+
+def spread_over_rates(
+    gross: Decimal, available: Mapping[Decimal, tuple[Decimal, Decimal]], currency: str
+) -> dict[Decimal, tuple[Decimal, Decimal]]:
+    """Split a gross amount (tax included) over tax rates, in proportion to the gross each rate
+    still has (`available`: rate -> (net, tax) left), the last rate taking what is left; returns
+    rate -> (net, tax). Raises ``InvalidLine`` when `gross` is not positive or exceeds the total
+    available."""
+    rates = sorted(r for r, (net, tax) in available.items() if net + tax > 0)
+    total = sum((available[r][0] + available[r][1] for r in rates), Decimal(0))
+    gross = round_money(gross, currency)
+    if gross <= 0 or gross > total:
+        raise InvalidLine(f"{gross} is not between 0 and the {total} available")
+    out: dict[Decimal, tuple[Decimal, Decimal]] = {}
+    remaining = gross
+    for index, rate in enumerate(rates):
+        net_left, tax_left = available[rate]
+        left = _CONTEXT.add(net_left, tax_left)
+        if index == len(rates) - 1:
+            share = remaining
+        else:
+            share = min(
+                round_money(_CONTEXT.divide(_CONTEXT.multiply(gross, left), total), currency),
+                left,
+                remaining,
+            )
+        net = min(
+            round_money(_CONTEXT.divide(share, _CONTEXT.add(Decimal(1), rate)), currency), net_left
+        )
+        tax = _CONTEXT.subtract(share, net)
+        if tax > tax_left:  # rounding pushed the tax past what is left: move the cents to net
+            net, tax = _CONTEXT.subtract(share, tax_left), tax_left
+        out[rate] = (net, tax)
+        remaining = _CONTEXT.subtract(remaining, share)
+    return out

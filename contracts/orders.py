@@ -15,6 +15,7 @@ from contracts.base import (
     AwareUtc,
     Contract,
     CurrencyCode,
+    DownPaymentRate,
     EntityId,
     ExternalId,
     LongText,
@@ -28,17 +29,21 @@ from contracts.documents import (
     TOTALS_EXAMPLE,
     DocumentLine,
     DocumentTotals,
+    InvoicingPolicy,
     PaymentTerms,
 )
 from contracts.leads import CONTACT_EXAMPLE, ContactInfo
 
 __all__ = [
+    "BillingStatus",
     "CancelOrder",
     "FulfilledLine",
     "FulfilmentCompleteness",
+    "InvoicedLine",
     "OrderCancelled",
     "OrderConfirmed",
     "OrderFulfilled",
+    "OrderInvoiced",
     "RecordFulfilment",
     "ShippedLine",
 ]
@@ -51,6 +56,14 @@ class FulfilmentCompleteness(StrEnum):
 
     PARTIAL = "partial"
     COMPLETE = "complete"
+
+
+class BillingStatus(StrEnum):
+    """How much of the order is invoiced, net of credit notes (Odoo: invoice status)."""
+
+    NOT_INVOICED = "not_invoiced"
+    PARTLY_INVOICED = "partly_invoiced"
+    FULLY_INVOICED = "fully_invoiced"
 
 
 class ShippedLine(Contract):
@@ -72,8 +85,22 @@ class FulfilledLine(Contract):
     )
 
 
+class InvoicedLine(Contract):
+    """Billing state of one order line: what is invoiced, net of what was credited."""
+
+    line_no: int = Field(ge=1, description="Order line number.", examples=[1])
+    quantity_ordered: Quantity = Field(description="Quantity on the order.", examples=["10"])
+    quantity_invoiced: NonNegativeDecimal = Field(
+        description="Quantity invoiced so far less quantity credited.", examples=["4"]
+    )
+
+
 class CancelOrder(Payload):
-    """Command: cancel an order that is not fulfilled and with no invoice paid."""
+    """Command: cancel an order, or what of it has not shipped yet.
+
+    Nothing shipped: the whole order is canceled. Partly shipped: the unshipped remainder is
+    canceled and the order closes. Fully shipped: refused. What was invoiced and will not ship is
+    credited by invoice_svc, and money received for it becomes a refund due."""
 
     EVENT_TYPE: ClassVar[str] = "order.cancel"
 
@@ -149,6 +176,16 @@ class OrderConfirmed(Payload):
     customer_po: ShortText | None = Field(
         default=None, description="Customer's purchase order number.", examples=["PO 4711/2025"]
     )
+    invoicing_policy: InvoicingPolicy | None = Field(
+        default=None,
+        description="How the order is billed, when agreed otherwise than the deployment's default.",
+        examples=["on_delivery", None],
+    )
+    down_payment_rate: DownPaymentRate | None = Field(
+        default=None,
+        description="Share billed at confirmation under the down_payment policy.",
+        examples=["0.3", None],
+    )
     confirmed_at: AwareUtc = Field(
         description="When the order was created (UTC).", examples=["2025-01-20T14:03:05Z"]
     )
@@ -175,10 +212,39 @@ class OrderFulfilled(Payload):
 
 
 class OrderCancelled(Payload):
-    """The order was canceled before fulfilment or invoicing."""
+    """The order was canceled: wholly, or (partly shipped) its unshipped remainder, which closes
+    it. Whatever was invoiced and will not ship is credited by invoice_svc."""
 
     EVENT_TYPE: ClassVar[str] = "order.cancelled"
 
     order_id: EntityId = Field(description="The order.", examples=[_ORDER_ID_EXAMPLE])
     order_number: ExternalId = Field(description="Human order number.", examples=["SO-2025-00009"])
     reason: LongText = Field(description="Why it was canceled.", examples=["customer withdrew"])
+    lines: tuple[FulfilledLine, ...] = Field(
+        default=(),
+        description="Every order line with what shipped before the cancellation; empty when "
+        "nothing shipped (the whole order is canceled).",
+        examples=[[{"line_no": 1, "quantity_ordered": "10", "quantity_shipped_total": "4"}], []],
+    )
+
+
+class OrderInvoiced(Payload):
+    """The order's billing changed (an invoice or a credit note for it): what is invoiced per
+    line and whether the order is not, partly or fully invoiced."""
+
+    EVENT_TYPE: ClassVar[str] = "order.invoiced"
+
+    order_id: EntityId = Field(description="The order.", examples=[_ORDER_ID_EXAMPLE])
+    order_number: ExternalId = Field(description="Human order number.", examples=["SO-2025-00009"])
+    billing_status: BillingStatus = Field(
+        description="Not, partly or fully invoiced.", examples=["partly_invoiced"]
+    )
+    lines: tuple[InvoicedLine, ...] = Field(
+        min_length=1,
+        description="Every order line with its invoiced quantity.",
+        examples=[[{"line_no": 1, "quantity_ordered": "10", "quantity_invoiced": "4"}]],
+    )
+    document_id: EntityId = Field(
+        description="The invoice or credit note that changed it.",
+        examples=["5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d"],
+    )

@@ -18,6 +18,7 @@ from contracts.base import (
     AwareUtc,
     Contract,
     CurrencyCode,
+    DownPaymentRate,
     EntityId,
     ExternalId,
     LongText,
@@ -31,6 +32,7 @@ from contracts.documents import (
     TOTALS_EXAMPLE,
     DocumentLine,
     DocumentTotals,
+    InvoicingPolicy,
     PaymentTerms,
 )
 from contracts.leads import CONTACT_EXAMPLE, ContactInfo
@@ -146,6 +148,17 @@ class AcceptQuote(Payload):
     customer_po: ShortText | None = Field(
         default=None, description="Customer's purchase order number.", examples=["PO 4711/2025"]
     )
+    invoicing_policy: InvoicingPolicy | None = Field(
+        default=None,
+        description="How the order is billed, when it differs from the deployment's default.",
+        examples=["on_delivery", None],
+    )
+    down_payment_rate: DownPaymentRate | None = Field(
+        default=None,
+        description="Share of the order billed at confirmation under the down_payment policy "
+        "(0.3 for 30 %); the deployment's default when absent.",
+        examples=["0.3", None],
+    )
 
 
 class RejectQuote(Payload):
@@ -226,6 +239,17 @@ class QuoteAccepted(_QuoteDocument):
 
     customer_po: ShortText | None = Field(
         default=None, description="Customer's purchase order number.", examples=["PO 4711/2025"]
+    )
+    invoicing_policy: InvoicingPolicy | None = Field(
+        default=None,
+        description="How the order is billed, when the customer agreed otherwise than the "
+        "deployment's default (from the accept command).",
+        examples=["on_delivery", None],
+    )
+    down_payment_rate: DownPaymentRate | None = Field(
+        default=None,
+        description="Share billed at confirmation under the down_payment policy.",
+        examples=["0.3", None],
     )
     accepted_at: AwareUtc = Field(
         description="When the acceptance was recorded (UTC).", examples=["2025-01-20T14:03:00Z"]

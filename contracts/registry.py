@@ -12,6 +12,16 @@ from types import MappingProxyType
 from typing import Final
 
 from contracts.base import Payload
+from contracts.billing import (
+    ApplyCredit,
+    CreditApplied,
+    CreditInvoice,
+    InvoiceCredited,
+    RecordRefund,
+    RefundDue,
+    RefundRecorded,
+    RegisterExternalCreditNote,
+)
 from contracts.catalog import PriceListItemUpserted
 from contracts.errors import UnknownEventType
 from contracts.invoices import (
@@ -35,6 +45,7 @@ from contracts.orders import (
     OrderCancelled,
     OrderConfirmed,
     OrderFulfilled,
+    OrderInvoiced,
     RecordFulfilment,
 )
 from contracts.quotes import (
@@ -74,6 +85,7 @@ PAYLOAD_TYPES: Final[tuple[type[Payload], ...]] = (
     OrderConfirmed,
     OrderFulfilled,
     OrderCancelled,
+    OrderInvoiced,
     # invoices
     RegisterExternalInvoice,
     RecordPayment,
@@ -81,6 +93,15 @@ PAYLOAD_TYPES: Final[tuple[type[Payload], ...]] = (
     InvoicePosted,
     InvoicePaid,
     InvoiceCancelled,
+    # credit notes, customer credit, refunds
+    CreditInvoice,
+    RegisterExternalCreditNote,
+    RecordRefund,
+    ApplyCredit,
+    InvoiceCredited,
+    RefundDue,
+    RefundRecorded,
+    CreditApplied,
     # answers to refused commands, one class under four event types
     CommandRejected,
 )

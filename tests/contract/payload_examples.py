@@ -9,6 +9,18 @@ from uuid import UUID
 
 from contracts import money
 from contracts.base import Payload
+from contracts.billing import (
+    ApplyCredit,
+    CreditApplied,
+    CreditInvoice,
+    CreditLine,
+    InvoiceCredited,
+    RecordRefund,
+    RefundCause,
+    RefundDue,
+    RefundRecorded,
+    RegisterExternalCreditNote,
+)
 from contracts.catalog import PriceListItemUpserted
 from contracts.documents import DocumentLine, DocumentTotals, PaymentTerms
 from contracts.invoices import (
@@ -37,12 +49,15 @@ from contracts.leads import (
     ReactivateLead,
 )
 from contracts.orders import (
+    BillingStatus,
     CancelOrder,
     FulfilledLine,
     FulfilmentCompleteness,
+    InvoicedLine,
     OrderCancelled,
     OrderConfirmed,
     OrderFulfilled,
+    OrderInvoiced,
     RecordFulfilment,
     ShippedLine,
 )
@@ -302,6 +317,100 @@ def _single_type_examples() -> list[Payload]:
             invoice_number="INV-2025-000311",
             order_id=ORDER_ID,
             reason="issued in error",
+        ),
+        *_billing_examples(),
+    ]
+
+
+def _billing_examples() -> list[Payload]:
+    note_id = UUID("7c6b5a49-3827-4165-9e8d-7c6b5a493827")
+    return [
+        OrderInvoiced(
+            order_id=ORDER_ID,
+            order_number="SO-2025-00009",
+            billing_status=BillingStatus.PARTLY_INVOICED,
+            lines=(
+                InvoicedLine(line_no=1, quantity_ordered=Decimal(10), quantity_invoiced=Decimal(4)),
+            ),
+            document_id=INVOICE_ID,
+        ),
+        CreditInvoice(
+            invoice_id=INVOICE_ID,
+            credit_ref="RMA-2025-0042",
+            lines=(CreditLine(line_no=1, quantity=Decimal(2)),),
+            reason="two units returned damaged",
+            requested_by="ar.clerk@example.com",
+        ),
+        RegisterExternalCreditNote(
+            external_invoice_id="ERP-INV-900113",
+            external_credit_note_id="ERP-CN-4410",
+            credit_note_number="CN-2025-000004",
+            currency="EUR",
+            totals=TOTALS,
+            issue_date=date(2025, 2, 10),
+            reason="order cancelled",
+        ),
+        RecordRefund(
+            refund_id="RF-2025-0007",
+            account_id=ACCOUNT_ID,
+            currency="EUR",
+            amount=Decimal("40.00"),
+            refunded_at=AT,
+            method="sepa_transfer",
+        ),
+        ApplyCredit(
+            application_id="APPL-2025-0003",
+            account_id=ACCOUNT_ID,
+            invoice_id=INVOICE_ID,
+            currency="EUR",
+            amount=Decimal("40.00"),
+        ),
+        InvoiceCredited(
+            credit_note_id=note_id,
+            credit_note_number="CN-2025-000004",
+            source=InvoiceSource.NATIVE,
+            invoice_id=INVOICE_ID,
+            invoice_number="INV-2025-000311",
+            order_id=ORDER_ID,
+            order_number="SO-2025-00009",
+            account_id=ACCOUNT_ID,
+            account_name="Analytical Engines Ltd",
+            currency="EUR",
+            lines=LINES,
+            totals=TOTALS,
+            reason="order cancelled",
+            issue_date=date(2025, 2, 10),
+            order_lines=(CreditLine(line_no=1, quantity=Decimal(10)),),
+            invoice_balance_due=Decimal("0.00"),
+        ),
+        RefundDue(
+            account_id=ACCOUNT_ID,
+            account_name="Analytical Engines Ltd",
+            currency="EUR",
+            amount=Decimal("100.00"),
+            credit_balance=Decimal("100.00"),
+            cause=RefundCause.CREDITED_AFTER_PAYMENT,
+            invoice_id=INVOICE_ID,
+            invoice_number="INV-2025-000311",
+            credit_note_id=note_id,
+        ),
+        RefundRecorded(
+            refund_id="RF-2025-0007",
+            account_id=ACCOUNT_ID,
+            currency="EUR",
+            amount=Decimal("100.00"),
+            refunded_at=AT,
+            credit_balance=Decimal("0.00"),
+        ),
+        CreditApplied(
+            application_id="APPL-2025-0003",
+            account_id=ACCOUNT_ID,
+            invoice_id=INVOICE_ID,
+            invoice_number="INV-2025-000312",
+            currency="EUR",
+            amount=Decimal("40.00"),
+            invoice_balance_due=Decimal("86.10"),
+            credit_balance=Decimal("0.00"),
         ),
     ]
 
