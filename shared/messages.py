@@ -95,13 +95,15 @@ def caused_by(
     producer: str,
     now: datetime,
     event_type: str | None = None,
+    deal_id: str | None = None,
 ) -> Outgoing:
-    """An outgoing event that `cause` led to: same deal (so same key and partition), causation
-    set to the cause's event id, stamped `now`."""
+    """An outgoing event that `cause` led to: same deal (so same key and partition) unless it
+    is about another deal's document (`deal_id`), causation set to the cause's event id,
+    stamped `now`."""
     envelope = make_envelope(
         payload,
         event_type=event_type or type(payload).EVENT_TYPE,
-        deal_id=cause.deal_id,
+        deal_id=deal_id or cause.deal_id,
         producer=producer,
         occurred_at=now,
         causation_id=cause.event_id,

@@ -103,9 +103,13 @@ class Replies:
         """The replies of `service`: produced under its name, refusals on its rejection type."""
         return cls(producer=service, rejected=rejection_event_type(service))
 
-    def event(self, cause: Incoming[Any], payload: Payload, now: datetime) -> Outgoing:
-        """An event `cause` led to: same deal, causation set, stamped `now`."""
-        return caused_by(cause, payload, producer=self.producer, now=now)
+    def event(
+        self, cause: Incoming[Any], payload: Payload, now: datetime, *, deal_id: str | None = None
+    ) -> Outgoing:
+        """An event `cause` led to: causation set, stamped `now`, on the cause's deal unless
+        it is about another deal's document (a payment spread over invoices of several
+        deals): then on that deal, so it lands on that deal's partition, in its order."""
+        return caused_by(cause, payload, producer=self.producer, now=now, deal_id=deal_id)
 
     def refusal(self, cause: Incoming[Any], refusal: Refusal, now: datetime) -> Outgoing:
         """The rejection event answering `cause`. A refusal may name another command than the

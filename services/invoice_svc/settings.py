@@ -1,11 +1,16 @@
-"""invoice_svc's own settings (`SALESFLOW_INVOICE_*`): who bills, and how invoices are numbered."""
+"""invoice_svc's own settings (`SALESFLOW_INVOICE_*`): who bills, when, and how documents are
+numbered."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.invoice_svc.domain import InvoicingMode, InvoicingPolicy
+from services.invoice_svc.domain import BillingPolicy, InvoicingMode, InvoicingPolicy
+
+_PREFIX = r"^[A-Za-z0-9][A-Za-z0-9._/-]*$"
 
 
 class InvoiceSettings(BaseSettings):
@@ -13,9 +18,9 @@ class InvoiceSettings(BaseSettings):
 
     mode: InvoicingMode = Field(
         default=InvoicingMode.NATIVE,
-        description="native: invoice_svc posts one invoice per confirmed order; external: the "
-        "accounting system posts invoices (invoice.register_external) and orders are only "
-        "recorded to match them.",
+        description="native: invoice_svc bills confirmed orders; external: the accounting system "
+        "posts invoices and credit notes (invoice.register_external, "
+        "invoice.register_external_credit) and orders are only recorded to match them.",
     )
     # The number "<prefix>-<year>-<000001>" must stay a valid ExternalId (<= 64 characters,
     # starting with a letter or digit), hence the bound and pattern.
@@ -23,9 +28,40 @@ class InvoiceSettings(BaseSettings):
         default="INV",
         min_length=1,
         max_length=40,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$",
+        pattern=_PREFIX,
         description="Prefix of native invoice numbers.",
+    )
+    credit_note_prefix: str = Field(
+        default="CN",
+        min_length=1,
+        max_length=40,
+        pattern=_PREFIX,
+        description="Prefix of native credit note numbers (their own gap-free sequence).",
+    )
+    billing: BillingPolicy = Field(
+        default=BillingPolicy.ON_ORDER,
+        description="When a native deployment bills an order unless the order says otherwise: "
+        "on_order (all at confirmation), on_delivery (each shipment), down_payment (a share at "
+        "confirmation, the rest per shipment, the down payment deducted).",
+    )
+    down_payment_rate: Decimal = Field(
+        default=Decimal("0.3"),
+        gt=0,
+        lt=1,
+        description="Share of the order billed at confirmation under down_payment, 0.3 = 30 %.",
+    )
+    accept_overpayments: bool = Field(
+        default=False,
+        description="Record a payment beyond what an invoice asks (the excess becomes customer "
+        "credit and a refund due) instead of refusing it `overpayment`.",
     )
 
     def policy(self) -> InvoicingPolicy:
-        return InvoicingPolicy(mode=self.mode, number_prefix=self.number_prefix)
+        return InvoicingPolicy(
+            mode=self.mode,
+            number_prefix=self.number_prefix,
+            credit_note_prefix=self.credit_note_prefix,
+            billing=self.billing,
+            down_payment_rate=self.down_payment_rate,
+            accept_overpayments=self.accept_overpayments,
+        )

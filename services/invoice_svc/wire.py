@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
 
+from contracts.billing import (
+    CreditApplied,
+    CreditInvoice,
+    CreditLine,
+    InvoiceCredited,
+    RecordRefund,
+    RefundCause,
+    RefundDue,
+    RefundRecorded,
+    RegisterExternalCreditNote,
+)
 from contracts.documents import DocumentLine, DocumentTotals, PaymentTerms
 from contracts.invoices import (
+    DownPaymentDeduction,
     InvoiceCancelled,
+    InvoiceKind,
     InvoicePaid,
     InvoicePosted,
     InvoiceSource,
@@ -14,7 +29,7 @@ from contracts.invoices import (
     RecordPayment,
     RegisterExternalInvoice,
 )
-from contracts.orders import OrderConfirmed
+from contracts.orders import FulfilledLine, OrderConfirmed
 from services.invoice_svc import domain
 from shared.messages import Incoming
 
@@ -71,7 +86,16 @@ def order_of(confirmed: OrderConfirmed, deal_id: str) -> domain.Order:
         totals=confirmed.totals.to_money(confirmed.currency),
         payment_terms=confirmed.payment_terms.value,
         confirmed_at=confirmed.confirmed_at,
+        billing=domain.BillingPolicy(confirmed.invoicing_policy.value)
+        if confirmed.invoicing_policy is not None
+        else None,
+        down_payment_rate=confirmed.down_payment_rate,
     )
+
+
+def shipped_of(lines: tuple[FulfilledLine, ...]) -> dict[int, Decimal]:
+    """Shipped totals per order line."""
+    return {line.line_no: line.quantity_shipped_total for line in lines}
 
 
 def claim_of(msg: Incoming[RegisterExternalInvoice], now: datetime) -> domain.ExternalClaim:
@@ -87,6 +111,48 @@ def claim_of(msg: Incoming[RegisterExternalInvoice], now: datetime) -> domain.Ex
         due_date=command.due_date,
         command_event_id=msg.event_id,
         received_at=now,
+        lines=None
+        if command.lines is None
+        else tuple((x.line_no, x.quantity, x.net_amount, x.tax_amount) for x in command.lines),
+    )
+
+
+def allocations_of(command: RecordPayment) -> list[tuple[UUID | None, str | None, Decimal]]:
+    """(invoice id, ERP invoice id, amount) per invoice the payment settles."""
+    if command.allocations:
+        return [(a.invoice_id, a.external_invoice_id, a.amount) for a in command.allocations]
+    return [(command.invoice_id, command.external_invoice_id, command.amount)]
+
+
+def credit_request_of(command: CreditInvoice) -> domain.CreditRequest:
+    return domain.CreditRequest(
+        ref=command.credit_ref,
+        reason=command.reason,
+        lines=tuple((x.line_no, x.quantity) for x in command.lines),
+        amount=command.amount,
+    )
+
+
+def external_credit_of(command: RegisterExternalCreditNote) -> domain.ExternalCredit:
+    return domain.ExternalCredit(
+        external_credit_note_id=command.external_credit_note_id,
+        credit_note_number=command.credit_note_number,
+        currency=command.currency,
+        lines=tuple((x.line_no, x.quantity) for x in command.lines),
+        totals=command.totals.to_money(command.currency),
+        issue_date=command.issue_date,
+        reason=command.reason,
+    )
+
+
+def refund_of(command: RecordRefund) -> domain.Refund:
+    return domain.Refund(
+        refund_id=command.refund_id,
+        account_id=command.account_id,
+        currency=command.currency,
+        amount=command.amount,
+        refunded_at=command.refunded_at,
+        method=command.method,
     )
 
 
@@ -118,6 +184,18 @@ def posted(invoice: domain.Invoice, order: domain.Order) -> InvoicePosted:
         payment_terms=PaymentTerms(invoice.payment_terms),
         issue_date=invoice.issue_date,
         due_date=invoice.due_date,
+        kind=InvoiceKind(invoice.kind.value),
+        deductions=tuple(
+            DownPaymentDeduction(
+                down_payment_invoice_id=dp_id,
+                down_payment_invoice_number=dp_number,
+                tax_rate=rate,
+                net_amount=net,
+                tax_amount=tax,
+                total_amount=net + tax,
+            )
+            for dp_id, dp_number, rate, net, tax in invoice.deductions
+        ),
     )
 
 
@@ -131,14 +209,81 @@ def paid(invoice: domain.Invoice, payment: domain.Payment) -> InvoicePaid:
         paid_at=payment.paid_at,
         amount_paid_total=invoice.amount_paid,
         balance_due=invoice.balance_due,
-        status=PaymentStatus((invoice.payment_status or domain.PaymentStatus.PARTIAL).value),
+        status=PaymentStatus.COMPLETE if invoice.balance_due <= 0 else PaymentStatus.PARTIAL,
     )
 
 
-def cancelled(invoice: domain.Invoice, reason: str) -> InvoiceCancelled:
+def cancelled(invoice: domain.Invoice, reason: str, note: domain.CreditNote) -> InvoiceCancelled:
     return InvoiceCancelled(
         invoice_id=invoice.invoice_id,
         invoice_number=invoice.invoice_number,
         order_id=invoice.order_id,
         reason=reason[:_MAX_REASON],
+        credit_note_id=note.credit_note_id,
+        credit_note_number=note.credit_note_number,
+    )
+
+
+def credited(
+    note: domain.CreditNote, invoice: domain.Invoice, order: domain.Order | None
+) -> InvoiceCredited:
+    return InvoiceCredited(
+        credit_note_id=note.credit_note_id,
+        credit_note_number=note.credit_note_number,
+        source=InvoiceSource(note.source.value),
+        external_credit_note_id=note.external_credit_note_id,
+        invoice_id=invoice.invoice_id,
+        invoice_number=invoice.invoice_number,
+        order_id=invoice.order_id,
+        order_number=order.order_number if order is not None else invoice.invoice_number,
+        account_id=invoice.account_id,
+        account_name=invoice.account_name,
+        currency=note.currency,
+        lines=tuple(document_line(line) for line in note.lines),
+        totals=DocumentTotals.from_money(note.totals),
+        reason=note.reason[:_MAX_REASON],
+        issue_date=note.issue_date,
+        order_lines=tuple(CreditLine(line_no=n, quantity=q) for n, q in note.order_lines),
+        invoice_balance_due=invoice.balance_due,
+    )
+
+
+def refund_due(fact: domain.RefundDueFact, invoice: domain.Invoice) -> RefundDue:
+    return RefundDue(
+        account_id=fact.credit.account_id,
+        account_name=fact.credit.account_name,
+        currency=fact.credit.currency,
+        amount=fact.amount,
+        credit_balance=fact.credit.balance,
+        cause=RefundCause(fact.cause),
+        invoice_id=invoice.invoice_id,
+        invoice_number=invoice.invoice_number,
+        payment_id=fact.payment_id,
+        credit_note_id=fact.credit_note_id,
+    )
+
+
+def refunded(refund: domain.Refund, credit: domain.AccountCredit) -> RefundRecorded:
+    return RefundRecorded(
+        refund_id=refund.refund_id,
+        account_id=refund.account_id,
+        currency=refund.currency,
+        amount=refund.amount,
+        refunded_at=refund.refunded_at,
+        credit_balance=credit.balance,
+    )
+
+
+def credit_applied(
+    invoice: domain.Invoice, application_id: str, amount: Decimal, credit: domain.AccountCredit
+) -> CreditApplied:
+    return CreditApplied(
+        application_id=application_id,
+        account_id=invoice.account_id,
+        invoice_id=invoice.invoice_id,
+        invoice_number=invoice.invoice_number,
+        currency=invoice.currency,
+        amount=amount,
+        invoice_balance_due=invoice.balance_due,
+        credit_balance=credit.balance,
     )

@@ -39,7 +39,14 @@ from tests.support.workers import running_worker
 
 pytestmark = pytest.mark.integration
 
-OUTCOMES = ("invoice.posted", "invoice.paid", "invoice.cancelled", "invoice.rejected")
+OUTCOMES = (
+    "invoice.posted",
+    "invoice.paid",
+    "invoice.cancelled",
+    "invoice.rejected",
+    "invoice.credited",
+    "refund.due",
+)
 _NUMBER = re.compile(r"^.+-(\d{4})-(\d{6,})$")
 # The worker may first drain what other runs left on order.confirmed.
 WAIT_S = 120.0
@@ -125,7 +132,9 @@ async def test_native_invoices_payments_and_cancellations(
                     record_of("order.cancelled", order_cancelled(deal_a, order_a.payload.order_id)),
                 ],
             )
-            await reader.collect(lambda rs: len(_of(rs, deals)) >= 2 + 2 + 2 + 1, timeout_s=WAIT_S)
+            await reader.collect(
+                lambda rs: len(_of(rs, deals)) >= 2 + 2 + 1 + 2 + 2 + 1, timeout_s=WAIT_S
+            )
             records = await reader.settle(1.5)
     finally:
         await reader.stop()
@@ -135,7 +144,13 @@ async def test_native_invoices_payments_and_cancellations(
         ("invoice.posted", deal_a): 1,
         ("invoice.posted", deal_b): 1,
         ("invoice.paid", deal_a): 2,
-        ("invoice.rejected", deal_a): 2,
+        ("invoice.rejected", deal_a): 1,
+        # A paid invoice is cancelled by a full credit note; the money received becomes a
+        # refund due. B (unpaid) is credited in full when its order is cancelled.
+        ("invoice.credited", deal_a): 1,
+        ("invoice.cancelled", deal_a): 1,
+        ("refund.due", deal_a): 1,
+        ("invoice.credited", deal_b): 1,
         ("invoice.cancelled", deal_b): 1,
     }, outcomes
     a, b = posted[deal_a], posted[deal_b]
@@ -150,12 +165,20 @@ async def test_native_invoices_payments_and_cancellations(
         (Decimal("333.10"), Decimal("0.00"), "complete"),
     ]
     rejected = [(p.command_type, p.reason_code) for t, _, p in outcomes if t == "invoice.rejected"]
-    assert rejected == [
-        ("invoice.record_payment", "overpayment"),
-        ("invoice.cancel", "has_payments"),
-    ]
-    voided = next(p for t, _, p in outcomes if t == "invoice.cancelled")
-    assert (voided.invoice_id, voided.reason) == (inv_b, "order cancelled: customer withdrew")
+    assert rejected == [("invoice.record_payment", "overpayment")]
+    credited = {d: p for t, d, p in outcomes if t == "invoice.credited"}
+    assert credited[deal_a].totals == a.totals and credited[deal_b].totals == b.totals
+    assert credited[deal_a].credit_note_number.startswith("CN-")
+    due = next(p for t, _, p in outcomes if t == "refund.due")
+    assert (due.amount, due.cause.value, due.invoice_id) == (
+        Decimal("333.10"),
+        "credited_after_payment",
+        inv_a,
+    )
+    voided = {d: p for t, d, p in outcomes if t == "invoice.cancelled"}
+    assert voided[deal_a].reason == "issued in error"
+    assert voided[deal_b].invoice_id == inv_b
+    assert voided[deal_b].credit_note_id == credited[deal_b].credit_note_id
 
     rows = await _rows(
         db,
@@ -168,13 +191,22 @@ async def test_native_invoices_payments_and_cancellations(
         r.invoice_id: (r.state, r.payment_status, r.amount_paid, r.balance_due, r.n) for r in rows
     }
     assert state == {
-        inv_a: ("paid", "complete", Decimal("333.10"), Decimal("0.00"), 2),
-        inv_b: ("canceled", None, Decimal(0), Decimal("333.10"), 0),
+        inv_a: ("canceled", None, Decimal("333.10"), Decimal("0.00"), 2),
+        inv_b: ("canceled", None, Decimal(0), Decimal("0.00"), 0),
     }
     orders = await _rows(
         db, "SELECT deal_id, state FROM invoice_svc.orders WHERE deal_id = ANY(:d)", d=sorted(deals)
     )
     assert {(r.deal_id, r.state) for r in orders} == {(deal_a, "cancelled"), (deal_b, "cancelled")}
+    # Receivables: what A's account owes is nothing, and the 333.10 it paid is held as credit.
+    account = order_a.payload.account_id
+    (owed,) = await _rows(
+        db,
+        "SELECT sum(amount) AS owed, -sum(amount) FILTER (WHERE invoice_id IS NULL) AS held "
+        "FROM invoice_svc.receivable_entries WHERE account_id = :a",
+        a=account,
+    )
+    assert (owed.owed, owed.held) == (Decimal("-333.10"), Decimal("333.10"))
 
 
 async def _assert_gap_free(db: AsyncEngine, first: str, second: str) -> None:

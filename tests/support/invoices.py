@@ -7,12 +7,31 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from contracts.documents import DocumentLine, DocumentTotals, PaymentTerms
+from contracts.billing import (
+    ApplyCredit,
+    CreditInvoice,
+    CreditLine,
+    RecordRefund,
+    RegisterExternalCreditNote,
+)
+from contracts.documents import DocumentLine, DocumentTotals, InvoicingPolicy, PaymentTerms
 from contracts.envelope import Envelope, make_envelope
-from contracts.invoices import CancelInvoice, RecordPayment, RegisterExternalInvoice
+from contracts.invoices import (
+    BilledLine,
+    CancelInvoice,
+    PaymentAllocation,
+    RecordPayment,
+    RegisterExternalInvoice,
+)
 from contracts.leads import ContactInfo
 from contracts.money import sum_totals
-from contracts.orders import OrderCancelled, OrderConfirmed
+from contracts.orders import (
+    FulfilledLine,
+    FulfilmentCompleteness,
+    OrderCancelled,
+    OrderConfirmed,
+    OrderFulfilled,
+)
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 ERP = "test-erp"
@@ -57,6 +76,8 @@ def order_confirmed(
     totals: DocumentTotals | None = None,
     terms: PaymentTerms = PaymentTerms.NET_30,
     event_id: uuid.UUID | None = None,
+    policy: InvoicingPolicy | None = None,
+    down_payment_rate: str | None = None,
 ) -> Envelope[OrderConfirmed]:
     """A confirmed order whose totals are the sum of its lines unless `totals` says otherwise."""
     lines = lines if lines is not None else priced_lines(currency)
@@ -78,6 +99,8 @@ def order_confirmed(
         totals=totals or totals_of(lines, currency),
         payment_terms=terms,
         confirmed_at=NOW,
+        invoicing_policy=policy,
+        down_payment_rate=Decimal(down_payment_rate) if down_payment_rate else None,
     )
     return make_envelope(
         payload,
@@ -90,10 +113,18 @@ def order_confirmed(
 
 
 def order_cancelled(
-    deal_id: str, order_id: uuid.UUID, reason: str = "customer withdrew"
+    deal_id: str,
+    order_id: uuid.UUID,
+    reason: str = "customer withdrew",
+    *,
+    shipped: dict[int, tuple[str, str]] | None = None,
 ) -> Envelope[OrderCancelled]:
+    """`shipped`: line -> (ordered, shipped so far) at the cancellation."""
     payload = OrderCancelled(
-        order_id=order_id, order_number=f"SO-{str(order_id)[:8]}", reason=reason
+        order_id=order_id,
+        order_number=f"SO-{str(order_id)[:8]}",
+        reason=reason,
+        lines=_fulfilled(shipped or {}),
     )
     return make_envelope(
         payload,
@@ -101,6 +132,36 @@ def order_cancelled(
         deal_id=deal_id,
         producer="order_svc",
         occurred_at=NOW,
+    )
+
+
+def order_fulfilled(
+    deal_id: str, order_id: uuid.UUID, shipment_ref: str, shipped: dict[int, tuple[str, str]]
+) -> Envelope[OrderFulfilled]:
+    """`shipped`: line -> (ordered, shipped so far, this shipment included)."""
+    complete = all(Decimal(a) == Decimal(b) for a, b in shipped.values())
+    payload = OrderFulfilled(
+        order_id=order_id,
+        order_number=f"SO-{str(order_id)[:8]}",
+        shipment_ref=shipment_ref,
+        completeness=FulfilmentCompleteness.COMPLETE
+        if complete
+        else FulfilmentCompleteness.PARTIAL,
+        lines=_fulfilled(shipped),
+    )
+    return make_envelope(
+        payload,
+        event_type="order.fulfilled",
+        deal_id=deal_id,
+        producer="order_svc",
+        occurred_at=NOW,
+    )
+
+
+def _fulfilled(shipped: dict[int, tuple[str, str]]) -> tuple[FulfilledLine, ...]:
+    return tuple(
+        FulfilledLine(line_no=n, quantity_ordered=Decimal(o), quantity_shipped_total=Decimal(t))
+        for n, (o, t) in sorted(shipped.items())
     )
 
 
@@ -112,6 +173,7 @@ def register_external(
     totals: DocumentTotals | None = None,
     currency: str = "EUR",
     invoice_number: str | None = None,
+    lines: tuple[tuple[int, str], ...] | None = None,
 ) -> Envelope[RegisterExternalInvoice]:
     payload = RegisterExternalInvoice(
         external_invoice_id=external_invoice_id,
@@ -121,6 +183,9 @@ def register_external(
         totals=totals or totals_of(priced_lines(currency), currency),
         issue_date=date(2026, 11, 27),
         due_date=date(2026, 12, 27),
+        lines=None
+        if lines is None
+        else tuple(BilledLine(line_no=n, quantity=Decimal(q)) for n, q in lines),
     )
     return _command(payload, "invoice.register_external", deal_id)
 
@@ -133,6 +198,7 @@ def record_payment(
     external_invoice_id: str | None = None,
     payment_id: str | None = None,
     currency: str = "EUR",
+    allocations: tuple[tuple[uuid.UUID, str], ...] = (),
 ) -> Envelope[RecordPayment]:
     payload = RecordPayment(
         payment_id=payment_id or f"PAY-{uuid.uuid4().hex[:12]}",
@@ -142,6 +208,9 @@ def record_payment(
         currency=currency,
         paid_at=NOW,
         method="sepa_transfer",
+        allocations=tuple(
+            PaymentAllocation(invoice_id=i, amount=Decimal(a)) for i, a in allocations
+        ),
     )
     return _command(payload, "invoice.record_payment", deal_id)
 
@@ -151,6 +220,80 @@ def cancel_invoice(
 ) -> Envelope[CancelInvoice]:
     payload = CancelInvoice(invoice_id=invoice_id, reason=reason, requested_by="ap.clerk")
     return _command(payload, "invoice.cancel", deal_id)
+
+
+def credit_invoice(
+    deal_id: str,
+    invoice_id: uuid.UUID,
+    *,
+    ref: str | None = None,
+    lines: tuple[tuple[int, str], ...] = (),
+    amount: str | None = None,
+    reason: str = "returned goods",
+) -> Envelope[CreditInvoice]:
+    payload = CreditInvoice(
+        invoice_id=invoice_id,
+        credit_ref=ref or f"CR-{uuid.uuid4().hex[:10]}",
+        lines=tuple(CreditLine(line_no=n, quantity=Decimal(q)) for n, q in lines),
+        amount=Decimal(amount) if amount is not None else None,
+        reason=reason,
+        requested_by="ar.clerk",
+    )
+    return _command(payload, "invoice.credit", deal_id)
+
+
+def register_external_credit(
+    deal_id: str,
+    external_invoice_id: str,
+    external_credit_note_id: str,
+    totals: DocumentTotals,
+    *,
+    lines: tuple[tuple[int, str], ...] = (),
+    currency: str = "EUR",
+) -> Envelope[RegisterExternalCreditNote]:
+    payload = RegisterExternalCreditNote(
+        external_invoice_id=external_invoice_id,
+        external_credit_note_id=external_credit_note_id,
+        credit_note_number=f"ERP-{external_credit_note_id}",
+        currency=currency,
+        lines=tuple(CreditLine(line_no=n, quantity=Decimal(q)) for n, q in lines),
+        totals=totals,
+        issue_date=date(2026, 11, 28),
+        reason="ERP correction",
+    )
+    return _command(payload, "invoice.register_external_credit", deal_id)
+
+
+def record_refund(
+    account_id: uuid.UUID, amount: str, *, refund_id: str | None = None, currency: str = "EUR"
+) -> Envelope[RecordRefund]:
+    payload = RecordRefund(
+        refund_id=refund_id or f"RF-{uuid.uuid4().hex[:10]}",
+        account_id=account_id,
+        currency=currency,
+        amount=Decimal(amount),
+        refunded_at=NOW,
+        method="sepa_transfer",
+    )
+    return _command(payload, "invoice.record_refund", str(account_id))
+
+
+def apply_credit(
+    account_id: uuid.UUID,
+    invoice_id: uuid.UUID,
+    amount: str,
+    *,
+    application_id: str | None = None,
+    currency: str = "EUR",
+) -> Envelope[ApplyCredit]:
+    payload = ApplyCredit(
+        application_id=application_id or f"AP-{uuid.uuid4().hex[:10]}",
+        account_id=account_id,
+        invoice_id=invoice_id,
+        currency=currency,
+        amount=Decimal(amount),
+    )
+    return _command(payload, "invoice.apply_credit", str(account_id))
 
 
 def _command(payload: Any, event_type: str, deal_id: str) -> Envelope[Any]:

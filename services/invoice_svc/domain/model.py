@@ -1,11 +1,19 @@
-"""invoice_svc's domain values: orders as remembered, invoices, payments, ERP claims, counters.
+"""invoice_svc's domain values: orders as billed, invoices, credit notes, payments, customer
+credit, receivable entries, number counters.
 
 Pure: standard library and `contracts.money` only.
+
+Money an invoice asks for is its `balance_due`: grand total - credited - paid - customer credit
+applied + what was moved out of it to customer credit. It never goes below zero: money received
+beyond what an invoice asks is moved to the account's customer credit (and announced as a refund
+due). Every change of what a customer owes is also a receivable `Entry`, so that per account and
+currency, outstanding = invoiced - credited - paid + refunded, as of any date.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -13,8 +21,7 @@ from uuid import UUID, uuid5
 
 from contracts import money
 
-# Invoice ids are derived from the order id: one invoice per order in either mode, and a replayed
-# decision mints the same id.
+# Ids are derived from stable inputs: a replayed decision mints the same id.
 _ID_NAMESPACE = UUID("2f0c7a9e-4d1b-4e6a-8b3c-5a9d7e1f0c42")
 
 TERM_DAYS: dict[str, int] = {
@@ -24,6 +31,8 @@ TERM_DAYS: dict[str, int] = {
     "net_45": 45,
     "net_60": 60,
 }
+ZERO = Decimal(0)
+RateAmounts = Mapping[Decimal, tuple[Decimal, Decimal]]  # tax rate -> (net, tax)
 
 
 class InvoicingMode(StrEnum):
@@ -33,15 +42,28 @@ class InvoicingMode(StrEnum):
     EXTERNAL = "external"
 
 
+class BillingPolicy(StrEnum):
+    """When a native deployment bills an order (contracts.documents.InvoicingPolicy)."""
+
+    ON_ORDER = "on_order"
+    ON_DELIVERY = "on_delivery"
+    DOWN_PAYMENT = "down_payment"
+
+
 class InvoiceSource(StrEnum):
     NATIVE = "native"
     EXTERNAL = "external"
 
 
+class InvoiceKind(StrEnum):
+    STANDARD = "standard"
+    DOWN_PAYMENT = "down_payment"
+
+
 class InvoiceState(StrEnum):
     ACTIVE = "active"
     PAID = "paid"
-    CANCELED = "canceled"
+    CANCELED = "canceled"  # credited in full: it asks for nothing any more
 
 
 class PaymentStatus(StrEnum):
@@ -55,11 +77,15 @@ class PaymentStatus(StrEnum):
 class InvoicingPolicy:
     mode: InvoicingMode = InvoicingMode.NATIVE
     number_prefix: str = "INV"
+    credit_note_prefix: str = "CN"
+    billing: BillingPolicy = BillingPolicy.ON_ORDER
+    down_payment_rate: Decimal = Decimal("0.3")
+    accept_overpayments: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Line:
-    """One priced document line, copied unchanged from the order."""
+    """One priced document line (on an order-based invoice, line_no is the order's)."""
 
     line_no: int
     sku: str | None
@@ -85,10 +111,90 @@ class Line:
             currency=currency,
         )
 
+    def piece(self, quantity: Decimal, amounts: money.LineAmounts) -> Line:
+        """This line for `quantity` units with `amounts` (a piece of it billed or credited)."""
+        return Line(
+            line_no=self.line_no,
+            sku=self.sku,
+            description=self.description,
+            write_in=self.write_in,
+            quantity=quantity,
+            unit=self.unit,
+            unit_price=self.unit_price,
+            discount_amount=amounts.discount,
+            tax_rate=self.tax_rate,
+            base_amount=amounts.base,
+            net_amount=amounts.net,
+            tax_amount=amounts.tax,
+            total_amount=amounts.total,
+        )
+
+
+def rate_line(line_no: int, description: str, rate: Decimal, net: Decimal, tax: Decimal) -> Line:
+    """A line of an amount per tax rate (a down payment, a credit of a sum): one unit, no sku."""
+    return Line(
+        line_no=line_no,
+        sku=None,
+        description=description,
+        write_in=True,
+        quantity=Decimal(1),
+        unit="each",
+        unit_price=net,
+        discount_amount=ZERO,
+        tax_rate=rate,
+        base_amount=net,
+        net_amount=net,
+        tax_amount=tax,
+        total_amount=net + tax,
+    )
+
+
+def by_rate(lines: Iterable[Line]) -> dict[Decimal, tuple[Decimal, Decimal]]:
+    """Net and tax per tax rate."""
+    out: dict[Decimal, tuple[Decimal, Decimal]] = {}
+    for line in lines:
+        net, tax = out.get(line.tax_rate, (ZERO, ZERO))
+        out[line.tax_rate] = (net + line.net_amount, tax + line.tax_amount)
+    return out
+
+
+def add_rates(a: RateAmounts, b: RateAmounts) -> dict[Decimal, tuple[Decimal, Decimal]]:
+    out = dict(a)
+    for rate, (net, tax) in b.items():
+        n, t = out.get(rate, (ZERO, ZERO))
+        out[rate] = (n + net, t + tax)
+    return out
+
+
+def sub_rates(a: RateAmounts, b: RateAmounts) -> dict[Decimal, tuple[Decimal, Decimal]]:
+    return add_rates(a, {rate: (-net, -tax) for rate, (net, tax) in b.items()})
+
+
+@dataclass(frozen=True, slots=True)
+class LineBilling:
+    """What of one order line was billed (pieces on invoices) and credited back."""
+
+    quantity: Decimal
+    amounts: money.LineAmounts
+    credited_quantity: Decimal = ZERO
+
+
+@dataclass(frozen=True, slots=True)
+class DownPayment:
+    """An order's down payment invoice and what of it is used up (deducted or credited)."""
+
+    invoice_id: UUID
+    invoice_number: str
+    billed: RateAmounts
+    used: RateAmounts = field(default_factory=dict)
+
+    def left(self) -> dict[Decimal, tuple[Decimal, Decimal]]:
+        return {r: a for r, a in sub_rates(self.billed, self.used).items() if a != (ZERO, ZERO)}
+
 
 @dataclass(frozen=True, slots=True)
 class Order:
-    """What invoice_svc remembers of a confirmed order (and whether it was cancelled since)."""
+    """What invoice_svc remembers of a confirmed order, and how far it is shipped and billed."""
 
     order_id: UUID
     order_number: str
@@ -101,8 +207,26 @@ class Order:
     totals: money.DocumentTotals
     payment_terms: str
     confirmed_at: datetime
+    billing: BillingPolicy | None = None  # None: the deployment's default
+    down_payment_rate: Decimal | None = None
     cancelled: bool = False
     cancel_reason: str | None = None
+    shipped: Mapping[int, Decimal] = field(default_factory=dict)
+    billed: Mapping[int, LineBilling] = field(default_factory=dict)
+    down_payment: DownPayment | None = None
+
+    def line(self, line_no: int) -> Line | None:
+        return next((line for line in self.lines if line.line_no == line_no), None)
+
+    def billed_of(self, line: Line) -> LineBilling:
+        return self.billed.get(line.line_no) or LineBilling(ZERO, money.zero_amounts(self.currency))
+
+    def unbilled(self, line: Line) -> Decimal:
+        return line.quantity - self.billed_of(line).quantity
+
+    @property
+    def fully_billed(self) -> bool:
+        return all(self.unbilled(line) <= 0 for line in self.lines)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +243,14 @@ class ExternalClaim:
     due_date: date
     command_event_id: UUID
     received_at: datetime
+    # (order line, quantity, net given, tax given); None: everything not billed yet
+    lines: tuple[tuple[int, Decimal, Decimal | None, Decimal | None], ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LineCredit:
+    quantity: Decimal
+    amounts: money.LineAmounts
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +259,8 @@ class Invoice:
     invoice_number: str
     order_id: UUID
     deal_id: str
+    account_id: UUID
+    account_name: str
     source: InvoiceSource
     external_invoice_id: str | None
     currency: str
@@ -136,17 +270,76 @@ class Invoice:
     issue_date: date
     due_date: date
     state: InvoiceState
-    amount_paid: Decimal
-    balance_due: Decimal
     created_at: datetime
     updated_at: datetime
+    kind: InvoiceKind = InvoiceKind.STANDARD
+    amount_paid: Decimal = ZERO
+    amount_credited: Decimal = ZERO
+    credit_applied: Decimal = ZERO
+    moved_to_credit: Decimal = ZERO
+    credited_lines: Mapping[int, LineCredit] = field(default_factory=dict)
+    credited_rates: RateAmounts = field(default_factory=dict)
     payment_status: PaymentStatus | None = None
     cancel_reason: str | None = None
+    # Down payment deducted from this invoice (informational; the money moved by a credit note
+    # on the down payment invoice and the credit applied here): (dp invoice, number, rate, net,
+    # tax)
+    deductions: tuple[tuple[UUID, str, Decimal, Decimal, Decimal], ...] = ()
 
     @property
-    def has_payments(self) -> bool:
-        # Payments are positive, so any recorded payment shows in the amount paid.
-        return self.amount_paid > 0
+    def balance_due(self) -> Decimal:
+        return (
+            self.totals.grand_total
+            - self.amount_credited
+            - self.amount_paid
+            - self.credit_applied
+            + self.moved_to_credit
+        )
+
+    @property
+    def creditable(self) -> Decimal:
+        return self.totals.grand_total - self.amount_credited
+
+    def creditable_rates(self) -> dict[Decimal, tuple[Decimal, Decimal]]:
+        return sub_rates(by_rate(self.lines), self.credited_rates)
+
+    def line(self, line_no: int) -> Line | None:
+        return next((line for line in self.lines if line.line_no == line_no), None)
+
+    def credited_of(self, line: Line) -> LineCredit:
+        return self.credited_lines.get(line.line_no) or LineCredit(
+            ZERO, money.zero_amounts(self.currency)
+        )
+
+    def settled(self, now: datetime) -> Invoice:
+        """The invoice's state after its money changed."""
+        if self.creditable <= 0:
+            return replace(self, state=InvoiceState.CANCELED, payment_status=None, updated_at=now)
+        if self.amount_paid > 0 or self.credit_applied > 0:
+            status = PaymentStatus.COMPLETE if self.balance_due <= 0 else PaymentStatus.PARTIAL
+            return replace(self, state=InvoiceState.PAID, payment_status=status, updated_at=now)
+        return replace(self, state=InvoiceState.ACTIVE, payment_status=None, updated_at=now)
+
+
+@dataclass(frozen=True, slots=True)
+class CreditNote:
+    credit_note_id: UUID
+    credit_note_number: str
+    invoice_id: UUID
+    order_id: UUID
+    deal_id: str
+    account_id: UUID
+    source: InvoiceSource
+    external_credit_note_id: str | None
+    credit_ref: str | None
+    currency: str
+    lines: tuple[Line, ...]
+    totals: money.DocumentTotals
+    reason: str
+    issue_date: date
+    created_at: datetime
+    # the order lines and quantities it takes back (line credits of a standard invoice)
+    order_lines: tuple[tuple[int, Decimal], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +354,7 @@ class Payment:
 
 @dataclass(frozen=True, slots=True)
 class InvoiceCounter:
-    """The last number given out in one year; advanced only together with a posted invoice."""
+    """The last number given out in one year; advanced only together with the document."""
 
     year: int
     last: int
@@ -170,8 +363,13 @@ class InvoiceCounter:
         return InvoiceCounter(self.year, self.last + 1)
 
 
-def invoice_id_for(order_id: UUID) -> UUID:
-    return uuid5(_ID_NAMESPACE, f"invoice:{order_id}")
+def invoice_id_for(order_id: UUID, piece: str = "") -> UUID:
+    """The order's invoice (on_order), or its piece: `shipment:<ref>`, `down_payment`."""
+    return uuid5(_ID_NAMESPACE, f"invoice:{order_id}" + (f":{piece}" if piece else ""))
+
+
+def credit_note_id_for(invoice_id: UUID, ref: str) -> UUID:
+    return uuid5(_ID_NAMESPACE, f"credit_note:{invoice_id}:{ref}")
 
 
 def invoice_number(prefix: str, counter: InvoiceCounter) -> str:

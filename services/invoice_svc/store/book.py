@@ -1,20 +1,29 @@
 """The in-memory book one batch works on: what it loaded and what it changed.
 
-Handlers decide against it; unit tests use it as the fake store.
+Handlers decide against it; unit tests use it as the fake store. Indexes are kept up to date so
+later messages of the batch see earlier decisions (two payments of one invoice in one batch).
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from uuid import UUID
 
 from services.invoice_svc.domain import (
+    AccountCredit,
+    Billing,
+    CreditNote,
+    Entry,
     ExternalClaim,
     Invoice,
     InvoiceCounter,
+    Numbers,
     Order,
     Payment,
+    Refund,
 )
 
 
@@ -27,83 +36,173 @@ class Touches:
     external_ids: frozenset[str] = frozenset()
     invoice_numbers: frozenset[str] = frozenset()
     payment_ids: frozenset[str] = frozenset()
-    counter_year: int | None = None
+    external_credit_ids: frozenset[str] = frozenset()
+    accounts: frozenset[tuple[UUID, str]] = frozenset()
+    refund_ids: frozenset[str] = frozenset()
+    application_ids: frozenset[str] = frozenset()
+    counter_year: int | None = None  # locks the invoice counter
+    credit_counter_year: int | None = None  # locks the credit note counter
 
 
 @dataclass
 class InvoiceBook:
-    """The orders, invoices, payments, held ERP invoices and counters of one batch, and what it
-    changed. Indexes are kept up to date so later messages of the batch see earlier decisions."""
-
     orders: dict[UUID, Order] = field(default_factory=dict)
     invoices: dict[UUID, Invoice] = field(default_factory=dict)
-    recorded_payments: set[str] = field(default_factory=set)
     held: dict[str, ExternalClaim] = field(default_factory=dict)
     counters: dict[int, InvoiceCounter] = field(default_factory=dict)
+    credit_counters: dict[int, InvoiceCounter] = field(default_factory=dict)
+    credits: dict[tuple[UUID, str], AccountCredit] = field(default_factory=dict)
+    # payment id -> the invoices it was recorded on
+    payments_seen: dict[str, set[UUID]] = field(default_factory=lambda: defaultdict(set))
+    notes: dict[UUID, CreditNote] = field(default_factory=dict)
+    refunds_seen: set[str] = field(default_factory=set)
+    applications_seen: set[str] = field(default_factory=set)
+    # order.cancelled read before its order.confirmed: order id -> (deal, reason, when, shipped)
+    cancelled_ahead: dict[UUID, tuple[str, str, datetime, dict[int, Decimal]]] = field(
+        default_factory=dict
+    )
+    # order.fulfilled read before its order.confirmed: order id -> (deal, latest shipment ref,
+    # shipped totals, when)
+    shipped_ahead: dict[UUID, tuple[str, str, dict[int, Decimal], datetime]] = field(
+        default_factory=dict
+    )
+    new_shipped_ahead: set[UUID] = field(default_factory=set)
+    applied_shipped_ahead: set[UUID] = field(default_factory=set)
     changed_orders: dict[UUID, Order] = field(default_factory=dict)
     new_invoice_ids: set[UUID] = field(default_factory=set)
     changed_invoices: dict[UUID, Invoice] = field(default_factory=dict)
-    new_payments: dict[str, tuple[UUID, Payment]] = field(default_factory=dict)
+    new_notes: list[CreditNote] = field(default_factory=list)
+    new_payments: list[tuple[UUID, Payment]] = field(default_factory=list)
+    changed_credits: set[tuple[UUID, str]] = field(default_factory=set)
+    new_refunds: list[Refund] = field(default_factory=list)
+    new_applications: list[tuple[str, UUID, UUID, str, Decimal, datetime]] = field(
+        default_factory=list
+    )
+    new_entries: list[Entry] = field(default_factory=list)
     new_held: dict[str, ExternalClaim] = field(default_factory=dict)
     released: set[str] = field(default_factory=set)
-    changed_counters: dict[int, InvoiceCounter] = field(default_factory=dict)
-    # order.cancelled read before its order.confirmed: order id -> (deal id, reason, when)
-    cancelled_ahead: dict[UUID, tuple[str, str, datetime]] = field(default_factory=dict)
-    new_cancelled_ahead: dict[UUID, tuple[str, str, datetime]] = field(default_factory=dict)
+    new_cancelled_ahead: set[UUID] = field(default_factory=set)
     applied_cancelled_ahead: set[UUID] = field(default_factory=set)
-    _by_order: dict[UUID, UUID] = field(default_factory=dict)
+    changed_counters: dict[int, InvoiceCounter] = field(default_factory=dict)
+    changed_credit_counters: dict[int, InvoiceCounter] = field(default_factory=dict)
+    _by_order: dict[UUID, list[UUID]] = field(default_factory=lambda: defaultdict(list))
     _by_external: dict[str, UUID] = field(default_factory=dict)
     _by_number: dict[str, UUID] = field(default_factory=dict)
+    _notes_by_ref: dict[tuple[UUID, str], UUID] = field(default_factory=dict)
+    _notes_by_external: dict[str, UUID] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for invoice in self.invoices.values():
             self._index(invoice)
 
+    # -- loading ---------------------------------------------------------------------------
+
     def known_invoice(self, invoice: Invoice) -> None:
-        """An invoice as loaded: findable by order, ERP id and number, not marked changed."""
         self.invoices[invoice.invoice_id] = invoice
         self._index(invoice)
+
+    def known_note(self, note: CreditNote) -> None:
+        self.notes[note.credit_note_id] = note
+        if note.credit_ref is not None:
+            self._notes_by_ref[(note.invoice_id, note.credit_ref)] = note.credit_note_id
+        if note.external_credit_note_id is not None:
+            self._notes_by_external[note.external_credit_note_id] = note.credit_note_id
+
+    # -- reading ---------------------------------------------------------------------------
 
     def order(self, order_id: UUID) -> Order | None:
         return self.orders.get(order_id)
 
-    def put_order(self, order: Order) -> None:
-        self.orders[order.order_id] = order
-        self.changed_orders[order.order_id] = order
-
     def invoice(self, invoice_id: UUID) -> Invoice | None:
         return self.invoices.get(invoice_id)
 
-    def invoice_of_order(self, order_id: UUID) -> Invoice | None:
-        return self._lookup(self._by_order.get(order_id))
+    def invoices_of_order(self, order_id: UUID) -> list[Invoice]:
+        return [self.invoices[i] for i in self._by_order.get(order_id, [])]
+
+    def down_payment_of(self, order: Order) -> Invoice | None:
+        dp = order.down_payment
+        return self.invoices.get(dp.invoice_id) if dp is not None else None
 
     def invoice_by_external(self, external_invoice_id: str) -> Invoice | None:
-        return self._lookup(self._by_external.get(external_invoice_id))
+        found = self._by_external.get(external_invoice_id)
+        return None if found is None else self.invoices.get(found)
 
     def invoice_by_number(self, number: str) -> Invoice | None:
-        return self._lookup(self._by_number.get(number))
+        found = self._by_number.get(number)
+        return None if found is None else self.invoices.get(found)
 
-    def put_invoice(self, invoice: Invoice, *, new: bool = False) -> None:
-        self.invoices[invoice.invoice_id] = invoice
-        self._index(invoice)
-        self.changed_invoices[invoice.invoice_id] = invoice
-        if new:
-            self.new_invoice_ids.add(invoice.invoice_id)
+    def note_by_ref(self, invoice_id: UUID, ref: str) -> CreditNote | None:
+        found = self._notes_by_ref.get((invoice_id, ref))
+        return None if found is None else self.notes.get(found)
 
-    def payment_recorded(self, payment_id: str) -> bool:
-        return payment_id in self.recorded_payments
-
-    def add_payment(self, invoice_id: UUID, payment: Payment) -> None:
-        self.recorded_payments.add(payment.payment_id)
-        self.new_payments[payment.payment_id] = (invoice_id, payment)
+    def note_by_external(self, external_id: str) -> CreditNote | None:
+        found = self._notes_by_external.get(external_id)
+        return None if found is None else self.notes.get(found)
 
     def held_claim(self, external_invoice_id: str) -> ExternalClaim | None:
         return self.held.get(external_invoice_id)
 
     def held_for_order(self, order_id: UUID) -> list[ExternalClaim]:
-        """ERP invoices waiting for this order, oldest first (the first valid one is posted)."""
+        """ERP invoices waiting for this order, oldest first."""
         waiting = [c for c in self.held.values() if c.order_id == order_id]
         return sorted(waiting, key=lambda c: (c.received_at, c.external_invoice_id))
+
+    def numbers(self, year: int, prefix: str, credit_prefix: str) -> Numbers:
+        """The year's counters as loaded (absent when the batch did not lock them)."""
+        return Numbers(
+            prefix, credit_prefix, self.counters.get(year), self.credit_counters.get(year)
+        )
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def put_order(self, order: Order) -> None:
+        self.orders[order.order_id] = order
+        self.changed_orders[order.order_id] = order
+
+    def record(self, billing: Billing, numbers: Numbers | None = None) -> None:
+        """Take in everything one decision changed."""
+        if billing.order is not None:
+            self.put_order(billing.order)
+        for invoice_id, invoice in billing.invoices.items():
+            if invoice_id in billing.posted:
+                self.new_invoice_ids.add(invoice_id)
+            self.invoices[invoice_id] = invoice
+            self.changed_invoices[invoice_id] = invoice
+            self._index(invoice)
+        for note in billing.notes:
+            self.known_note(note)
+            self.new_notes.append(note)
+        for invoice_id, payment in billing.payments:
+            self.payments_seen[payment.payment_id].add(invoice_id)
+            self.new_payments.append((invoice_id, payment))
+        for key in billing.changed_credits:
+            self.credits[key] = billing.customer_credit[key]
+            self.changed_credits.add(key)
+        for refund in billing.refunds:
+            self.refunds_seen.add(refund.refund_id)
+            self.new_refunds.append(refund)
+        self.new_entries.extend(billing.entries)
+        if numbers is not None:
+            if "invoices" in numbers.used and numbers.invoices is not None:
+                self.counters[numbers.invoices.year] = numbers.invoices
+                self.changed_counters[numbers.invoices.year] = numbers.invoices
+            if "credit_notes" in numbers.used and numbers.credit_notes is not None:
+                self.credit_counters[numbers.credit_notes.year] = numbers.credit_notes
+                self.changed_credit_counters[numbers.credit_notes.year] = numbers.credit_notes
+
+    def record_application(
+        self,
+        application_id: str,
+        account_id: UUID,
+        invoice_id: UUID,
+        currency: str,
+        amount: Decimal,
+        now: datetime,
+    ) -> None:
+        self.applications_seen.add(application_id)
+        self.new_applications.append(
+            (application_id, account_id, invoice_id, currency, amount, now)
+        )
 
     def hold(self, claim: ExternalClaim) -> None:
         self.held[claim.external_invoice_id] = claim
@@ -115,38 +214,60 @@ class InvoiceBook:
         if self.new_held.pop(external_invoice_id, None) is None:
             self.released.add(external_invoice_id)
 
-    def cancel_ahead(self, order_id: UUID, deal_id: str, reason: str, now: datetime) -> None:
-        self.cancelled_ahead[order_id] = self.new_cancelled_ahead[order_id] = (
-            deal_id,
-            reason,
-            now,
-        )
+    def cancel_ahead(
+        self,
+        order_id: UUID,
+        deal_id: str,
+        reason: str,
+        now: datetime,
+        shipped: dict[int, Decimal],
+    ) -> None:
+        self.cancelled_ahead[order_id] = (deal_id, reason, now, shipped)
+        self.new_cancelled_ahead.add(order_id)
 
-    def take_cancel_ahead(self, order_id: UUID) -> str | None:
-        """The reason of a cancellation that arrived before the order (then forgotten)."""
+    def take_cancel_ahead(self, order_id: UUID) -> tuple[str, dict[int, Decimal]] | None:
+        """The reason and shipped quantities of a cancellation that came before its order."""
         found = self.cancelled_ahead.pop(order_id, None)
         if found is None:
             return None
-        if self.new_cancelled_ahead.pop(order_id, None) is None:
+        if order_id in self.new_cancelled_ahead:
+            self.new_cancelled_ahead.discard(order_id)
+        else:
             self.applied_cancelled_ahead.add(order_id)
-        return found[1]
+        return found[1], found[3]
 
-    def counter(self, year: int) -> InvoiceCounter:
-        try:
-            return self.counters[year]
-        except KeyError:
-            # Defaulting to 0 would restart the numbering; the loader must lock the row first.
-            raise LookupError(f"invoice counter of {year} was not loaded") from None
+    def ship_ahead(
+        self,
+        order_id: UUID,
+        deal_id: str,
+        shipment_ref: str,
+        shipped: dict[int, Decimal],
+        now: datetime,
+    ) -> None:
+        """Shipped totals only grow: keep the largest per line, and the latest shipment."""
+        known = self.shipped_ahead.get(order_id)
+        totals = dict(known[2]) if known else {}
+        for line_no, quantity in shipped.items():
+            totals[line_no] = max(totals.get(line_no, Decimal(0)), quantity)
+        self.shipped_ahead[order_id] = (deal_id, shipment_ref, totals, now)
+        self.new_shipped_ahead.add(order_id)
+        self.applied_shipped_ahead.discard(order_id)
 
-    def put_counter(self, counter: InvoiceCounter) -> None:
-        self.counters[counter.year] = counter
-        self.changed_counters[counter.year] = counter
+    def take_shipped_ahead(self, order_id: UUID) -> tuple[str, dict[int, Decimal]] | None:
+        """The latest shipment ref and shipped totals that came before the order."""
+        found = self.shipped_ahead.pop(order_id, None)
+        if found is None:
+            return None
+        if order_id in self.new_shipped_ahead:
+            self.new_shipped_ahead.discard(order_id)
+        else:
+            self.applied_shipped_ahead.add(order_id)
+        return found[1], found[2]
 
     def _index(self, invoice: Invoice) -> None:
-        self._by_order[invoice.order_id] = invoice.invoice_id
+        of_order = self._by_order[invoice.order_id]
+        if invoice.invoice_id not in of_order:
+            of_order.append(invoice.invoice_id)
         self._by_number[invoice.invoice_number] = invoice.invoice_id
         if invoice.external_invoice_id is not None:
             self._by_external[invoice.external_invoice_id] = invoice.invoice_id
-
-    def _lookup(self, invoice_id: UUID | None) -> Invoice | None:
-        return None if invoice_id is None else self.invoices.get(invoice_id)

@@ -1,77 +1,81 @@
 """Postgres adapter of invoice_svc: load a batch's book in a few queries, save what changed.
 
-SQLAlchemy Core with multi-row / executemany statements, no ORM on the hot path.
+SQLAlchemy Core with multi-row / executemany statements, no ORM on the hot path. Every statement
+has one SQL text whatever the batch holds: keys are bound as arrays (`any_of`), inserts go
+through `insert_many` / `upsert_many`, so each is compiled once and prepared once per connection.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, delete, or_, select, text
-from sqlalchemy.engine import Row
+from sqlalchemy import Select, delete, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contracts import money
-from services.invoice_svc.domain import (
-    ExternalClaim,
-    Invoice,
-    InvoiceCounter,
-    InvoiceSource,
-    InvoiceState,
-    Line,
-    Order,
-    Payment,
-    PaymentStatus,
-)
+from services.invoice_svc.domain import InvoiceCounter
 from services.invoice_svc.store.book import InvoiceBook, Touches
+from services.invoice_svc.store.rows import (
+    claim_from_row,
+    credit_from_row,
+    invoice_from_row,
+    note_from_row,
+    order_from_row,
+    row_from_claim,
+    row_from_credit,
+    row_from_entry,
+    row_from_invoice,
+    row_from_note,
+    row_from_order,
+    row_from_payment,
+    row_from_refund,
+)
 from services.invoice_svc.store.tables import (
-    TOTALS,
+    SCHEMA,
+    account_credits,
     cancelled_ahead,
+    credit_applications,
+    credit_note_counters,
+    credit_notes,
     invoice_counters,
     invoices,
     orders,
     payments,
     pending_external_invoices,
+    receivable_entries,
+    refunds,
+    shipped_ahead,
 )
 from shared.counters import YearCounters
 from shared.db import any_of, insert_many, upsert_many
 
+_INVOICE_NUMBERS = YearCounters(invoice_counters)
+_CREDIT_NOTE_NUMBERS = YearCounters(credit_note_counters)
+# Customer credit of the accounts a batch touches, locked (after the invoices, before the
+# counters: everyone locks in this order). Two arrays, one SQL text whatever the batch holds.
+_CREDITS = text(
+    f"SELECT account_id, currency, account_name, balance FROM {SCHEMA}.account_credits "  # noqa: S608 - a constant schema name
+    "WHERE (account_id, currency) IN (SELECT * FROM unnest(CAST(:ids AS uuid[]), "
+    "CAST(:currencies AS text[]))) ORDER BY account_id, currency FOR UPDATE"
+)
+_ORDER_LOCKS = text(
+    "SELECT pg_advisory_xact_lock(k) FROM "
+    "(SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY 1) AS keys"
+)
+
 
 class InvoiceStore:
-    """Postgres adapter of invoice_svc (SQLAlchemy Core, no ORM on the hot path).
-
-    Every statement has one SQL text whatever the batch holds: keys are bound as arrays
-    (`any_of`), inserts go through `insert_many` / `upsert_many`, so SQLAlchemy compiles each
-    statement once and asyncpg prepares it once per connection.
-    """
+    """Postgres adapter of invoice_svc (SQLAlchemy Core, no ORM on the hot path)."""
 
     async def load(self, conn: AsyncConnection, touches: Touches) -> InvoiceBook:
-        # Lock order is fixed (orders and their cancellations, held, invoices, counter) so two
-        # batches that meet during a rebalance wait for each other instead of deadlocking.
+        """Everything the batch touches, locked in one fixed order (order locks; orders and
+        their cancellations; held ERP invoices; invoices; customer credit; counters) so that
+        two batches that meet wait for each other instead of deadlocking."""
         book = InvoiceBook()
-        order_ids = sorted(touches.order_ids)
+        order_ids = sorted(touches.order_ids | await _orders_of_invoices(conn, touches))
         if order_ids:
-            # One transaction at a time per order, taken before any row lock: an order's messages
-            # travel on several topics, which two members can hold during a rebalance. Without
-            # it, one member records a cancellation (or ERP invoice) as ahead of its order while
-            # the other confirms the order, and neither sees the other's row. A statement of its
-            # own: a statement reads the snapshot taken when it starts, so rows read in the
-            # statement that waited for the lock would miss what the previous holder committed.
-            await conn.execute(
-                _ORDER_LOCKS, {"keys": sorted({_order_lock_key(o) for o in order_ids})}
-            )
-            for row in await conn.execute(_orders_and_cancellations(order_ids)):
-                if row.ahead_order_id is not None:
-                    book.cancelled_ahead[row.ahead_order_id] = (
-                        row.ahead_deal_id,
-                        row.ahead_reason,
-                        row.ahead_received_at,
-                    )
-                if row.order_id is not None:
-                    book.orders[row.order_id] = _order_from_row(row)
+            await _load_orders(conn, book, order_ids)
         external_ids = sorted(touches.external_ids)
         numbers = set(touches.invoice_numbers)
         if external_ids or order_ids:
@@ -87,7 +91,7 @@ class InvoiceStore:
                 .with_for_update()
             )
             for row in rows:
-                claim = _claim_from_row(row)
+                claim = claim_from_row(row)
                 book.held[claim.external_invoice_id] = claim
                 numbers.add(claim.invoice_number)
         if order_ids or touches.invoice_ids or external_ids or numbers:
@@ -105,48 +109,73 @@ class InvoiceStore:
                 .with_for_update()
             )
             for row in rows:
-                book.known_invoice(_invoice_from_row(row))
-        if touches.payment_ids:
-            # Read after the invoices are locked, in a statement of its own: a concurrent batch
-            # recording the same payment holds the invoice row, so this read (a new snapshot)
-            # sees its payment once it committed.
-            rows = await conn.execute(
-                select(payments.c.payment_id).where(
-                    any_of(payments.c.payment_id, sorted(touches.payment_ids))
-                )
+                book.known_invoice(invoice_from_row(row))
+        await _load_documents(conn, book, touches)
+        accounts: set[tuple[UUID, str]] = set(touches.accounts)
+        accounts.update((i.account_id, i.currency) for i in book.invoices.values())
+        accounts.update((o.account_id, o.currency) for o in book.orders.values())
+        if accounts:
+            ordered = sorted(accounts, key=_account_order)
+            found = await conn.execute(
+                _CREDITS, {"ids": [k[0] for k in ordered], "currencies": [k[1] for k in ordered]}
             )
-            book.recorded_payments.update(row.payment_id for row in rows)
-        if touches.counter_year is not None:
-            for year, last in (await _COUNTERS.lock(conn, [touches.counter_year])).items():
-                book.counters[year] = InvoiceCounter(year, last)
+            for row in found:
+                book.credits[(row.account_id, row.currency)] = credit_from_row(row)
+        for year, last in (await _INVOICE_NUMBERS.lock(conn, _years(touches.counter_year))).items():
+            book.counters[year] = InvoiceCounter(year, last)
+        credit_years = _years(touches.credit_counter_year)
+        for year, last in (await _CREDIT_NOTE_NUMBERS.lock(conn, credit_years)).items():
+            book.credit_counters[year] = InvoiceCounter(year, last)
         return book
 
     async def save(self, conn: AsyncConnection, book: InvoiceBook) -> None:
         await upsert_many(
-            conn, orders, [_row_from_order(o) for o in book.changed_orders.values()], ["order_id"]
+            conn, orders, [row_from_order(o) for o in book.changed_orders.values()], ["order_id"]
         )
-        # Plain INSERT, not an upsert: a second invoice for an order (or ERP invoice, or number)
-        # must fail loudly on the UNIQUE constraints, never overwrite the first.
+        changed = book.changed_invoices.values()
+        # Plain INSERT, not an upsert: a second invoice with the same id (order, shipment), ERP
+        # id or number must fail loudly on the UNIQUE constraints, never overwrite the first.
         await insert_many(
             conn,
             invoices,
-            [
-                _row_from_invoice(i)
-                for i in book.changed_invoices.values()
-                if i.invoice_id in book.new_invoice_ids
-            ],
+            [row_from_invoice(i) for i in changed if i.invoice_id in book.new_invoice_ids],
         )
-        changed = [
-            i for i in book.changed_invoices.values() if i.invoice_id not in book.new_invoice_ids
-        ]
-        await upsert_many(conn, invoices, [_row_from_invoice(i) for i in changed], ["invoice_id"])
+        await upsert_many(
+            conn,
+            invoices,
+            [row_from_invoice(i) for i in changed if i.invoice_id not in book.new_invoice_ids],
+            ["invoice_id"],
+        )
+        await insert_many(conn, credit_notes, [row_from_note(n) for n in book.new_notes])
+        await insert_many(conn, payments, [row_from_payment(i, p) for i, p in book.new_payments])
+        await upsert_many(
+            conn,
+            account_credits,
+            [
+                row_from_credit(book.credits[k])
+                for k in sorted(book.changed_credits, key=_account_order)
+            ],
+            ["account_id", "currency"],
+        )
+        await insert_many(conn, refunds, [row_from_refund(r) for r in book.new_refunds])
         await insert_many(
             conn,
-            payments,
-            [_row_from_payment(iid, p) for iid, p in book.new_payments.values()],
+            credit_applications,
+            [
+                {
+                    "application_id": a,
+                    "account_id": acc,
+                    "invoice_id": inv,
+                    "currency": cur,
+                    "amount": amount,
+                    "applied_at": at,
+                }
+                for a, acc, inv, cur, amount, at in book.new_applications
+            ],
         )
+        await insert_many(conn, receivable_entries, [row_from_entry(e) for e in book.new_entries])
         await insert_many(
-            conn, pending_external_invoices, [_row_from_claim(c) for c in book.new_held.values()]
+            conn, pending_external_invoices, [row_from_claim(c) for c in book.new_held.values()]
         )
         if book.released:
             await conn.execute(
@@ -158,25 +187,144 @@ class InvoiceStore:
             conn,
             cancelled_ahead,
             [
-                {"order_id": o, "deal_id": d, "reason": r, "received_at": at}
-                for o, (d, r, at) in book.new_cancelled_ahead.items()
+                {
+                    "order_id": o,
+                    "deal_id": d,
+                    "reason": r,
+                    "received_at": at,
+                    "shipped": {str(n): str(q) for n, q in shipped.items()},
+                }
+                for o, (d, r, at, shipped) in book.cancelled_ahead.items()
+                if o in book.new_cancelled_ahead
             ],
         )
+        await upsert_many(
+            conn,
+            shipped_ahead,
+            [
+                {
+                    "order_id": o,
+                    "deal_id": d,
+                    "shipment_ref": ref,
+                    "shipped": {str(n): str(q) for n, q in shipped.items()},
+                    "received_at": at,
+                }
+                for o, (d, ref, shipped, at) in book.shipped_ahead.items()
+                if o in book.new_shipped_ahead
+            ],
+            ["order_id"],
+        )
+        if book.applied_shipped_ahead:
+            await conn.execute(
+                delete(shipped_ahead).where(
+                    any_of(shipped_ahead.c.order_id, sorted(book.applied_shipped_ahead))
+                )
+            )
         if book.applied_cancelled_ahead:
             await conn.execute(
                 delete(cancelled_ahead).where(
                     any_of(cancelled_ahead.c.order_id, sorted(book.applied_cancelled_ahead))
                 )
             )
-        await _COUNTERS.save(conn, {c.year: c.last for c in book.changed_counters.values()})
+        await _INVOICE_NUMBERS.save(conn, {c.year: c.last for c in book.changed_counters.values()})
+        await _CREDIT_NOTE_NUMBERS.save(
+            conn, {c.year: c.last for c in book.changed_credit_counters.values()}
+        )
 
 
-_ORDER_LOCKS = text(
-    "SELECT pg_advisory_xact_lock(k) FROM "
-    "(SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY 1) AS keys"
-)
+async def _load_orders(conn: AsyncConnection, book: InvoiceBook, order_ids: list[UUID]) -> None:
+    # One transaction at a time per order, taken before any row lock: an order's
+    # messages travel on several topics, which two members can hold during a
+    # rebalance, and an invoice or credit command names only an invoice of it. A
+    # statement of its own: a statement reads the snapshot taken when it starts, so
+    # rows read by the statement that waited would miss what the previous holder
+    # committed.
+    keys = sorted({_order_lock_key(o) for o in order_ids})
+    await conn.execute(_ORDER_LOCKS, {"keys": keys})
+    for row in await conn.execute(_orders_and_cancellations(order_ids)):
+        if row.ahead_order_id is not None:
+            book.cancelled_ahead[row.ahead_order_id] = (
+                row.ahead_deal_id,
+                row.ahead_reason,
+                row.ahead_received_at,
+                {int(n): Decimal(q) for n, q in (row.ahead_shipped or {}).items()},
+            )
+        if row.early_order_id is not None:
+            book.shipped_ahead[row.early_order_id] = (
+                row.early_deal_id,
+                row.early_shipment_ref,
+                {int(n): Decimal(q) for n, q in row.early_shipped.items()},
+                row.early_received_at,
+            )
+        if row.order_id is not None:
+            book.orders[row.order_id] = order_from_row(row)
 
-_COUNTERS = YearCounters(invoice_counters)
+
+async def _orders_of_invoices(conn: AsyncConnection, touches: Touches) -> set[UUID]:
+    """The orders of the invoices a batch names only by invoice (payments, credits): read
+    unlocked, so their order locks can be taken first, like everyone else's."""
+    if not (touches.invoice_ids or touches.external_ids):
+        return set()
+    rows = await conn.execute(
+        select(invoices.c.order_id).where(
+            or_(
+                any_of(invoices.c.invoice_id, sorted(touches.invoice_ids)),
+                any_of(invoices.c.external_invoice_id, sorted(touches.external_ids)),
+            )
+        )
+    )
+    return {row.order_id for row in rows}
+
+
+async def _load_documents(conn: AsyncConnection, book: InvoiceBook, touches: Touches) -> None:
+    """Credit notes, payments, refunds and credit applications already recorded: what makes
+    a retried command a no-op. Read after the invoices are locked, each in a statement of its
+    own, so a concurrent batch recording the same thing is seen once it committed."""
+    invoice_ids = sorted(book.invoices)
+    if invoice_ids or touches.external_credit_ids:
+        rows = await conn.execute(
+            select(credit_notes).where(
+                or_(
+                    any_of(credit_notes.c.invoice_id, invoice_ids),
+                    any_of(
+                        credit_notes.c.external_credit_note_id,
+                        sorted(touches.external_credit_ids),
+                    ),
+                )
+            )
+        )
+        for row in rows:
+            book.known_note(note_from_row(row))
+    if touches.payment_ids:
+        rows = await conn.execute(
+            select(payments.c.payment_id, payments.c.invoice_id).where(
+                any_of(payments.c.payment_id, sorted(touches.payment_ids))
+            )
+        )
+        for row in rows:
+            book.payments_seen[row.payment_id].add(row.invoice_id)
+    if touches.refund_ids:
+        rows = await conn.execute(
+            select(refunds.c.refund_id).where(
+                any_of(refunds.c.refund_id, sorted(touches.refund_ids))
+            )
+        )
+        book.refunds_seen.update(row.refund_id for row in rows)
+    if touches.application_ids:
+        rows = await conn.execute(
+            select(credit_applications.c.application_id).where(
+                any_of(credit_applications.c.application_id, sorted(touches.application_ids))
+            )
+        )
+        book.applications_seen.update(row.application_id for row in rows)
+
+
+def _account_order(key: tuple[UUID, str]) -> tuple[str, str]:
+    return (str(key[0]), key[1])
+
+
+def _years(year: int | None) -> list[int]:
+    return [] if year is None else [year]
 
 
 def _order_lock_key(order_id: UUID) -> int:
@@ -184,13 +332,14 @@ def _order_lock_key(order_id: UUID) -> int:
 
 
 def _orders_and_cancellations(order_ids: list[UUID]) -> Select[Any]:
-    """The orders and the cancellations read ahead of their order, locked, in one round trip.
+    """The orders, and the cancellations and shipments read ahead of their order, locked, in
+    one round trip.
 
-    Each table is read and locked in its own CTE (one snapshot, that of the statement), and the
-    two are joined on the order id: a cancellation kept ahead has no order row, an order most
-    often no cancellation. The order in which the two CTEs take their row locks is the plan's,
-    which is safe only because every writer of these two tables holds the order's advisory lock
-    (taken just before): no other transaction can hold or wait for these rows meanwhile.
+    Each table is read and locked in its own CTE (one snapshot, that of the statement), and they
+    are joined on the order id: what was kept ahead has no order row, an order most often nothing
+    ahead. The order in which the CTEs take their row locks is the plan's, which is safe only
+    because every writer of these tables holds the order's advisory lock (taken just before): no
+    other transaction can hold or wait for these rows meanwhile.
     """
     ahead = (
         select(
@@ -198,10 +347,24 @@ def _orders_and_cancellations(order_ids: list[UUID]) -> Select[Any]:
             cancelled_ahead.c.deal_id.label("ahead_deal_id"),
             cancelled_ahead.c.reason.label("ahead_reason"),
             cancelled_ahead.c.received_at.label("ahead_received_at"),
+            cancelled_ahead.c.shipped.label("ahead_shipped"),
         )
         .where(any_of(cancelled_ahead.c.order_id, order_ids))
         .with_for_update()
         .cte("ahead")
+        .prefix_with("MATERIALIZED")
+    )
+    early = (
+        select(
+            shipped_ahead.c.order_id.label("early_order_id"),
+            shipped_ahead.c.deal_id.label("early_deal_id"),
+            shipped_ahead.c.shipment_ref.label("early_shipment_ref"),
+            shipped_ahead.c.shipped.label("early_shipped"),
+            shipped_ahead.c.received_at.label("early_received_at"),
+        )
+        .where(any_of(shipped_ahead.c.order_id, order_ids))
+        .with_for_update()
+        .cte("early")
         .prefix_with("MATERIALIZED")
     )
     known = (
@@ -212,183 +375,9 @@ def _orders_and_cancellations(order_ids: list[UUID]) -> Select[Any]:
         .cte("known")
         .prefix_with("MATERIALIZED")
     )
-    return select(known, ahead).select_from(
-        known.join(ahead, known.c.order_id == ahead.c.ahead_order_id, full=True)
-    )
-
-
-def lines_to_json(lines: Iterable[Line]) -> list[dict[str, Any]]:
-    return [
-        {
-            "line_no": line.line_no,
-            "sku": line.sku,
-            "description": line.description,
-            "write_in": line.write_in,
-            "quantity": str(line.quantity),
-            "unit": line.unit,
-            "unit_price": str(line.unit_price),
-            "discount_amount": str(line.discount_amount),
-            "tax_rate": str(line.tax_rate),
-            "base_amount": str(line.base_amount),
-            "net_amount": str(line.net_amount),
-            "tax_amount": str(line.tax_amount),
-            "total_amount": str(line.total_amount),
-        }
-        for line in lines
-    ]
-
-
-def lines_from_json(data: Iterable[dict[str, Any]]) -> tuple[Line, ...]:
-    return tuple(
-        Line(
-            line_no=int(d["line_no"]),
-            sku=d.get("sku"),
-            description=d["description"],
-            write_in=bool(d["write_in"]),
-            quantity=Decimal(d["quantity"]),
-            unit=d["unit"],
-            unit_price=Decimal(d["unit_price"]),
-            discount_amount=Decimal(d["discount_amount"]),
-            tax_rate=Decimal(d["tax_rate"]),
-            base_amount=Decimal(d["base_amount"]),
-            net_amount=Decimal(d["net_amount"]),
-            tax_amount=Decimal(d["tax_amount"]),
-            total_amount=Decimal(d["total_amount"]),
+    either = func.coalesce(known.c.order_id, ahead.c.ahead_order_id)
+    return select(known, ahead, early).select_from(
+        known.join(ahead, known.c.order_id == ahead.c.ahead_order_id, full=True).join(
+            early, either == early.c.early_order_id, full=True
         )
-        for d in data
-    )
-
-
-def _totals_row(totals: money.DocumentTotals) -> dict[str, Decimal]:
-    return {name: getattr(totals, name) for name in TOTALS}
-
-
-def _totals_of(row: Row[Any], currency: str) -> money.DocumentTotals:
-    values = {name: Decimal(getattr(row, name)) for name in TOTALS}
-    return money.DocumentTotals(**values, currency=currency)
-
-
-def _row_from_order(order: Order) -> dict[str, Any]:
-    return {
-        "order_id": order.order_id,
-        "order_number": order.order_number,
-        "quote_id": order.quote_id,
-        "deal_id": order.deal_id,
-        "account_id": order.account_id,
-        "account_name": order.account_name,
-        "currency": order.currency,
-        "lines": lines_to_json(order.lines),
-        **_totals_row(order.totals),
-        "payment_terms": order.payment_terms,
-        "confirmed_at": order.confirmed_at,
-        "state": "cancelled" if order.cancelled else "confirmed",
-        "cancel_reason": order.cancel_reason,
-    }
-
-
-def _order_from_row(row: Row[Any]) -> Order:
-    return Order(
-        order_id=row.order_id,
-        order_number=row.order_number,
-        quote_id=row.quote_id,
-        deal_id=row.deal_id,
-        account_id=row.account_id,
-        account_name=row.account_name,
-        currency=row.currency,
-        lines=lines_from_json(row.lines),
-        totals=_totals_of(row, row.currency),
-        payment_terms=row.payment_terms,
-        confirmed_at=row.confirmed_at,
-        cancelled=row.state == "cancelled",
-        cancel_reason=row.cancel_reason,
-    )
-
-
-def _row_from_invoice(invoice: Invoice) -> dict[str, Any]:
-    return {
-        "invoice_id": invoice.invoice_id,
-        "invoice_number": invoice.invoice_number,
-        "order_id": invoice.order_id,
-        "external_invoice_id": invoice.external_invoice_id,
-        "deal_id": invoice.deal_id,
-        "source": invoice.source.value,
-        "state": invoice.state.value,
-        "payment_status": invoice.payment_status.value if invoice.payment_status else None,
-        "currency": invoice.currency,
-        "lines": lines_to_json(invoice.lines),
-        **_totals_row(invoice.totals),
-        "amount_paid": invoice.amount_paid,
-        "balance_due": invoice.balance_due,
-        "payment_terms": invoice.payment_terms,
-        "issue_date": invoice.issue_date,
-        "due_date": invoice.due_date,
-        "cancel_reason": invoice.cancel_reason,
-        "created_at": invoice.created_at,
-        "updated_at": invoice.updated_at,
-    }
-
-
-def _invoice_from_row(row: Row[Any]) -> Invoice:
-    return Invoice(
-        invoice_id=row.invoice_id,
-        invoice_number=row.invoice_number,
-        order_id=row.order_id,
-        deal_id=row.deal_id,
-        source=InvoiceSource(row.source),
-        external_invoice_id=row.external_invoice_id,
-        currency=row.currency,
-        lines=lines_from_json(row.lines),
-        totals=_totals_of(row, row.currency),
-        payment_terms=row.payment_terms,
-        issue_date=row.issue_date,
-        due_date=row.due_date,
-        state=InvoiceState(row.state),
-        amount_paid=Decimal(row.amount_paid),
-        balance_due=Decimal(row.balance_due),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        payment_status=PaymentStatus(row.payment_status) if row.payment_status else None,
-        cancel_reason=row.cancel_reason,
-    )
-
-
-def _row_from_payment(invoice_id: UUID, payment: Payment) -> dict[str, Any]:
-    return {
-        "payment_id": payment.payment_id,
-        "invoice_id": invoice_id,
-        "amount": payment.amount,
-        "currency": payment.currency,
-        "paid_at": payment.paid_at,
-        "method": payment.method,
-        "recorded_at": payment.recorded_at,
-    }
-
-
-def _row_from_claim(claim: ExternalClaim) -> dict[str, Any]:
-    return {
-        "external_invoice_id": claim.external_invoice_id,
-        "order_id": claim.order_id,
-        "deal_id": claim.deal_id,
-        "invoice_number": claim.invoice_number,
-        "currency": claim.currency,
-        **_totals_row(claim.totals),
-        "issue_date": claim.issue_date,
-        "due_date": claim.due_date,
-        "command_event_id": claim.command_event_id,
-        "received_at": claim.received_at,
-    }
-
-
-def _claim_from_row(row: Row[Any]) -> ExternalClaim:
-    return ExternalClaim(
-        external_invoice_id=row.external_invoice_id,
-        invoice_number=row.invoice_number,
-        order_id=row.order_id,
-        deal_id=row.deal_id,
-        currency=row.currency,
-        totals=_totals_of(row, row.currency),
-        issue_date=row.issue_date,
-        due_date=row.due_date,
-        command_event_id=row.command_event_id,
-        received_at=row.received_at,
     )
