@@ -3,8 +3,8 @@
 Each handler reads the same way: load (from the batch's OrderBook) -> decide (pure domain) ->
 save (into the book) -> record outgoing events; the loop around them is `shared.stage`.
 Deduplication by event id happened before (the runtime's inbox); the natural-key idempotency (one
-order per quote, one effect per shipment ref, per invoice, per payment seen) is decided in the
-domain, because upstream systems retry under new event ids.
+order per quote, one effect per shipment ref, per invoice, per credit note, per payment seen) is
+decided in the domain, because upstream systems retry under new event ids.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from uuid import UUID
 
 import structlog
 
+from contracts.billing import InvoiceCredited
 from contracts.invoices import InvoicePaid, InvoicePosted
 from contracts.orders import CancelOrder, RecordFulfilment
 from contracts.quotes import QuoteAccepted
@@ -77,11 +78,25 @@ def on_invoice_posted(
     book: OrderBook, msg: Incoming[InvoicePosted], policy: domain.OrderPolicy, now: datetime
 ) -> list[Outgoing]:
     posted = msg.payload
-    decision = domain.link_invoice(
+    decision = domain.record_invoice(
         book.get(posted.order_id),
         order_id=posted.order_id,
         deal_id=msg.deal_id,
-        invoice=wire.invoice_ref(posted),
+        invoice=wire.posted_invoice(posted),
+        now=now,
+    )
+    return _record(book, msg, decision, now)
+
+
+def on_invoice_credited(
+    book: OrderBook, msg: Incoming[InvoiceCredited], policy: domain.OrderPolicy, now: datetime
+) -> list[Outgoing]:
+    credited = msg.payload
+    decision = domain.record_credit(
+        book.get(credited.order_id),
+        order_id=credited.order_id,
+        deal_id=msg.deal_id,
+        credit=wire.credit_note(credited),
         now=now,
     )
     return _record(book, msg, decision, now)
@@ -104,6 +119,7 @@ HANDLERS: dict[str, Handler[OrderBook, domain.OrderPolicy]] = {
     "order.record_fulfilment": on_record_fulfilment,
     "invoice.posted": on_invoice_posted,
     "invoice.paid": on_invoice_paid,
+    "invoice.credited": on_invoice_credited,
 }
 
 
@@ -121,7 +137,7 @@ def touches_of(
             order_ids.add(domain.order_id_for(payload.quote_id))
         elif isinstance(payload, InvoicePaid):
             deal_ids.add(msg.deal_id)
-        elif isinstance(payload, CancelOrder | RecordFulfilment | InvoicePosted):
+        elif isinstance(payload, CancelOrder | RecordFulfilment | InvoicePosted | InvoiceCredited):
             order_ids.add(payload.order_id)
     return Touches(
         order_ids=frozenset(order_ids),
@@ -161,18 +177,30 @@ def _record(
                 producer=msg.envelope.producer,
             )
             return [REPLIES.event(msg, wire.order_confirmed(order), now)]
-        case domain.InvoiceLinked(order):
+        case domain.Billed(order, document_id, changed, stray_lines):
             book.put(order)
-            return []
+            if stray_lines:
+                # Counted nowhere: the sender's numbering disagrees with the order's, which
+                # someone reconciling the order's billing should hear of.
+                log.warning(
+                    "billed_lines_not_on_order",
+                    order_id=str(order.order_id),
+                    document_id=str(document_id),
+                    line_nos=list(stray_lines),
+                )
+            if not changed:
+                return []
+            return [REPLIES.event(msg, wire.order_invoiced(order, document_id), now)]
         case domain.InvoiceMarkedPaid(order, invoice):
             book.put(order)
-            ids = {"order_id": str(order.order_id), "invoice_number": invoice.invoice_number}
-            if order.state is domain.OrderState.CANCELED:
-                # Paid after the cancel went through (the race in domain.cancel): the money is
-                # reconciled outside salesflow, so someone should hear of it.
-                log.warning("paid_invoice_of_cancelled_order", **ids)
-            else:
-                log.debug("invoice_marked_paid", **ids)  # per payment: volume, see above
+            # Per payment: volume, see above. Paid after a cancellation is no anomaly any more:
+            # invoice_svc turns that money into a refund due.
+            log.debug(
+                "invoice_marked_paid",
+                order_id=str(order.order_id),
+                invoice_number=invoice.invoice_number,
+                order_state=order.state.value,
+            )
             return []
         case domain.Fulfilled(order, shipment_ref, completeness):
             book.put(order)

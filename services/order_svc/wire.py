@@ -1,23 +1,28 @@
 """Translation between the published language (contracts) and order_svc's domain values.
 
 Kept apart from the handlers so that both directions of one mapping sit next to each other:
-an accepted quote, a shipment and a posted invoice in; the confirmed / fulfilled / cancelled order
-out.
+an accepted quote, a shipment, a posted invoice and a credit note in; the confirmed / fulfilled /
+cancelled / invoiced order out.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from uuid import UUID
 
-from contracts.documents import DocumentLine, DocumentTotals, PaymentTerms
+from contracts.billing import InvoiceCredited
+from contracts.documents import DocumentLine, DocumentTotals, InvoicingPolicy, PaymentTerms
 from contracts.invoices import InvoicePosted
 from contracts.leads import ContactInfo
 from contracts.orders import (
+    BillingStatus,
     FulfilledLine,
     FulfilmentCompleteness,
+    InvoicedLine,
     OrderCancelled,
     OrderConfirmed,
     OrderFulfilled,
+    OrderInvoiced,
     RecordFulfilment,
 )
 from contracts.quotes import QuoteAccepted
@@ -57,6 +62,12 @@ def accepted_quote(q: QuoteAccepted) -> domain.AcceptedQuote:
         payment_terms=q.payment_terms.value,
         customer_po=q.customer_po,
         accepted_at=q.accepted_at,
+        billing=domain.BillingTerms(
+            policy=None
+            if q.invoicing_policy is None
+            else domain.BillingPolicy(q.invoicing_policy.value),
+            down_payment_rate=q.down_payment_rate,
+        ),
     )
 
 
@@ -65,8 +76,23 @@ def shipped(command: RecordFulfilment) -> list[tuple[int, Decimal]]:
     return [(line.line_no, line.quantity_shipped) for line in command.lines]
 
 
-def invoice_ref(posted: InvoicePosted) -> domain.InvoiceRef:
-    return domain.InvoiceRef(posted.invoice_id, posted.invoice_number)
+def posted_invoice(posted: InvoicePosted) -> domain.PostedInvoice:
+    return domain.PostedInvoice(
+        invoice_id=posted.invoice_id,
+        invoice_number=posted.invoice_number,
+        kind=domain.InvoiceKind(posted.kind.value),
+        lines=tuple((line.line_no, line.quantity) for line in posted.lines),
+    )
+
+
+def credit_note(credited: InvoiceCredited) -> domain.CreditNote:
+    # `order_lines`, not `lines`: a credit note's own lines are numbered as on its invoice.
+    return domain.CreditNote(
+        credit_note_id=credited.credit_note_id,
+        credit_note_number=credited.credit_note_number,
+        invoice_id=credited.invoice_id,
+        lines=tuple((line.line_no, line.quantity) for line in credited.order_lines),
+    )
 
 
 def order_confirmed(order: domain.Order) -> OrderConfirmed:
@@ -95,6 +121,10 @@ def order_confirmed(order: domain.Order) -> OrderConfirmed:
         totals=DocumentTotals.from_money(order.totals),
         payment_terms=PaymentTerms(order.payment_terms),
         customer_po=order.customer_po,
+        invoicing_policy=None
+        if order.billing.policy is None
+        else InvoicingPolicy(order.billing.policy.value),
+        down_payment_rate=order.billing.down_payment_rate,
         confirmed_at=order.confirmed_at,
     )
 
@@ -107,19 +137,47 @@ def order_fulfilled(
         order_number=order.order_number,
         shipment_ref=shipment_ref,
         completeness=FulfilmentCompleteness(completeness.value),
-        lines=tuple(
-            FulfilledLine(
-                line_no=line.line_no,
-                quantity_ordered=line.quantity,
-                quantity_shipped_total=order.shipped_of(line.line_no),
-            )
-            for line in order.lines
-        ),
+        lines=_fulfilled_lines(order),
     )
 
 
 def order_cancelled(order: domain.Order, reason: str) -> OrderCancelled:
-    return OrderCancelled(order_id=order.order_id, order_number=order.order_number, reason=reason)
+    # Every line, also when nothing shipped (the contract allows an empty tuple then): one shape
+    # for consumers, who read what will not ship as ordered - shipped either way.
+    return OrderCancelled(
+        order_id=order.order_id,
+        order_number=order.order_number,
+        reason=reason,
+        lines=_fulfilled_lines(order),
+    )
+
+
+def order_invoiced(order: domain.Order, document_id: UUID) -> OrderInvoiced:
+    return OrderInvoiced(
+        order_id=order.order_id,
+        order_number=order.order_number,
+        billing_status=BillingStatus(order.billing_status.value),
+        lines=tuple(
+            InvoicedLine(
+                line_no=line.line_no,
+                quantity_ordered=line.quantity,
+                quantity_invoiced=order.invoiced_of(line.line_no),
+            )
+            for line in order.lines
+        ),
+        document_id=document_id,
+    )
+
+
+def _fulfilled_lines(order: domain.Order) -> tuple[FulfilledLine, ...]:
+    return tuple(
+        FulfilledLine(
+            line_no=line.line_no,
+            quantity_ordered=line.quantity,
+            quantity_shipped_total=order.shipped_of(line.line_no),
+        )
+        for line in order.lines
+    )
 
 
 def _document_line(line: domain.OrderLine) -> DocumentLine:

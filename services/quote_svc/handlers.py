@@ -83,6 +83,7 @@ def on_accept_quote(
         opportunity=book.opportunity(quote.opportunity_id) if quote else None,
         accepted_by=command.accepted_by,
         customer_po=command.customer_po,
+        terms=wire.billing_terms_of(command),
         now=now,
     )
     return _record(book, msg, decision, now)
@@ -174,11 +175,11 @@ def _record(
                 events.append(REPLIES.event(msg, closed, now))
             events.append(REPLIES.event(msg, wire.quote_issued(quote, opportunity), now))
             return events
-        case domain.Accepted(opportunity, quote):
+        case domain.Accepted(opportunity, quote, terms):
             book.put_opportunity(opportunity)
             book.put_quote(quote)
             return [
-                REPLIES.event(msg, wire.quote_accepted(quote, opportunity), now),
+                REPLIES.event(msg, wire.quote_accepted(quote, opportunity, terms), now),
                 REPLIES.event(msg, wire.opportunity_closed(opportunity), now),
             ]
         case domain.Expired(quote, refusal):

@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from contracts.catalog import PriceListItemUpserted
-from contracts.documents import DocumentLine, DocumentTotals, PaymentTerms
+from contracts.documents import DocumentLine, DocumentTotals, InvoicingPolicy, PaymentTerms
 from contracts.leads import ContactInfo, LeadQualified
 from contracts.quotes import (
+    AcceptQuote,
     OpportunityClosed,
     OpportunityOutcome,
     QuoteAccepted,
@@ -82,6 +83,14 @@ def reject_reason_of(reason: QuoteRejectReason) -> domain.RejectReason:
     return domain.RejectReason(reason.value)
 
 
+def billing_terms_of(command: AcceptQuote) -> domain.BillingTerms:
+    policy = command.invoicing_policy
+    return domain.BillingTerms(
+        policy=None if policy is None else domain.BillingPolicy(policy.value),
+        down_payment_rate=command.down_payment_rate,
+    )
+
+
 # --- outbound: domain values -> event payloads -------------------------------------------------
 
 
@@ -93,12 +102,16 @@ def quote_issued(quote: domain.Quote, opportunity: domain.Opportunity) -> QuoteI
     )
 
 
-def quote_accepted(quote: domain.Quote, opportunity: domain.Opportunity) -> QuoteAccepted:
+def quote_accepted(
+    quote: domain.Quote, opportunity: domain.Opportunity, terms: domain.BillingTerms
+) -> QuoteAccepted:
     if quote.accepted_at is None:
         raise ValueError(f"quote {quote.quote_id} has no acceptance time")
     return QuoteAccepted(
         **_document(quote, opportunity),
         customer_po=quote.customer_po,
+        invoicing_policy=None if terms.policy is None else InvoicingPolicy(terms.policy.value),
+        down_payment_rate=terms.down_payment_rate,
         accepted_at=quote.accepted_at,
     )
 

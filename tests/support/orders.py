@@ -1,5 +1,6 @@
 """Builders of order_svc's inbound envelopes for tests: accepted quotes (as quote_svc or an ERP
-would publish them), order commands, posted invoices, and payments applied to them."""
+would publish them), order commands, posted invoices, credit notes for them, and payments applied
+to them."""
 
 from __future__ import annotations
 
@@ -9,9 +10,16 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from contracts.billing import CreditLine, InvoiceCredited
 from contracts.documents import DocumentLine, DocumentTotals, PaymentTerms
 from contracts.envelope import Envelope, make_envelope
-from contracts.invoices import InvoicePaid, InvoicePosted, InvoiceSource, PaymentStatus
+from contracts.invoices import (
+    InvoiceKind,
+    InvoicePaid,
+    InvoicePosted,
+    InvoiceSource,
+    PaymentStatus,
+)
 from contracts.leads import ContactInfo
 from contracts.money import sum_totals
 from contracts.orders import CancelOrder, RecordFulfilment, ShippedLine
@@ -128,7 +136,21 @@ def invoice_posted(
     invoice_id: UUID | None = None,
     invoice_number: str = "INV-2026-000001",
     totals: DocumentTotals | None = None,
+    lines: dict[int, str] | None = None,
+    kind: InvoiceKind = InvoiceKind.STANDARD,
 ) -> Envelope[InvoicePosted]:
+    """An invoice for the order made by `accepted` (its default lines): all of it, or the
+    quantities of `lines` (line number -> quantity). A down payment bills no order line."""
+    if kind is InvoiceKind.DOWN_PAYMENT:
+        billed: tuple[DocumentLine, ...] = ()
+    else:
+        billed = tuple(
+            line.model_copy(update={"quantity": Decimal(lines[line.line_no])})
+            if lines is not None
+            else line
+            for line in priced_lines()
+            if lines is None or line.line_no in lines
+        )
     payload = InvoicePosted(
         invoice_id=invoice_id or uuid.uuid4(),
         invoice_number=invoice_number,
@@ -140,7 +162,9 @@ def invoice_posted(
         account_id=uuid.uuid5(uuid.NAMESPACE_URL, f"account:{deal_id}"),
         account_name=f"Analytical Engines {deal_id}",
         currency="EUR",
-        lines=(),
+        # Line amounts are not what order_svc reads (only line numbers and quantities).
+        lines=billed,
+        kind=kind,
         totals=totals
         or DocumentTotals(
             subtotal=Decimal(0),
@@ -184,4 +208,48 @@ def invoice_paid(
     )
     return make_envelope(
         payload, event_type="invoice.paid", deal_id=deal_id, producer=ACCOUNTING, occurred_at=NOW
+    )
+
+
+def invoice_credited(
+    deal_id: str,
+    order_id: UUID,
+    invoice_id: UUID,
+    *,
+    credit_note_id: UUID | None = None,
+    credit_note_number: str = "CN-2026-000001",
+    order_lines: dict[int, str] | None = None,
+) -> Envelope[InvoiceCredited]:
+    """A credit note for `invoice_id` taking back `order_lines` (line number -> quantity) from
+    the order's billing; none: a credit of an amount (or of a down payment)."""
+    zero = DocumentTotals(
+        subtotal=Decimal(0),
+        discount_total=Decimal(0),
+        net_total=Decimal(0),
+        tax_total=Decimal(0),
+        grand_total=Decimal(0),
+    )
+    payload = InvoiceCredited(
+        credit_note_id=credit_note_id or uuid.uuid4(),
+        credit_note_number=credit_note_number,
+        source=InvoiceSource.NATIVE,
+        invoice_id=invoice_id,
+        invoice_number="INV-2026-000001",
+        order_id=order_id,
+        order_number="SO-2026-00001",
+        account_id=uuid.uuid5(uuid.NAMESPACE_URL, f"account:{deal_id}"),
+        account_name=f"Analytical Engines {deal_id}",
+        currency="EUR",
+        # Amounts are not what order_svc reads (only `order_lines`).
+        lines=(),
+        totals=zero,
+        reason="returned",
+        issue_date=date(2026, 11, 28),
+        order_lines=tuple(
+            CreditLine(line_no=n, quantity=Decimal(q)) for n, q in (order_lines or {}).items()
+        ),
+        invoice_balance_due=Decimal(0),
+    )
+    return make_envelope(
+        payload, event_type="invoice.credited", deal_id=deal_id, producer=ERP, occurred_at=NOW
     )

@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from contracts.catalog import PriceListItemUpserted
+from contracts.documents import InvoicingPolicy
 from contracts.envelope import Envelope, make_envelope
 from contracts.leads import ContactInfo, DecidedBy, LeadQualified, ProductInterest
 from contracts.quotes import (
@@ -129,8 +130,21 @@ def revise(deal_id: str, quote_id: UUID, *lines: QuoteLineInput) -> Envelope[Rev
     return _command(payload, "quote.revise", deal_id)
 
 
-def accept(deal_id: str, quote_id: UUID, *, po: str | None = "PO-1") -> Envelope[AcceptQuote]:
-    payload = AcceptQuote(quote_id=quote_id, accepted_by="customer", customer_po=po)
+def accept(
+    deal_id: str,
+    quote_id: UUID,
+    *,
+    po: str | None = "PO-1",
+    invoicing_policy: InvoicingPolicy | None = None,
+    down_payment_rate: str | None = None,
+) -> Envelope[AcceptQuote]:
+    payload = AcceptQuote(
+        quote_id=quote_id,
+        accepted_by="customer",
+        customer_po=po,
+        invoicing_policy=invoicing_policy,
+        down_payment_rate=None if down_payment_rate is None else Decimal(down_payment_rate),
+    )
     return _command(payload, "quote.accept", deal_id)
 
 

@@ -1,5 +1,6 @@
 """The order's decisions, pure: placing from an accepted quote (prices checked to the cent),
-fulfilment, cancellation, invoicing, payments seen, and every refusal."""
+fulfilment, cancellation, invoicing, payments seen, and every refusal. Billing quantities and
+credit notes: test_order_billing.py."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ from contracts.money import price_line, sum_totals
 from services.order_svc import domain
 from services.order_svc.domain import (
     AcceptedQuote,
+    Billed,
+    BillingPolicy,
+    BillingTerms,
     Cancelled,
     Completeness,
     Confirmed,
@@ -23,13 +27,14 @@ from services.order_svc.domain import (
     Customer,
     Fulfilled,
     Ignored,
-    InvoiceLinked,
+    InvoiceKind,
     InvoiceMarkedPaid,
     InvoiceRef,
     Numbering,
     Order,
     OrderLine,
     OrderState,
+    PostedInvoice,
     QuoteRef,
     Refusal,
 )
@@ -114,14 +119,14 @@ def shipped(order: Order, ref: str, **lines: str) -> Order:
 
 
 def invoiced(order: Order, number: str = "INV-1") -> Order:
-    decision = domain.link_invoice(
-        order,
-        order_id=order.order_id,
-        deal_id=DEAL,
-        invoice=InvoiceRef(uuid4(), number),
-        now=LATER,
+    """`order` once an invoice billing all of it was posted (as native on-order billing does)."""
+    invoice = PostedInvoice(
+        uuid4(), number, InvoiceKind.STANDARD, tuple((x.line_no, x.quantity) for x in order.lines)
     )
-    assert isinstance(decision, InvoiceLinked)
+    decision = domain.record_invoice(
+        order, order_id=order.order_id, deal_id=DEAL, invoice=invoice, now=LATER
+    )
+    assert isinstance(decision, Billed)
     return decision.order
 
 
@@ -157,6 +162,16 @@ def test_an_accepted_quote_becomes_a_submitted_order_with_the_quotes_prices() ->
     assert order.confirmed_at == order.updated_at == NOW
     assert order.completeness is None
     assert (order.customer_po, order.payment_terms) == ("PO 4711", "net_30")
+    assert order.billing == BillingTerms()
+    assert order.billing_status is domain.BillingStatus.NOT_INVOICED
+
+
+def test_the_billing_terms_of_the_acceptance_are_kept_on_the_order_as_given() -> None:
+    terms = BillingTerms(BillingPolicy.DOWN_PAYMENT, Decimal("0.3"))
+    assert placed(replace(quote(), billing=terms)).billing == terms
+    # A rate without the down payment policy is passed on, not judged: invoice_svc ignores it.
+    odd = BillingTerms(BillingPolicy.ON_ORDER, Decimal("0.3"))
+    assert placed(replace(quote(), billing=odd)).billing == odd
 
 
 def test_the_order_id_is_derived_from_the_quote_id() -> None:
@@ -275,6 +290,7 @@ def test_a_fresh_order_is_canceled() -> None:
     assert decision.order.state is OrderState.CANCELED
     assert decision.order.cancel_reason == "customer withdrew"
     assert decision.order.updated_at == LATER
+    assert decision.order.completeness is None
 
 
 @pytest.mark.parametrize(
@@ -283,15 +299,10 @@ def test_a_fresh_order_is_canceled() -> None:
         (lambda o: None, "unknown_order"),
         (lambda o: replace(o, deal_id="other"), "deal_mismatch"),
         (lambda o: replace(o, state=OrderState.CANCELED), "already_cancelled"),
-        (lambda o: shipped(o, "S1", l1="1"), "already_fulfilled"),
+        (lambda o: shipped(o, "S1", l1="10", l2="3"), "already_fulfilled"),
         (lambda o: shipped(shipped(o, "S1", l1="10"), "S2", l2="3"), "already_fulfilled"),
-        (lambda o: paid(invoiced(o)), "invoice_paid"),
-        (lambda o: invoiced(paid(invoiced(o, "INV-1")), "INV-2"), "invoice_paid"),
-        (lambda o: invoiced(shipped(o, "S1", l1="1")), "already_fulfilled"),
-        (lambda o: shipped(invoiced(o), "S1", l1="1"), "already_fulfilled"),
-        # Fulfilment is checked first: the answer does not depend on which fact came first.
-        (lambda o: shipped(paid(invoiced(o)), "S1", l1="1"), "already_fulfilled"),
-        (lambda o: paid(invoiced(shipped(o, "S1", l1="1"))), "already_fulfilled"),
+        (lambda o: invoiced(shipped(o, "S1", l1="10", l2="3")), "already_fulfilled"),
+        (lambda o: shipped(paid(invoiced(o)), "S1", l1="10", l2="3"), "already_fulfilled"),
     ],
 )
 def test_cancel_refusals(prepare: object, reason: str) -> None:
@@ -303,31 +314,63 @@ def test_cancel_refusals(prepare: object, reason: str) -> None:
     assert decision.subject_id == str(order.order_id)
 
 
-def test_an_invoiced_order_without_payment_is_canceled() -> None:
-    # invoice_svc posts a native invoice within milliseconds of the confirmation and cancels it
-    # itself on order.cancelled: an unpaid invoice does not hold the order.
-    order = invoiced(invoiced(placed(), "INV-1"), "INV-2")
+def test_a_fully_shipped_order_is_refused_naming_its_shipments() -> None:
+    order = shipped(shipped(placed(), "S1", l1="10"), "S2", l2="3")
+    decision = domain.cancel(order, order_id=order.order_id, deal_id=DEAL, reason="", now=LATER)
+    assert isinstance(decision, Refusal)
+    assert "['S1', 'S2']" in decision.detail
+
+
+@pytest.mark.parametrize(
+    "prepare",
+    [
+        lambda o: shipped(o, "S1", l1="4"),
+        lambda o: shipped(o, "S1", l1="10"),  # line 1 in full, line 2 not at all
+        lambda o: invoiced(shipped(o, "S1", l1="4")),
+        lambda o: shipped(invoiced(o), "S1", l1="4"),
+        lambda o: paid(invoiced(shipped(o, "S1", l1="4"))),
+    ],
+)
+def test_a_partly_shipped_order_cancels_its_remainder_and_closes(prepare: object) -> None:
+    before = prepare(placed())  # type: ignore[operator]
+    decision = domain.cancel(
+        before, order_id=before.order_id, deal_id=DEAL, reason="rest not needed", now=LATER
+    )
+    assert isinstance(decision, Cancelled)
+    order = decision.order
+    assert order.state is OrderState.CANCELED
+    assert order.cancel_reason == decision.reason == "rest not needed"
+    # What shipped stays recorded: the remainder is what was ordered and did not ship.
+    assert order.shipped == before.shipped
+    assert order.completeness is Completeness.PARTIAL
+    assert order.invoices == before.invoices
+    # Closed: nothing more ships, and a second cancel finds it canceled.
+    assert refusal(ship(order, "S9", l2="1")) == ("order.record_fulfilment", "order_cancelled")
+    again = domain.cancel(order, order_id=order.order_id, deal_id=DEAL, reason="", now=LATER)
+    assert refusal(again) == ("order.cancel", "already_cancelled")
+
+
+@pytest.mark.parametrize(
+    "prepare",
+    [
+        invoiced,
+        lambda o: invoiced(invoiced(o, "INV-1"), "INV-2"),
+        lambda o: paid(invoiced(o)),
+        lambda o: invoiced(paid(invoiced(o, "INV-1")), "INV-2"),
+    ],
+)
+def test_billing_never_holds_a_cancellation_back_paid_or_not(prepare: object) -> None:
+    # invoice_svc credits what was invoiced and will not ship, and turns money received into a
+    # refund due, whichever of the cancellation and the payment it hears of first.
+    order = prepare(placed())  # type: ignore[operator]
     assert order.state is OrderState.INVOICED
     decision = domain.cancel(
         order, order_id=order.order_id, deal_id=DEAL, reason="customer withdrew", now=LATER
     )
     assert isinstance(decision, Cancelled)
     assert decision.order.state is OrderState.CANCELED
-    assert decision.order.cancel_reason == "customer withdrew"
-    assert [i.invoice_number for i in decision.order.invoices] == ["INV-1", "INV-2"]
-
-
-def test_a_paid_invoice_refuses_the_cancel_naming_it() -> None:
-    order = invoiced(placed(), "INV-1")
-    order = invoiced(order, "INV-2")
-    first = order.invoices[0]
-    decision = domain.cancel(
-        paid(order, first), order_id=order.order_id, deal_id=DEAL, reason="", now=LATER
-    )
-    assert refusal(decision) == ("order.cancel", "invoice_paid")
-    assert isinstance(decision, Refusal)
-    assert "INV-1" in decision.detail
-    assert "INV-2" not in decision.detail
+    assert decision.order.invoices == order.invoices
+    assert decision.order.billing_status is domain.BillingStatus.FULLY_INVOICED
 
 
 # --- fulfilment -----------------------------------------------------------------------------
@@ -401,10 +444,10 @@ def test_an_invoiced_order_still_takes_shipments_and_stays_invoiced() -> None:
     assert decision.order.state is OrderState.INVOICED
 
 
-# --- invoicing ------------------------------------------------------------------------------
+# --- invoicing (quantities and credit notes: test_order_billing.py) -------------------------
 
 
-def test_an_invoice_marks_the_order_invoiced_and_keeps_fulfilment() -> None:
+def test_an_invoice_of_the_whole_order_marks_it_invoiced_and_keeps_fulfilment() -> None:
     order = shipped(placed(), "S1", l1="10", l2="3")
     assert order.completeness is Completeness.COMPLETE
     done = invoiced(order, "INV-7")
@@ -420,28 +463,30 @@ def test_a_canceled_order_stays_canceled_but_records_the_invoice() -> None:
     done = invoiced(order, "INV-8")
     assert done.state is OrderState.CANCELED
     assert [i.invoice_number for i in done.invoices] == ["INV-8"]
+    assert done.billing_status is domain.BillingStatus.FULLY_INVOICED
 
 
 def test_an_invoice_for_an_unknown_order_is_ignored() -> None:
-    decision = domain.link_invoice(
-        None, order_id=uuid4(), deal_id=DEAL, invoice=InvoiceRef(uuid4(), "INV-1"), now=NOW
-    )
+    invoice = PostedInvoice(uuid4(), "INV-1", InvoiceKind.STANDARD, ((1, Decimal(1)),))
+    decision = domain.record_invoice(None, order_id=uuid4(), deal_id=DEAL, invoice=invoice, now=NOW)
     assert isinstance(decision, Ignored)
     assert decision.reason == "unknown_order"
 
 
 def test_the_same_invoice_twice_or_from_another_deal_changes_nothing() -> None:
     order = placed()
-    ref = InvoiceRef(uuid4(), "INV-1")
-    first = domain.link_invoice(order, order_id=order.order_id, deal_id=DEAL, invoice=ref, now=NOW)
-    assert isinstance(first, InvoiceLinked)
-    again = domain.link_invoice(
-        first.order, order_id=order.order_id, deal_id=DEAL, invoice=ref, now=LATER
+    invoice = PostedInvoice(uuid4(), "INV-1", InvoiceKind.STANDARD, ((1, Decimal(4)),))
+    first = domain.record_invoice(
+        order, order_id=order.order_id, deal_id=DEAL, invoice=invoice, now=NOW
+    )
+    assert isinstance(first, Billed)
+    again = domain.record_invoice(
+        first.order, order_id=order.order_id, deal_id=DEAL, invoice=invoice, now=LATER
     )
     assert isinstance(again, Ignored)
     assert again.reason == "invoice_known"
-    other = domain.link_invoice(
-        order, order_id=order.order_id, deal_id="other", invoice=ref, now=LATER
+    other = domain.record_invoice(
+        order, order_id=order.order_id, deal_id="other", invoice=invoice, now=LATER
     )
     assert isinstance(other, Ignored)
     assert other.reason == "deal_mismatch"
@@ -477,18 +522,16 @@ def test_a_payment_marks_the_right_invoice_of_the_right_order_of_the_deal() -> N
         ("INV-1", False),
         ("INV-2", True),
     ]
-    assert marked.paid_invoices == (marked.invoices[1],)
 
 
 def test_a_new_invoice_is_unpaid() -> None:
     order = invoiced(placed())
     assert order.invoice is not None
     assert not order.invoice.paid
-    assert order.paid_invoices == ()
 
 
 def test_a_payment_for_a_canceled_order_is_recorded_and_the_order_stays_canceled() -> None:
-    # The race: canceled here before the payment's invoice.paid arrived; the trail is kept.
+    # Paid after the cancellation: invoice_svc makes the money a refund due; the trail is kept.
     order = invoiced(placed())
     decision = domain.cancel(order, order_id=order.order_id, deal_id=DEAL, reason="", now=NOW)
     assert isinstance(decision, Cancelled)

@@ -203,14 +203,19 @@ def test_commands_for_unknown_orders_are_refused() -> None:
         assert (topic, rejection.reason_code) == ("order.rejected", "unknown_order")
 
 
-def test_an_invoice_marks_the_order_invoiced_silently_and_a_cancel_still_goes_through() -> None:
+def test_an_invoice_of_the_whole_order_marks_it_invoiced_and_a_cancel_still_goes_through() -> None:
     book = OrderBook()
     _, order = confirmed(book)
     invoice_id = uuid4()
     posted = invoice_posted(
         DEAL, order.order_id, invoice_id=invoice_id, invoice_number="INV-2026-000009"
     )
-    assert handle(book, posted) == []
+    topic, billing = only(handle(book, posted))
+    assert (topic, billing.billing_status.value, billing.document_id) == (
+        "order.invoiced",
+        "fully_invoiced",
+        invoice_id,
+    )
     saved = book.get(order.order_id)
     assert saved is not None
     assert saved.state is OrderState.INVOICED
@@ -219,7 +224,7 @@ def test_an_invoice_marks_the_order_invoiced_silently_and_a_cancel_still_goes_th
         invoice_id,
         "INV-2026-000009",
     )
-    # Unpaid: the order is canceled and invoice_svc cancels the invoice on order.cancelled.
+    # invoice_svc credits the invoice on order.cancelled.
     topic, cancelled = only(handle(book, cancel(DEAL, order.order_id, "changed mind")))
     assert (topic, cancelled.order_id, cancelled.reason) == (
         "order.cancelled",
@@ -231,7 +236,7 @@ def test_an_invoice_marks_the_order_invoiced_silently_and_a_cancel_still_goes_th
     assert saved.state is OrderState.CANCELED
 
 
-def test_a_payment_marks_the_invoice_paid_silently_and_then_cancel_is_refused() -> None:
+def test_a_payment_marks_the_invoice_paid_silently_and_a_cancel_still_goes_through() -> None:
     book = OrderBook()
     _, order = confirmed(book)
     first, second = uuid4(), uuid4()
@@ -248,18 +253,16 @@ def test_a_payment_marks_the_invoice_paid_silently_and_then_cancel_is_refused() 
     # A second payment (new payment id, new event id) changes nothing.
     assert handle(book, invoice_paid(DEAL, first, amount="126.10", balance_due="0")) == []
     assert book.get(order.order_id) == saved
-    cancel_command = cancel(DEAL, order.order_id)
-    topic, rejection = only(handle(book, cancel_command))
-    assert (topic, rejection.reason_code, rejection.command_type) == (
-        "order.rejected",
-        "invoice_paid",
-        "order.cancel",
-    )
-    assert rejection.command_event_id == cancel_command.event_id
-    assert "INV-1" in rejection.detail
+    # Money received does not hold the order: invoice_svc credits and owes a refund.
+    topic, cancelled = only(handle(book, cancel(DEAL, order.order_id)))
+    assert (topic, cancelled.order_id) == ("order.cancelled", order.order_id)
     final = book.get(order.order_id)
     assert final is not None
-    assert final.state is OrderState.INVOICED
+    assert final.state is OrderState.CANCELED
+    assert [(i.invoice_number, i.paid) for i in final.invoices] == [
+        ("INV-1", True),
+        ("INV-2", False),
+    ]
 
 
 def test_a_payment_for_an_unknown_order_or_invoice_is_ignored() -> None:
@@ -287,12 +290,14 @@ def test_an_invoice_for_a_cancelled_order_is_recorded_but_the_order_stays_cancel
     handle(book, cancel(DEAL, order.order_id))
     invoice_id = uuid4()
     posted = invoice_posted(DEAL, order.order_id, invoice_id=invoice_id, invoice_number="INV-X")
-    assert handle(book, posted) == []
+    # Its billing is announced all the same: invoice_svc credits it, which will show there.
+    topic, billing = only(handle(book, posted))
+    assert (topic, billing.billing_status.value) == ("order.invoiced", "fully_invoiced")
     saved = book.get(order.order_id)
     assert saved is not None
     assert saved.state is OrderState.CANCELED
     assert [i.invoice_number for i in saved.invoices] == ["INV-X"]
-    # Paid too late (the race): recorded for reconciliation, the order stays canceled.
+    # Paid after the cancellation: recorded, the order stays canceled (a refund at invoice_svc).
     assert handle(book, invoice_paid(DEAL, invoice_id, invoice_number="INV-X")) == []
     late = book.get(order.order_id)
     assert late is not None
@@ -383,7 +388,7 @@ async def test_a_batch_loads_a_payments_order_by_deal_in_its_one_load_and_marks_
         invoice_posted("D1", one.order_id, invoice_id=invoice_one, invoice_number="INV-1"),
         invoice_posted("D2", two.order_id, invoice_id=invoice_two, invoice_number="INV-2"),
         invoice_paid("D1", invoice_one, invoice_number="INV-1"),
-        cancel("D1", one.order_id),  # paid in this very batch: refused
+        cancel("D1", one.order_id),  # paid in this very batch: canceled all the same
         cancel("D2", two.order_id),  # invoiced, unpaid: canceled
         invoice_paid("D3", uuid4()),  # no order of ours
     ]
@@ -404,12 +409,14 @@ async def test_a_batch_loads_a_payments_order_by_deal_in_its_one_load_and_marks_
     assert sorted(
         (t, e.deal_id, getattr(e.payload, "reason_code", None)) for t, e in events(out)
     ) == [
+        ("order.cancelled", "D1", None),
         ("order.cancelled", "D2", None),
-        ("order.rejected", "D1", "invoice_paid"),
+        ("order.invoiced", "D1", None),
+        ("order.invoiced", "D2", None),
     ]
     saved_one, saved_two = loaded.changed[one.order_id], loaded.changed[two.order_id]
     assert [(i.invoice_number, i.paid) for i in saved_one.invoices] == [("INV-1", True)]
-    assert saved_one.state is OrderState.INVOICED
+    assert saved_one.state is OrderState.CANCELED
     assert [(i.invoice_number, i.paid) for i in saved_two.invoices] == [("INV-2", False)]
     assert saved_two.state is OrderState.CANCELED
 

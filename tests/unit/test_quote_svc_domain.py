@@ -13,6 +13,8 @@ from services.quote_svc import domain
 from services.quote_svc.domain import (
     Accepted,
     AlreadyOpen,
+    BillingPolicy,
+    BillingTerms,
     Contact,
     Customer,
     Expired,
@@ -34,6 +36,7 @@ from services.quote_svc.domain import (
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 OPP = UUID("00000000-0000-4000-8000-0000000000aa")
 POLICY = QuotePolicy()
+NO_TERMS = BillingTerms()
 
 
 def item(
@@ -122,7 +125,12 @@ def revise(
 
 
 def accept(
-    q: Quote | None, opp: Opportunity | None, *, now: datetime = NOW, deal: str = "L1"
+    q: Quote | None,
+    opp: Opportunity | None,
+    *,
+    now: datetime = NOW,
+    deal: str = "L1",
+    terms: BillingTerms = NO_TERMS,
 ) -> domain.Decision:
     return domain.accept(
         q,
@@ -131,6 +139,7 @@ def accept(
         opportunity=opp,
         accepted_by="ada",
         customer_po="PO 1",
+        terms=terms,
         now=now,
     )
 
@@ -397,6 +406,53 @@ def test_accept_refusals() -> None:
     revised = revise(d.quote, d.opportunity, LineRequest("SKU-1001", Decimal(1)))
     assert isinstance(revised, Revised)
     assert code(accept(revised.previous, revised.opportunity)) == "not_open"
+
+
+@pytest.mark.parametrize(
+    "terms",
+    [
+        BillingTerms(),
+        BillingTerms(BillingPolicy.ON_ORDER),
+        BillingTerms(BillingPolicy.ON_DELIVERY),
+        BillingTerms(BillingPolicy.DOWN_PAYMENT),
+        BillingTerms(BillingPolicy.DOWN_PAYMENT, Decimal("0.3")),
+        # No policy named: the deployment's default applies, which may be the down payment.
+        BillingTerms(None, Decimal("0.25")),
+    ],
+)
+def test_the_billing_terms_agreed_on_accepting_travel_with_the_decision(
+    terms: BillingTerms,
+) -> None:
+    d = issued()
+    decision = accept(d.quote, d.opportunity, terms=terms)
+    assert isinstance(decision, Accepted)
+    assert decision.terms == terms
+    assert decision.quote.state is QuoteState.WON
+
+
+@pytest.mark.parametrize("policy", [BillingPolicy.ON_ORDER, BillingPolicy.ON_DELIVERY])
+def test_a_down_payment_rate_under_another_policy_is_refused_and_the_quote_stays_active(
+    policy: BillingPolicy,
+) -> None:
+    d = issued()
+    decision = accept(d.quote, d.opportunity, terms=BillingTerms(policy, Decimal("0.3")))
+    assert code(decision) == "invalid_billing_terms"
+    assert isinstance(decision, Refusal)
+    assert policy.value in decision.detail
+    assert d.quote.state is QuoteState.ACTIVE
+    # The same acceptance with terms that hold goes through.
+    assert isinstance(accept(d.quote, d.opportunity), Accepted)
+
+
+def test_an_expired_quote_is_closed_whatever_the_billing_terms_say() -> None:
+    d = issued()
+    late = accept(
+        d.quote,
+        d.opportunity,
+        now=NOW + timedelta(days=40),
+        terms=BillingTerms(BillingPolicy.ON_ORDER, Decimal("0.3")),
+    )
+    assert isinstance(late, Expired)
 
 
 # --- rejecting -----------------------------------------------------------------------------

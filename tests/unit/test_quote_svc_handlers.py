@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from contracts.documents import InvoicingPolicy
 from contracts.envelope import Envelope, decode
 from contracts.money import sum_totals
 from contracts.quotes import QuoteRejectReason
@@ -157,6 +158,48 @@ def test_accepting_publishes_the_accepted_document_and_the_won_opportunity() -> 
     assert book.changed_opportunities[lead.payload.opportunity_id].state is OpportunityState.WON
     again = events(handle(book, accept("L1", quote_id)))
     assert [(t, e.payload.reason_code) for t, e in again] == [("quote.rejected", "already_won")]
+
+
+def test_the_billing_terms_of_the_acceptance_are_on_quote_accepted() -> None:
+    book = priced_book()
+    lead = qualified("L1", interests=(("SKU-1001", "10"),))
+    handle(book, lead)
+    quote_id = quote_id_for(lead.payload.opportunity_id, 1)
+    command = accept(
+        "L1", quote_id, invoicing_policy=InvoicingPolicy.DOWN_PAYMENT, down_payment_rate="0.3"
+    )
+    out = events(handle(book, command))
+    accepted = out[0][1].payload
+    assert (accepted.invoicing_policy, accepted.down_payment_rate) == (
+        InvoicingPolicy.DOWN_PAYMENT,
+        Decimal("0.3"),
+    )
+
+
+def test_an_acceptance_without_billing_terms_leaves_them_to_the_deployment() -> None:
+    book = priced_book()
+    lead = qualified("L1")
+    handle(book, lead)
+    out = events(handle(book, accept("L1", quote_id_for(lead.payload.opportunity_id, 1))))
+    accepted = out[0][1].payload
+    assert (accepted.invoicing_policy, accepted.down_payment_rate) == (None, None)
+
+
+def test_contradictory_billing_terms_are_refused_and_the_quote_stays_active() -> None:
+    book = priced_book()
+    lead = qualified("L1")
+    handle(book, lead)
+    quote_id = quote_id_for(lead.payload.opportunity_id, 1)
+    command = accept(
+        "L1", quote_id, invoicing_policy=InvoicingPolicy.ON_ORDER, down_payment_rate="0.3"
+    )
+    out = events(handle(book, command))
+    assert [(t, e.payload.reason_code) for t, e in out] == [
+        ("quote.rejected", "invalid_billing_terms")
+    ]
+    assert out[0][1].payload.command_event_id == command.event_id
+    assert book.changed_quotes[quote_id].state is QuoteState.ACTIVE
+    assert book.changed_opportunities[lead.payload.opportunity_id].state is OpportunityState.OPEN
 
 
 def test_a_late_acceptance_expires_the_quote_and_is_refused() -> None:

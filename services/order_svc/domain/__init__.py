@@ -2,22 +2,25 @@
 
 Pure: standard library and `contracts.money` only; time, ids and the number counter are passed in.
 Decisions take values and return the new order plus what happened (`Confirmed`, `Fulfilled`,
-`Cancelled`, `InvoiceLinked`, `InvoiceMarkedPaid`), `Ignored` for an event that concerns no order
-of ours, or a `Refusal` that says why a command (or an accepted quote) does not fit. Refusals are
-answers, not errors. Callers import this package and use `domain.<name>`; the split into values
-(`model`) and decisions (`decisions`) is only for size.
+`Cancelled`, `Billed`, `InvoiceMarkedPaid`), `Ignored` for an event that concerns no order of ours
+or changes nothing, or a `Refusal` that says why a command (or an accepted quote) does not fit.
+Refusals are answers, not errors. Callers import this package and use `domain.<name>`; the split
+into values (`model`), lifecycle decisions (`decisions`) and billing decisions (`billing`) is only
+for size.
 
 States (D365): an order is created Active and submitted to fulfilment in the same decision, so
-Active is never stored. Submitted -> Fulfilled (partial | complete) | Canceled | Invoiced;
-Invoiced -> Canceled while no payment was seen for any of its invoices.
+Active is never stored. Submitted -> Fulfilled (partial | complete) | Invoiced | Canceled.
+Invoiced means fully invoiced (every line to its ordered quantity, net of credit notes); a
+credit note can take it back to Fulfilled or Submitted (`Order.settled`). Canceled is final: a
+whole order, or the unshipped remainder of a partly shipped one (completeness then says
+partial); an order shipped in full cannot be canceled. Billing never blocks a cancellation.
 """
 
+from services.order_svc.domain.billing import mark_invoice_paid, record_credit, record_invoice
 from services.order_svc.domain.decisions import (
     cancel,
     cancellation_reason,
     confirm_order,
-    link_invoice,
-    mark_invoice_paid,
     place_order,
     record_fulfilment,
 )
@@ -26,15 +29,20 @@ from services.order_svc.domain.model import (
     CANCEL,
     RECORD_FULFILMENT,
     AcceptedQuote,
+    Billed,
+    BillingPolicy,
+    BillingStatus,
+    BillingTerms,
     Cancelled,
     Completeness,
     Confirmed,
     Contact,
+    CreditNote,
     Customer,
     Decision,
     Fulfilled,
     Ignored,
-    InvoiceLinked,
+    InvoiceKind,
     InvoiceMarkedPaid,
     InvoiceRef,
     Numbering,
@@ -43,6 +51,7 @@ from services.order_svc.domain.model import (
     OrderLine,
     OrderPolicy,
     OrderState,
+    PostedInvoice,
     QuoteRef,
     Refusal,
     order_id_for,
@@ -53,15 +62,20 @@ __all__ = [
     "CANCEL",
     "RECORD_FULFILMENT",
     "AcceptedQuote",
+    "Billed",
+    "BillingPolicy",
+    "BillingStatus",
+    "BillingTerms",
     "Cancelled",
     "Completeness",
     "Confirmed",
     "Contact",
+    "CreditNote",
     "Customer",
     "Decision",
     "Fulfilled",
     "Ignored",
-    "InvoiceLinked",
+    "InvoiceKind",
     "InvoiceMarkedPaid",
     "InvoiceRef",
     "Numbering",
@@ -70,14 +84,16 @@ __all__ = [
     "OrderLine",
     "OrderPolicy",
     "OrderState",
+    "PostedInvoice",
     "QuoteRef",
     "Refusal",
     "cancel",
     "cancellation_reason",
     "confirm_order",
-    "link_invoice",
     "mark_invoice_paid",
     "order_id_for",
     "place_order",
+    "record_credit",
     "record_fulfilment",
+    "record_invoice",
 ]

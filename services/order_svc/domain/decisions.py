@@ -1,9 +1,10 @@
-"""The order's decisions: place from an accepted quote (numbered), cancel, record a shipment, link
-an invoice, mark an invoice paid.
+"""The order's lifecycle decisions: place from an accepted quote (numbered), cancel (wholly, or the
+unshipped remainder), record a shipment. Its billing (invoices, credit notes, payments seen) is
+decided in `billing`.
 
-Each takes the current order (None when there is none; for a payment, which names no order, the
-deal's orders) and values, and returns the outcome or a `Refusal`; nothing is read from the clock
-or the outside: time and the year's number counter are passed in.
+Each takes the current order (None when there is none) and values, and returns the outcome or a
+`Refusal`; nothing is read from the clock or the outside: time and the year's number counter are
+passed in.
 """
 
 from __future__ import annotations
@@ -25,10 +26,6 @@ from services.order_svc.domain.model import (
     Completeness,
     Confirmed,
     Fulfilled,
-    Ignored,
-    InvoiceLinked,
-    InvoiceMarkedPaid,
-    InvoiceRef,
     Numbering,
     Order,
     OrderCounter,
@@ -128,6 +125,7 @@ def place_order(
         state=OrderState.SUBMITTED,
         confirmed_at=now,
         updated_at=now,
+        billing=accepted.billing,
     )
     return Confirmed(order)
 
@@ -140,6 +138,15 @@ def cancellation_reason(reason: str | None, requested_by: str) -> str:
 def cancel(
     order: Order | None, *, order_id: UUID, deal_id: str, reason: str, now: datetime
 ) -> Cancelled | Refusal:
+    """Cancel the order: wholly when nothing shipped; partly shipped, its unshipped remainder,
+    which closes it. Both end Canceled (D365 closes a partly shipped order by cancelling the
+    rest); what shipped stays recorded (`shipped`, completeness partial), so the event and the
+    row tell the two apart. Once every line shipped in full there is nothing left to cancel.
+
+    Billing does not hold a cancellation back, paid or not: invoice_svc credits what was
+    invoiced and will not ship, and money received for it becomes a refund due, whichever of
+    the cancellation and the payment it hears of first.
+    """
     subject = str(order_id)
     if order is None:
         return Refusal(CANCEL, "unknown_order", f"no order {order_id}", subject)
@@ -147,28 +154,12 @@ def cancel(
         return _deal_mismatch(CANCEL, order, deal_id)
     if order.state is OrderState.CANCELED:
         return Refusal(CANCEL, "already_cancelled", "the order is canceled already", subject)
-    # Fulfilment first when both hold: goods that left are the fact no cancellation can undo,
-    # and the answer then does not depend on whether the invoice or the shipment came first.
-    if order.completeness is not None:
+    if order.completeness is Completeness.COMPLETE:
         return Refusal(
             CANCEL,
             "already_fulfilled",
-            f"shipments {sorted(order.shipment_refs)} were recorded",
+            f"every line shipped in full (shipments {sorted(order.shipment_refs)})",
             subject,
-        )
-    # An invoice alone does not block the cancellation: native invoicing posts one within
-    # milliseconds of order.confirmed, so "never once invoiced" would mean "never". invoice_svc
-    # cancels an unpaid invoice itself when it sees order.cancelled. A payment is the line: money
-    # received is not undone by a status change, so an order with a paid invoice stays.
-    # The remaining race: a payment recorded at invoice_svc whose invoice.paid has not reached us
-    # yet (or, across topics, an invoice.paid read before its invoice.posted, which is ignored).
-    # The order is then canceled, invoice_svc keeps the paid invoice (and logs it), and the
-    # refund or credit note is reconciliation outside salesflow.
-    paid = order.paid_invoices
-    if paid:
-        numbers = ", ".join(ref.invoice_number for ref in paid)
-        return Refusal(
-            CANCEL, "invoice_paid", f"a payment was received for invoice {numbers}", subject
         )
     cancelled = replace(order, state=OrderState.CANCELED, cancel_reason=reason, updated_at=now)
     return Cancelled(cancelled, reason)
@@ -186,7 +177,8 @@ def record_fulfilment(
     """Add one shipment to the cumulative quantities shipped per line.
 
     An invoiced order still takes shipments (billing ahead of delivery is common) and stays
-    Invoiced: invoicing is the later, billing-side state and fulfilment is kept alongside it.
+    Invoiced (`Order.settled`): invoicing is the later, billing-side state and fulfilment is
+    kept alongside it.
     """
     subject = str(order_id)
     if order is None:
@@ -234,67 +226,14 @@ def record_fulfilment(
             subject,
         )
     shipped_now = MappingProxyType({**order.shipped, **totals})
-    state = order.state if order.state is OrderState.INVOICED else OrderState.FULFILLED
     fulfilled = replace(
         order,
-        state=state,
         shipped=shipped_now,
         shipment_refs=order.shipment_refs | {shipment_ref},
         updated_at=now,
-    )
+    ).settled()
     # Something positive was shipped (checked above), so the order is at least partial.
     return Fulfilled(fulfilled, shipment_ref, fulfilled.completeness or Completeness.PARTIAL)
-
-
-def link_invoice(
-    order: Order | None, *, order_id: UUID, deal_id: str, invoice: InvoiceRef, now: datetime
-) -> InvoiceLinked | Ignored:
-    """Record a posted invoice on the order: Submitted or Fulfilled orders become Invoiced.
-
-    Invoiced does not close the order: it can still be canceled until a payment is seen for one
-    of its invoices (`mark_invoice_paid`), and invoice_svc then cancels the unpaid invoice.
-    A canceled order stays Canceled but keeps the reference: the invoice was made from it before
-    the cancellation reached invoice_svc, which cancels that invoice itself; recording it here
-    keeps the trail for whoever reconciles. An invoice.posted is an event, not a command, so
-    nothing is refused: what does not concern an order of ours is ignored.
-    """
-    if order is None:
-        # It may be for an order created elsewhere (another system publishing the same contract).
-        return Ignored("unknown_order", f"no order {order_id}")
-    if order.deal_id != deal_id:
-        return Ignored("deal_mismatch", f"order {order_id} belongs to deal {order.deal_id}")
-    if any(ref.invoice_id == invoice.invoice_id for ref in order.invoices):
-        return Ignored("invoice_known", f"invoice {invoice.invoice_number} was recorded already")
-    state = order.state if order.state is OrderState.CANCELED else OrderState.INVOICED
-    linked = replace(order, state=state, invoices=(*order.invoices, invoice), updated_at=now)
-    return InvoiceLinked(linked)
-
-
-def mark_invoice_paid(
-    orders: Iterable[Order], *, deal_id: str, invoice_id: UUID, now: datetime
-) -> InvoiceMarkedPaid | Ignored:
-    """Mark the invoice paid on whichever of the deal's orders it was posted for.
-
-    invoice.paid names no order, only the invoice and (as its key) the deal, so the order is the
-    one of the deal that recorded that invoice. Any payment counts, partial too: it is the fact
-    that blocks a cancellation. A canceled order is marked as well (the race described in
-    `cancel`), keeping the trail for reconciliation. An event, not a command: what concerns no
-    order of ours is ignored, and a second payment changes nothing.
-    """
-    candidates = [order for order in orders if order.deal_id == deal_id]
-    if not candidates:
-        return Ignored("unknown_order", f"no order on deal {deal_id}")
-    for order in candidates:
-        for index, ref in enumerate(order.invoices):
-            if ref.invoice_id != invoice_id:
-                continue
-            if ref.paid:
-                return Ignored("paid_known", f"invoice {ref.invoice_number} is marked paid already")
-            marked = replace(ref, paid=True)
-            invoices = (*order.invoices[:index], marked, *order.invoices[index + 1 :])
-            return InvoiceMarkedPaid(replace(order, invoices=invoices, updated_at=now), marked)
-    # Invoiced by another system for an order made elsewhere, or read before its invoice.posted.
-    return Ignored("unknown_invoice", f"no order of deal {deal_id} has invoice {invoice_id}")
 
 
 def _reprice(line: OrderLine, currency: str) -> OrderLine:

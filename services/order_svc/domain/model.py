@@ -1,5 +1,5 @@
-"""The order's values: the order itself, what it is made from, its numbering, and the decisions'
-outcomes.
+"""The order's values: the order itself, what it is made from, its numbering, its billing, and the
+decisions' outcomes.
 
 Pure: standard library and `contracts.money` only.
 """
@@ -7,7 +7,7 @@ Pure: standard library and `contracts.money` only.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -35,6 +35,31 @@ class OrderState(StrEnum):
 class Completeness(StrEnum):
     PARTIAL = "partial"
     COMPLETE = "complete"
+
+
+class BillingPolicy(StrEnum):
+    """How the order is billed (the contract's InvoicingPolicy), when the customer agreed
+    otherwise than the deployment's default; invoice_svc applies it."""
+
+    ON_ORDER = "on_order"
+    ON_DELIVERY = "on_delivery"
+    DOWN_PAYMENT = "down_payment"
+
+
+class BillingStatus(StrEnum):
+    """How much of the order is invoiced, net of credit notes (Odoo: invoice status)."""
+
+    NOT_INVOICED = "not_invoiced"
+    PARTLY_INVOICED = "partly_invoiced"
+    FULLY_INVOICED = "fully_invoiced"
+
+
+class InvoiceKind(StrEnum):
+    """A standard invoice bills order lines (its line_no is the order's); a down payment bills
+    a share of the order per tax rate and so no quantity of any line."""
+
+    STANDARD = "standard"
+    DOWN_PAYMENT = "down_payment"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +106,19 @@ class OrderLine:
 
 
 @dataclass(frozen=True, slots=True)
+class BillingTerms:
+    """The billing the customer agreed on accepting the quote; None: the deployment's default.
+
+    Kept on the order and repeated on `order.confirmed` as given: a rate without the down
+    payment policy is not this service's to judge (quote_svc refuses such an acceptance; an
+    outside producer's is passed on, and invoice_svc uses a rate only under that policy).
+    """
+
+    policy: BillingPolicy | None = None
+    down_payment_rate: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AcceptedQuote:
     """The document the customer accepted, as the order is made from it."""
 
@@ -93,15 +131,39 @@ class AcceptedQuote:
     payment_terms: str
     customer_po: str | None
     accepted_at: datetime
+    billing: BillingTerms = field(default_factory=BillingTerms)
 
 
 @dataclass(frozen=True, slots=True)
 class InvoiceRef:
     invoice_id: UUID
     invoice_number: str
-    # Set once an invoice.paid for it was seen (any amount): from then on the order cannot be
-    # canceled, because money was received against it.
+    # Set once an invoice.paid for it was seen (any amount). It holds nothing back: a canceled
+    # order's invoices are credited by invoice_svc and money received becomes a refund due.
     paid: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PostedInvoice:
+    """An invoice posted for the order, as far as the order's billing is concerned."""
+
+    invoice_id: UUID
+    invoice_number: str
+    kind: InvoiceKind
+    # (order line number, quantity billed); may name a line twice. Down payments: ignored.
+    lines: tuple[tuple[int, Decimal], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CreditNote:
+    """A credit note issued for one of the order's invoices: the quantities it takes back."""
+
+    credit_note_id: UUID
+    credit_note_number: str
+    invoice_id: UUID
+    # (order line number, quantity credited); empty for a credit of an amount or of a down
+    # payment, which takes back no quantity.
+    lines: tuple[tuple[int, Decimal], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +189,15 @@ class Order:
     shipment_refs: frozenset[str] = frozenset()
     invoices: tuple[InvoiceRef, ...] = ()
     cancel_reason: str | None = None
+    billing: BillingTerms = field(default_factory=BillingTerms)
+    # Quantity per line number billed by standard invoices, and taken back by credit notes. Kept
+    # apart, each only growing, so that the result does not depend on the order of arrival:
+    # invoices and credit notes come on two topics, and a credit note may be read first.
+    invoiced: Mapping[int, Decimal] = field(default_factory=lambda: MappingProxyType({}))
+    credited: Mapping[int, Decimal] = field(default_factory=lambda: MappingProxyType({}))
+    # Credit notes applied (invoices applied are `invoices`): a document resent under a new
+    # event id counts once.
+    credit_notes: frozenset[UUID] = frozenset()
 
     @property
     def completeness(self) -> Completeness | None:
@@ -142,13 +213,38 @@ class Order:
         """The latest invoice posted for the order."""
         return self.invoices[-1] if self.invoices else None
 
-    @property
-    def paid_invoices(self) -> tuple[InvoiceRef, ...]:
-        """The order's invoices against which a payment was seen."""
-        return tuple(ref for ref in self.invoices if ref.paid)
-
     def shipped_of(self, line_no: int) -> Decimal:
         return self.shipped.get(line_no, Decimal(0))
+
+    def invoiced_of(self, line_no: int) -> Decimal:
+        """Invoiced less credited; never below zero, which only a credit note read before its
+        invoice would give for a while."""
+        net = self.invoiced.get(line_no, Decimal(0)) - self.credited.get(line_no, Decimal(0))
+        return max(net, Decimal(0))
+
+    @property
+    def billing_status(self) -> BillingStatus:
+        """Fully invoiced once every line is invoiced to its ordered quantity."""
+        net = [(line.quantity, self.invoiced_of(line.line_no)) for line in self.lines]
+        if all(invoiced >= ordered for ordered, invoiced in net):
+            return BillingStatus.FULLY_INVOICED
+        if any(invoiced > 0 for _, invoiced in net):
+            return BillingStatus.PARTLY_INVOICED
+        return BillingStatus.NOT_INVOICED
+
+    def settled(self) -> Order:
+        """The order in the state its facts give: Canceled stays Canceled; otherwise Invoiced
+        once fully invoiced, Fulfilled once anything shipped, else Submitted. A credit note can
+        so take an order back from Invoiced, and a shipment never hides that it is invoiced."""
+        if self.state is OrderState.CANCELED:
+            return self
+        if self.billing_status is BillingStatus.FULLY_INVOICED:
+            state = OrderState.INVOICED
+        elif self.completeness is not None:
+            state = OrderState.FULFILLED
+        else:
+            state = OrderState.SUBMITTED
+        return self if state is self.state else replace(self, state=state)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,15 +275,25 @@ class Fulfilled:
 
 @dataclass(frozen=True, slots=True)
 class Cancelled:
+    """The order was canceled: wholly, or (partly shipped) its unshipped remainder."""
+
     order: Order
     reason: str
 
 
 @dataclass(frozen=True, slots=True)
-class InvoiceLinked:
-    """An invoice was recorded on the order; nothing to publish (invoice_svc told everyone)."""
+class Billed:
+    """An invoice or a credit note was applied to the order's billing.
+
+    `changed`: its invoiced quantities or billing status moved, which `order.invoiced`
+    announces; a down payment, or a credit of an amount, is recorded without an announcement.
+    `stray_lines`: line numbers the document named that the order does not have (not counted).
+    """
 
     order: Order
+    document_id: UUID
+    changed: bool
+    stray_lines: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +323,7 @@ class Refusal:
     command_event_id: UUID | None = None
 
 
-Decision = Confirmed | Fulfilled | Cancelled | InvoiceLinked | InvoiceMarkedPaid | Ignored | Refusal
+Decision = Confirmed | Fulfilled | Cancelled | Billed | InvoiceMarkedPaid | Ignored | Refusal
 
 
 def order_id_for(quote_id: UUID) -> UUID:

@@ -5,6 +5,7 @@ SQLAlchemy Core with multi-row / executemany statements, no ORM on the hot path.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
@@ -16,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.money import DocumentTotals, LineAmounts
 from services.order_svc.domain import (
+    BillingPolicy,
+    BillingTerms,
     Contact,
     Customer,
     InvoiceRef,
@@ -106,7 +109,7 @@ def row_from_order(order: Order) -> dict[str, Any]:
         "grand_total": totals.grand_total,
         "payment_terms": order.payment_terms,
         "customer_po": order.customer_po,
-        "shipped": {str(n): str(q) for n, q in sorted(order.shipped.items())},
+        "shipped": _quantities_to_json(order.shipped),
         "shipment_refs": sorted(order.shipment_refs),
         "invoices": [
             {"invoice_id": str(i.invoice_id), "invoice_number": i.invoice_number, "paid": i.paid}
@@ -115,6 +118,12 @@ def row_from_order(order: Order) -> dict[str, Any]:
         "invoice_id": invoice.invoice_id if invoice else None,
         "invoice_number": invoice.invoice_number if invoice else None,
         "cancel_reason": order.cancel_reason,
+        "invoicing_policy": order.billing.policy.value if order.billing.policy else None,
+        "down_payment_rate": order.billing.down_payment_rate,
+        "billing_status": order.billing_status.value,
+        "invoiced": _quantities_to_json(order.invoiced),
+        "credited": _quantities_to_json(order.credited),
+        "credit_note_ids": sorted(str(c) for c in order.credit_notes),
         "confirmed_at": order.confirmed_at,
         "updated_at": order.updated_at,
     }
@@ -151,7 +160,7 @@ def order_from_row(row: Row[Any] | Any) -> Order:
         state=OrderState(row.state),
         confirmed_at=row.confirmed_at,
         updated_at=row.updated_at,
-        shipped=MappingProxyType({int(n): Decimal(q) for n, q in row.shipped.items()}),
+        shipped=_quantities_from_json(row.shipped),
         shipment_refs=frozenset(row.shipment_refs),
         # Entries written before payments were tracked have no "paid": no payment was seen.
         invoices=tuple(
@@ -159,7 +168,22 @@ def order_from_row(row: Row[Any] | Any) -> Order:
             for i in row.invoices
         ),
         cancel_reason=row.cancel_reason,
+        billing=BillingTerms(
+            policy=BillingPolicy(row.invoicing_policy) if row.invoicing_policy else None,
+            down_payment_rate=row.down_payment_rate,
+        ),
+        invoiced=_quantities_from_json(row.invoiced),
+        credited=_quantities_from_json(row.credited),
+        credit_notes=frozenset(UUID(c) for c in row.credit_note_ids),
     )
+
+
+def _quantities_to_json(quantities: Mapping[int, Decimal]) -> dict[str, str]:
+    return {str(n): str(q) for n, q in sorted(quantities.items())}
+
+
+def _quantities_from_json(stored: Mapping[str, str]) -> Mapping[int, Decimal]:
+    return MappingProxyType({int(n): Decimal(q) for n, q in stored.items()})
 
 
 def _contact_to_json(c: Contact) -> dict[str, Any]:

@@ -47,6 +47,14 @@ orders = Table(
     Column("invoice_id", Uuid),
     Column("invoice_number", Text),
     Column("cancel_reason", Text),
+    # Billing terms the customer agreed on accepting; NULL: the deployment's default.
+    Column("invoicing_policy", Text),
+    Column("down_payment_rate", Numeric),
+    # Derived from the quantities below, like `completeness` from `shipped`: kept for queries.
+    Column("billing_status", Text, nullable=False),
+    Column("invoiced", JSONB, nullable=False),
+    Column("credited", JSONB, nullable=False),
+    Column("credit_note_ids", JSONB, nullable=False),
     Column("confirmed_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_orders_deal_id", "deal_id"),

@@ -24,6 +24,7 @@ from services.quote_svc.domain.model import (
     PROBABILITY_OPEN,
     Accepted,
     AlreadyOpen,
+    BillingTerms,
     Catalog,
     CloseStatus,
     Expired,
@@ -271,9 +272,15 @@ def accept(
     opportunity: Opportunity | None,
     accepted_by: str,
     customer_po: str | None,
+    terms: BillingTerms,
     now: datetime,
 ) -> Accepted | Expired | Refusal:
-    """Win the Active quote and the opportunity, while the quote is valid; else refuse."""
+    """Win the Active quote and the opportunity, while the quote is valid; else refuse.
+
+    The billing terms agreed on accepting travel with the decision to `quote.accepted` (the
+    order keeps them); contradictory ones are refused (`invalid_billing_terms`), the quote stays
+    Active and the acceptance can be sent again with terms that hold.
+    """
     command = ACCEPT
     found = _guard(command, quote, quote_id, deal_id, opportunity)
     if isinstance(found, Refusal):
@@ -289,6 +296,9 @@ def accept(
             quote.closed_as(CloseStatus.EXPIRED, now),
             Refusal(command, "expired", detail, quote_id),
         )
+    contradiction = terms.contradiction()
+    if contradiction is not None:
+        return Refusal(command, "invalid_billing_terms", contradiction, quote_id)
     won = replace(
         quote,
         state=QuoteState.WON,
@@ -311,7 +321,7 @@ def accept(
         updated_at=now,
         closed_at=now,
     )
-    return Accepted(closed, won)
+    return Accepted(closed, won, terms)
 
 
 def reject(

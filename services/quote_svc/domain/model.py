@@ -53,6 +53,15 @@ class RejectReason(StrEnum):
     CANCELED = "canceled"
 
 
+class BillingPolicy(StrEnum):
+    """How the order of an accepted quote is billed (the contract's InvoicingPolicy): all at
+    confirmation, per shipment, or a down payment first and then per shipment."""
+
+    ON_ORDER = "on_order"
+    ON_DELIVERY = "on_delivery"
+    DOWN_PAYMENT = "down_payment"
+
+
 @dataclass(frozen=True, slots=True)
 class PriceItem:
     """One item of one price list, as the product master last published it."""
@@ -293,9 +302,35 @@ class Revised:
 
 
 @dataclass(frozen=True, slots=True)
+class BillingTerms:
+    """How the customer agreed, on accepting, to be billed. None: the deployment's default
+    (invoice_svc's settings), so an acceptance that says nothing changes nothing downstream.
+
+    Carried from the acceptance to `quote.accepted` and kept by the order, not by the quote:
+    billing is the order's business, and a won quote is never published again.
+    """
+
+    policy: BillingPolicy | None = None
+    # Share of the order billed at confirmation under the down payment policy, 0 < rate < 1.
+    down_payment_rate: Decimal | None = None
+
+    def contradiction(self) -> str | None:
+        """Why these terms cannot both hold, or None. A rate means a down payment: with another
+        policy named it would be silently dropped downstream, so the acceptance is refused."""
+        if self.down_payment_rate is None or self.policy in (None, BillingPolicy.DOWN_PAYMENT):
+            return None
+        return (
+            f"a down payment rate ({self.down_payment_rate}) was given with the "
+            f"{self.policy.value} invoicing policy"
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Accepted:
     opportunity: Opportunity
     quote: Quote
+    # The billing terms of the acceptance, for `quote.accepted` (the quote does not keep them).
+    terms: BillingTerms
 
 
 @dataclass(frozen=True, slots=True)
