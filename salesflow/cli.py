@@ -1,14 +1,19 @@
-"""`salesflow`: run a worker, migrate, create topics, feed sample leads, inspect dead letters."""
+"""`salesflow`: run a worker, migrate, create topics, feed sample leads, inspect dead letters,
+read the receivables, an account's statement and the pipeline report."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from datetime import UTC, date, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from contracts.stages import SERVICES, STAGE_NAMES
+from salesflow.rendering import OutputFormat
 from salesflow.stages import build_stage
 from shared.logs import configure_logging
 from shared.settings import RuntimeSettings
@@ -179,6 +184,109 @@ def dlq_redrive(
     runtime = RuntimeSettings()
     count = asyncio.run(redrive(runtime.kafka_bootstrap, service, reason))
     typer.echo(f"re-published {count} dead letters")
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def _print_or_fail(work: Coroutine[Any, Any, str]) -> None:
+    """Print what a report command returns; nothing found (LookupError) or no database
+    (ConnectionError) is said in one line, exit 1."""
+    try:
+        typer.echo(asyncio.run(work))
+    except (LookupError, ConnectionError) as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=1) from None
+
+
+@app.command()
+def receivables(
+    account: Annotated[
+        str | None, typer.Argument(help="Account id (uuid) or part of its name, any case.")
+    ] = None,
+    as_of: Annotated[
+        date | None,
+        typer.Option(
+            "--as-of",
+            parser=date.fromisoformat,
+            metavar="YYYY-MM-DD",
+            help="Entries up to this date; default today (UTC).",
+        ),
+    ] = None,
+    output: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = (
+        OutputFormat.TABLE
+    ),
+    include_settled: Annotated[
+        bool, typer.Option("--all", help="Also accounts with nothing open (no ACCOUNT given).")
+    ] = False,
+) -> None:
+    """Per account and currency: invoiced, credited, paid, refunded, outstanding, unapplied
+    credit, and open invoice amounts by days past due (current, 1-30, 31-60, 61-90, over 90)."""
+    from salesflow.book_commands import receivables_text  # noqa: PLC0415 - each command loads only what it uses
+
+    url = RuntimeSettings().sqlalchemy_url()
+    day = as_of or _today()
+    _print_or_fail(receivables_text(url, account, day, output, include_settled=include_settled))
+
+
+@app.command()
+def statement(
+    account: Annotated[str, typer.Argument(help="Account id (uuid) or its name, any case.")],
+    currency: Annotated[str | None, typer.Option(help="Only this currency.")] = None,
+    start: Annotated[
+        date | None,
+        typer.Option(
+            "--from",
+            parser=date.fromisoformat,
+            metavar="YYYY-MM-DD",
+            help="First day shown; what came before is the opening balance.",
+        ),
+    ] = None,
+    end: Annotated[
+        date | None,
+        typer.Option(
+            "--to",
+            parser=date.fromisoformat,
+            metavar="YYYY-MM-DD",
+            help="Last day shown; default today (UTC).",
+        ),
+    ] = None,
+    output: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = (
+        OutputFormat.TABLE
+    ),
+) -> None:
+    """Every document and payment of one account in date order with a running balance, which
+    ends at the account's outstanding (`salesflow receivables --as-of` the same day)."""
+    from salesflow.book_commands import statement_text  # noqa: PLC0415 - each command loads only what it uses
+
+    last = end or _today()
+    if start is not None and start > last:
+        raise typer.BadParameter(f"--from {start} is after --to {last}")
+    url = RuntimeSettings().sqlalchemy_url()
+    money = currency.upper() if currency else None
+    _print_or_fail(
+        statement_text(url, account, currency=money, start=start, end=last, output=output)
+    )
+
+
+class ReportFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+@app.command()
+def report(
+    output: Annotated[ReportFormat, typer.Option("--format", help="Output format.")] = (
+        ReportFormat.TABLE
+    ),
+) -> None:
+    """Pipeline and billing figures read from the services' tables (one snapshot): leads,
+    opportunities, quotes, orders and invoices by state; billing per currency."""
+    from salesflow.book_commands import report_text  # noqa: PLC0415 - each command loads only what it uses
+
+    url = RuntimeSettings().sqlalchemy_url()
+    _print_or_fail(report_text(url, OutputFormat(output.value)))
 
 
 def main() -> None:
