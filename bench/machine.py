@@ -13,7 +13,7 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -164,9 +164,3 @@ class CpuAccount:
         used["other"] = round(max(0.0, machine - sum(used.values())), 2)
         used["machine"] = round(machine, 2)
         return used
-
-
-def mean_usage(samples: Iterable[Mapping[str, float]]) -> dict[str, float]:
-    rows = list(samples)
-    keys = {k for row in rows for k in row}
-    return {k: round(sum(row.get(k, 0.0) for row in rows) / len(rows), 2) for k in sorted(keys)}

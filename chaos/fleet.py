@@ -216,13 +216,6 @@ class Fleet:
         self.forget(worker)
         return await worker.terminate()
 
-    def reap(self) -> list[WorkerProcess]:
-        """Processes that died on their own (a crash point): forgotten and returned."""
-        dead = [w for ws in self.live.values() for w in ws if not w.alive]
-        for worker in dead:
-            self.forget(worker)
-        return dead
-
     async def scrape_forever(self, every_s: float = 1.0) -> None:
         while True:
             await asyncio.gather(*(w.scrape() for ws in self.live.values() for w in ws))

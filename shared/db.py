@@ -164,7 +164,7 @@ def _insert_sql(
         names = ", ".join(quote_ident(c) for c in columns)
         values = ", ".join(f":{c}" for c in columns)
         sql = f"INSERT INTO {name} ({names}) VALUES ({values})"  # noqa: S608 - identifiers checked
-        # Every non-key column of the table, as before: a column the rows leave out takes its
+        # Every non-key column of the table: a column the rows leave out takes its
         # default from the EXCLUDED row (quote_svc's price updated_at relies on it).
         changing = [c.name for c in table.columns if c.name not in key]
         if update and changing:

@@ -103,7 +103,7 @@ class OutboxRelay:
         self._pending: set[int] = set()
         self._last_polled: frozenset[int] = frozenset()
         # Bumped when a failure empties the queue: a batch whose `alone` was judged against
-        # pending ids of an earlier era is polled instead (those rows now leave by polling).
+        # pending ids of an earlier era is polled instead (those rows leave by polling).
         self._era = 0
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
