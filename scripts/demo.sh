@@ -49,4 +49,10 @@ extra=()
 [[ "$MODE" == external ]] && extra+=(--erp-invoices)
 $BIN/salesflow drive --leads "$LEADS" --rate "${DEMO_RATE:-100}" --seed "${DEMO_SEED:-7}" "${extra[@]}"
 echo
+# What the database says, not the driver: the pipeline and billing figures, then what every
+# customer owes, aged by days past due (the driver's own deals and anything else in it).
+$BIN/salesflow report
+echo
+$BIN/salesflow receivables
+echo
 echo "follow one deal:  .venv/bin/salesflow trace <deal id>   (deal ids start with deal-)"
