@@ -298,7 +298,9 @@ def piece_of_line(
     currency = line.currency
     base = min(round_money(_CONTEXT.multiply(part, unit_price), currency), rest.base)
     share = _CONTEXT.divide(_CONTEXT.multiply(line.discount, part), quantity)
-    discount = min(round_money(share, currency), rest.discount, base)
+    # A piece never nets more than is left of the line's net: with a heavy discount, rounding
+    # each piece's share on its own would leave the last piece netting below zero.
+    discount = min(max(round_money(share, currency), base - rest.net), rest.discount, base)
     net = _CONTEXT.subtract(base, discount)
     tax = min(round_money(_CONTEXT.multiply(net, tax_rate), currency), rest.tax)
     return LineAmounts(base, discount, net, tax, _CONTEXT.add(net, tax), currency)

@@ -377,12 +377,6 @@ def test_a_cancelled_order_that_shipped_nothing_is_not_billed() -> None:
 # --- the piece rule (contracts.money), as billing uses it ----------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="contracts.money.piece_of_line: each piece's discount share rounds on its own, so "
-    "with a heavy discount the pieces before the last take too little of it and the last piece "
-    "(what is left) nets below zero: a shipment invoice asking -0.03 (reported, not fixed here)",
-)
 def test_no_piece_of_a_line_nets_below_zero() -> None:
     # 10 x 0.10 less 0.94: every unit alone is 0.10 less 0.09 (0.094 rounded), so nine units
     # net 0.09 where the whole line nets 0.06.

@@ -289,8 +289,12 @@ def test_a_cancelled_order_credits_its_unused_down_payment() -> None:
     note = on(events, "invoice.credited")
     assert [n.invoice_id for n in note] == [dp.invoice_id]
     assert note[0].totals.grand_total == D("99.93") - D("67.83")
+    # The 32.10 the unused down payment frees settles the 22.61 the shipment still asks first;
+    # the rest is due back.
+    (applied,) = on(events, "invoice.credit_applied")
+    assert (applied.amount, applied.invoice_balance_due) == (D("22.61"), D("0.00"))
     due = on(events, "refund.due")[0]
-    assert (due.amount, due.cause.value) == (D("32.10"), "credited_after_payment")
+    assert (due.amount, due.cause.value) == (D("9.49"), "credited_after_payment")
     assert desk.order(order_id).down_payment.left() == {}  # type: ignore[union-attr]
     # 90.44 billed for what shipped, 67.83 of it settled by the down payment.
     assert desk.outstanding(confirmed.payload.account_id) == D("22.61") - D("32.10")
@@ -336,3 +340,17 @@ def test_a_down_payment_credited_in_part_is_deducted_only_for_what_is_left() -> 
     assert (dp_now.amount_credited, dp_now.balance_due) == (D("99.93"), D(0))
     # Less was asked in advance; the order itself is still billed in full.
     assert desk.outstanding(confirmed.payload.account_id) == D("333.10")
+
+
+def test_a_credit_of_a_fraction_of_a_cent_is_refused_not_rounded() -> None:
+    desk = Desk()
+    _, invoice = invoiced(desk)
+    events = desk.send(s.credit_invoice("D1", invoice.invoice_id, amount="10.005"))
+    assert refused(events) == "invalid_amount"
+
+
+def test_credit_refs_of_salesflow_itself_are_reserved() -> None:
+    desk = Desk()
+    _, invoice = invoiced(desk)
+    events = desk.send(s.credit_invoice("D1", invoice.invoice_id, ref="salesflow:cancel:x"))
+    assert refused(events) == "reserved_ref"

@@ -365,3 +365,19 @@ def test_an_erp_credit_note_for_an_unknown_invoice_or_in_another_currency_is_ref
         "D1", "ERP-1", "ERP-CN-2", FOUR_OF_LINE_1, lines=((1, "4"),), currency="JPY"
     )
     assert refused(desk.send(yen)) == "currency_mismatch"
+
+
+def test_an_erp_invoice_credited_in_full_may_be_billed_again_corrected() -> None:
+    # The ERP's usual correction: a credit note for the wrong invoice, then the right one.
+    desk = Desk(policy=EXTERNAL)
+    confirmed = s.order_confirmed("D1")
+    desk.send(confirmed)
+    order_id = confirmed.payload.order_id
+    first = only(desk.send(s.register_external("D1", order_id, "ERP-1")), "invoice.posted")
+    totals = s.totals_of(s.priced_lines())
+    desk.send(
+        s.register_external_credit("D1", "ERP-1", "ERP-CN-1", totals, lines=((1, "10"), (2, "3")))
+    )
+    again = only(desk.send(s.register_external("D1", order_id, "ERP-2")), "invoice.posted")
+    assert again.totals == first.totals
+    assert again.invoice_id != first.invoice_id

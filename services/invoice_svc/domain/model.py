@@ -177,6 +177,17 @@ class LineBilling:
     quantity: Decimal
     amounts: money.LineAmounts
     credited_quantity: Decimal = ZERO
+    credited_amounts: money.LineAmounts | None = None
+
+    @property
+    def net_quantity(self) -> Decimal:
+        return self.quantity - self.credited_quantity
+
+    def net_amounts(self) -> money.LineAmounts:
+        """Billed less credited: what the next piece of the line is priced against."""
+        if self.credited_amounts is None:
+            return self.amounts
+        return money.subtract_amounts(self.amounts, self.credited_amounts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,7 +233,9 @@ class Order:
         return self.billed.get(line.line_no) or LineBilling(ZERO, money.zero_amounts(self.currency))
 
     def unbilled(self, line: Line) -> Decimal:
-        return line.quantity - self.billed_of(line).quantity
+        """Not billed, or billed and credited back since (an ERP's corrected invoice after its
+        credit note bills it again)."""
+        return line.quantity - self.billed_of(line).net_quantity
 
     @property
     def fully_billed(self) -> bool:

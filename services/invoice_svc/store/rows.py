@@ -131,6 +131,9 @@ def row_from_order(order: Order) -> dict[str, Any]:
                 "quantity": str(b.quantity),
                 "credited_quantity": str(b.credited_quantity),
                 **_amounts_json(b.amounts),
+                "credited": None
+                if b.credited_amounts is None
+                else _amounts_json(b.credited_amounts),
             }
             for n, b in order.billed.items()
         },
@@ -171,6 +174,7 @@ def order_from_row(row: Row[Any]) -> Order:
                 Decimal(b["quantity"]),
                 _amounts_of(b, row.currency),
                 Decimal(b["credited_quantity"]),
+                None if b.get("credited") is None else _amounts_of(b["credited"], row.currency),
             )
             for n, b in (row.billed or {}).items()
         },

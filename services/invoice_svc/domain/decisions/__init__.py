@@ -1,6 +1,7 @@
 """invoice_svc's decisions, by subject: `billing` (orders billed by policy, ERP invoices,
-payments), `credits` (credit notes, cancellations, refunds, customer credit applied), and the
-bookkeeping both share (`books`). Callers use `domain.<name>`."""
+payments), `credits` (credit notes, invoice cancellations), `settlement` (order cancellations,
+refunds, customer credit applied), and the bookkeeping they share (`books`). Callers use
+`domain.<name>`."""
 
 from services.invoice_svc.domain.decisions.billing import (
     Held,
@@ -38,12 +39,14 @@ from services.invoice_svc.domain.decisions.books import (
 from services.invoice_svc.domain.decisions.credits import (
     CreditRequest,
     ExternalCredit,
-    apply_credit,
     cancel_invoice,
-    cancel_order,
     credit_invoice,
-    record_refund,
     register_external_credit,
+)
+from services.invoice_svc.domain.decisions.settlement import (
+    apply_credit,
+    cancel_order,
+    record_refund,
 )
 
 __all__ = [

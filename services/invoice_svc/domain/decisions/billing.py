@@ -16,6 +16,7 @@ from uuid import UUID
 
 from contracts import money
 from services.invoice_svc.domain.decisions.books import (
+    INTERNAL,
     ORDER_CONFIRMED,
     RECORD_PAYMENT,
     REGISTER,
@@ -357,8 +358,10 @@ def _bill(
             unit_price=line.unit_price,
             tax_rate=line.tax_rate,
             part=quantity,
-            taken=done.amounts,
-            taken_quantity=done.quantity,
+            # Priced against what is billed and not credited: a line billed again after its
+            # credit note completes the line to the cent like a first billing would.
+            taken=done.net_amounts(),
+            taken_quantity=done.net_quantity,
         )
         lines.append(line.piece(quantity, amounts))
         billed[line.line_no] = replace(
@@ -417,7 +420,12 @@ def _deduct(
     text = f"Down payment deducted on invoice {invoice.invoice_number}"
     lines = tuple(rate_line(n, text, r, *taken[r]) for n, r in enumerate(sorted(taken), 1))
     note = credit_note_of(
-        billing.latest(down_payment), lines, numbers, text, f"deduct:{invoice.invoice_id}", now
+        billing.latest(down_payment),
+        lines,
+        numbers,
+        text,
+        f"{INTERNAL}deduct:{invoice.invoice_id}",
+        now,
     )
     billing.order = replace(order, down_payment=replace(dp, used=add_rates(dp.used, taken)))
     freed = book_credit_note(billing, billing.latest(down_payment), note, now, refund=False)
@@ -427,7 +435,7 @@ def _deduct(
         billing.apply(
             invoice,
             min(freed, billing.latest(invoice).balance_due),
-            f"deduct:{note.credit_note_id}",
+            f"{INTERNAL}deduct:{note.credit_note_id}",
             now,
         )
 

@@ -32,6 +32,10 @@ from services.invoice_svc.domain.model import (
     invoice_number,
 )
 
+# Refs salesflow gives its own credit notes and credit applications start with this prefix,
+# which requesters may not use (refused `reserved_ref`): theirs can never collide with one.
+INTERNAL = "salesflow:"
+
 ORDER_CONFIRMED = "order.confirmed"
 REGISTER = "invoice.register_external"
 RECORD_PAYMENT = "invoice.record_payment"
@@ -274,6 +278,11 @@ class Billing:
         )
         return credit
 
+    def announce_refund(self, invoice: Invoice, amount: Decimal, cause: str) -> None:
+        """Money already held as customer credit is due back (after what a decision applied)."""
+        credit = self.credit(invoice.account_id, invoice.currency, invoice.account_name)
+        self.refunds_due.append(RefundDueFact(credit, amount, cause, invoice.invoice_id))
+
     def _settle(
         self,
         invoice: Invoice,
@@ -395,9 +404,16 @@ def book_credit_note(
     billing.invoices.setdefault(invoice.invoice_id, invoice)
     if note.order_lines and billing.order is not None:
         billed = dict(billing.order.billed)
+        currency = billing.order.currency
         for line_no, quantity in note.order_lines:
             done = billed[line_no]
-            billed[line_no] = replace(done, credited_quantity=done.credited_quantity + quantity)
+            piece = next(x for x in note.lines if x.line_no == line_no).amounts(currency)
+            credited = done.credited_amounts or money.zero_amounts(currency)
+            billed[line_no] = replace(
+                done,
+                credited_quantity=done.credited_quantity + quantity,
+                credited_amounts=money.add_amounts(credited, piece),
+            )
         billing.order = replace(billing.order, billed=billed)
     return billing.book_note(note, now=now, refund=refund)
 

@@ -11,21 +11,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
-from uuid import UUID
 
 from contracts import money
-from services.invoice_svc.domain.decisions.billing import record_shipment, totals_differences
+from services.invoice_svc.domain.decisions.billing import totals_differences
 from services.invoice_svc.domain.decisions.books import (
-    APPLY_CREDIT,
     CANCEL,
     CREDIT,
-    RECORD_REFUND,
+    INTERNAL,
     REGISTER_CREDIT,
-    AccountCredit,
     Billing,
     CustomerCredits,
     Numbers,
-    Refund,
     Refusal,
     Unchanged,
     book_credit_note,
@@ -82,6 +78,10 @@ def credit_invoice(
     command: str = CREDIT,
 ) -> Billing | Unchanged | Refusal:
     """A credit note for (part of) an invoice, numbered from its own sequence."""
+    if command == CREDIT and request.ref.startswith(INTERNAL):
+        return Refusal(
+            command, "reserved_ref", f"credit refs starting {INTERNAL!r} are salesflow's"
+        )
     if existing is not None:
         return Unchanged(f"credit {request.ref} is issued already ({existing.credit_note_number})")
     refusal = _creditable(invoice, invoice_ref, deal_id, command)
@@ -92,8 +92,17 @@ def credit_invoice(
         return Refusal(
             command, "wrong_mode", "credit notes come from the accounting system", invoice_ref
         )
+    amount = request.amount
+    if amount is not None and money.round_money(amount, invoice.currency) != amount:
+        # Rounded silently, the credit would not be what was asked.
+        return Refusal(
+            command,
+            "invalid_amount",
+            f"{amount} has more decimals than {invoice.currency} allows",
+            invoice_ref,
+        )
     billing = Billing(customer_credit, order=order)
-    pieces = _credit_pieces(invoice, request)
+    pieces = credit_pieces(invoice, request)
     if isinstance(pieces, str):
         return Refusal(command, "over_credit", pieces, invoice_ref)
     lines, order_lines = pieces
@@ -134,7 +143,7 @@ def register_external_credit(
             invoice_ref,
         )
     if credit.lines:
-        pieces = _credit_pieces(
+        pieces = credit_pieces(
             invoice, CreditRequest(credit.external_credit_note_id, credit.reason, credit.lines)
         )
         if isinstance(pieces, str):
@@ -150,7 +159,7 @@ def register_external_credit(
                 invoice_ref,
             )
     else:
-        pieces = _credit_pieces(
+        pieces = credit_pieces(
             invoice,
             CreditRequest(
                 credit.external_credit_note_id, credit.reason, amount=credit.totals.grand_total
@@ -219,173 +228,6 @@ def cancel_invoice(
     return decided
 
 
-def cancel_order(
-    order: Order | None,
-    invoices: Sequence[Invoice],
-    *,
-    shipped: Mapping[int, Decimal],
-    reason: str,
-    mode: InvoicingMode,
-    numbers: Numbers,
-    customer_credit: CustomerCredits,
-    now: datetime,
-) -> Billing | Unchanged:
-    """The order is closed (later ERP invoices for it are refused); what was invoiced and will
-    not ship is credited, the latest invoices first, and the unused down payment with it. In
-    external mode the accounting system credits (it owns the documents)."""
-    if order is None:
-        return Unchanged("order unknown here (the handler keeps such a cancellation ahead)")
-    if order.cancelled:
-        return Unchanged(f"order {order.order_number} is cancelled already")
-    order = record_shipment(replace(order, cancelled=True, cancel_reason=reason), shipped)
-    billing = Billing(customer_credit, order=order)
-    if mode is InvoicingMode.EXTERNAL:
-        return billing
-    text = f"order {order.order_number} cancelled: {reason}"
-    standard = sorted(
-        (
-            i
-            for i in invoices
-            if i.kind is InvoiceKind.STANDARD and i.state is not InvoiceState.CANCELED
-        ),
-        key=lambda i: (i.created_at, i.invoice_number),
-        reverse=True,
-    )
-    # What was billed and will not ship, per line, taken back from the latest invoices first;
-    # one credit note per invoice.
-    asked: dict[UUID, list[tuple[int, Decimal]]] = {}
-    for line in order.lines:
-        done = order.billed_of(line)
-        excess = done.quantity - done.credited_quantity - order.shipped.get(line.line_no, ZERO)
-        for invoice in standard:
-            on_it = invoice.line(line.line_no)
-            if excess <= 0 or on_it is None:
-                continue
-            take = min(on_it.quantity - invoice.credited_of(on_it).quantity, excess)
-            if take > 0:
-                asked.setdefault(invoice.invoice_id, []).append((line.line_no, take))
-                excess -= take
-    for invoice in standard:
-        if invoice.invoice_id not in asked:
-            continue
-        request = CreditRequest(f"cancel:{order.order_id}", text, tuple(asked[invoice.invoice_id]))
-        # Capped: after an amount credit, the lines that will not ship may be worth more than
-        # the invoice still asks at their tax rate; refusing raised here, and the cancellation
-        # could never be processed.
-        pieces = _credit_pieces(invoice, request, capped=True)
-        if isinstance(pieces, str):  # pragma: no cover - sized to what is left above
-            raise ValueError(pieces)  # noqa: TRY004 - an impossible refusal, not a wrong type
-        lines, order_lines = pieces
-        note = credit_note_of(
-            invoice, lines, numbers, text, request.ref, now, order_lines=order_lines
-        )
-        book_credit_note(billing, invoice, note, now)
-    dp = order.down_payment
-    dp_invoice = next(
-        (i for i in invoices if i.invoice_id == (dp.invoice_id if dp else None)), None
-    )
-    if dp is not None and dp_invoice is not None and dp.left():
-        lines = tuple(
-            rate_line(n, f"Down payment not used: {text}"[:200], r, *a)
-            for n, (r, a) in enumerate(sorted(dp.left().items()), 1)
-        )
-        note = credit_note_of(
-            billing.latest(dp_invoice), lines, numbers, text, f"cancel:{order.order_id}", now
-        )
-        billing.order = replace(
-            billing.order or order, down_payment=replace(dp, used=add_rates(dp.used, dp.left()))
-        )
-        book_credit_note(billing, billing.latest(dp_invoice), note, now)
-    return billing
-
-
-def record_refund(
-    credit: AccountCredit | None, refund: Refund, *, done: bool, customer_credit: CustomerCredits
-) -> Billing | Unchanged | Refusal:
-    """Customer credit paid back; never more than the credit held."""
-    if done:
-        return Unchanged(f"refund {refund.refund_id} is recorded already")
-    if _beyond_minor_unit(refund.amount, refund.currency):
-        # As for payments: a fraction of a cent would leave the credit and the receivables
-        # off the cent for good.
-        return Refusal(
-            RECORD_REFUND,
-            "invalid_amount",
-            f"{refund.amount} has more decimals than {refund.currency} allows",
-            refund.refund_id,
-        )
-    held = credit.balance if credit is not None else ZERO
-    if refund.amount > held:
-        return Refusal(
-            RECORD_REFUND,
-            "refund_exceeds_credit",
-            f"refund of {refund.amount} {refund.currency}, credit held {held}",
-            refund.refund_id,
-        )
-    billing = Billing(customer_credit)
-    assert credit is not None
-    billing.refund(refund, credit.account_name)
-    return billing
-
-
-def apply_credit(
-    invoice: Invoice | None,
-    credit: AccountCredit | None,
-    *,
-    application_id: str,
-    amount: Decimal,
-    currency: str,
-    account_id: UUID,
-    invoice_ref: str,
-    done: bool,
-    customer_credit: CustomerCredits,
-    now: datetime,
-) -> Billing | Unchanged | Refusal:
-    """Customer credit settles part of an invoice of the same account and currency."""
-    if done:
-        return Unchanged(f"credit application {application_id} is recorded already")
-    if invoice is None:
-        return Refusal(APPLY_CREDIT, "unknown_invoice", f"no invoice {invoice_ref}", invoice_ref)
-    if invoice.account_id != account_id or invoice.currency != currency:
-        return Refusal(
-            APPLY_CREDIT,
-            "account_mismatch",
-            f"invoice {invoice.invoice_number} is not the account's in {currency}",
-            invoice_ref,
-        )
-    if _beyond_minor_unit(amount, currency):
-        # As for payments: a fraction of a cent would leave the invoice, the credit and the
-        # receivables off the cent for good.
-        return Refusal(
-            APPLY_CREDIT,
-            "invalid_amount",
-            f"{amount} has more decimals than {currency} allows",
-            invoice_ref,
-        )
-    held = credit.balance if credit is not None else ZERO
-    if amount > held:
-        return Refusal(
-            APPLY_CREDIT,
-            "exceeds_credit",
-            f"{amount} {currency} asked, credit held {held}",
-            invoice_ref,
-        )
-    if amount > invoice.balance_due:
-        return Refusal(
-            APPLY_CREDIT,
-            "exceeds_balance",
-            f"{amount} {currency} asked, {invoice.invoice_number} asks {invoice.balance_due}",
-            invoice_ref,
-        )
-    billing = Billing(customer_credit)
-    billing.apply(invoice, amount, application_id, now)
-    return billing
-
-
-def _beyond_minor_unit(amount: Decimal, currency: str) -> bool:
-    return money.round_money(amount, currency) != amount
-
-
 def _use_down_payment(billing: Billing, invoice: Invoice, note: CreditNote) -> None:
     """A credit note on the order's down payment invoice uses that much of the down payment up.
 
@@ -422,7 +264,7 @@ def _creditable(invoice: Invoice | None, ref: str, deal_id: str, command: str) -
     return None
 
 
-def _credit_pieces(
+def credit_pieces(
     invoice: Invoice, request: CreditRequest, *, capped: bool = False
 ) -> tuple[tuple[Line, ...], tuple[tuple[int, Decimal], ...]] | str:
     """The credit note's lines and the order lines it takes back, or why it cannot be.
