@@ -43,6 +43,21 @@ PG_DB="salesflow"
 PG_DIR="$LOCAL/pg"
 PG_DATA="${SALESFLOW_PG_DATA:-$PG_DIR/data}"
 PG_LOGS="$PG_DIR/logs"
+
+# A checkout whose servers were set up on other ports keeps them: without an explicit
+# SALESFLOW_*_PORT the ports come from its own generated configs. Falling back to the defaults
+# instead would find another checkout's servers on 9092/5432 and point this one at them (their
+# schemas migrated by this code, their consumer groups joined).
+if [[ -z "${SALESFLOW_KAFKA_PORT:-}" && -f "$KAFKA_CONFIG" ]]; then
+    _listeners="$(sed -n 's/^listeners=//p' "$KAFKA_CONFIG")"
+    [[ "$_listeners" =~ PLAINTEXT://[^,]*:([0-9]+) ]] && KAFKA_PORT="${BASH_REMATCH[1]}"
+    [[ -z "${SALESFLOW_KAFKA_CONTROLLER_PORT:-}" && "$_listeners" =~ CONTROLLER://[^,]*:([0-9]+) ]] &&
+        KAFKA_CONTROLLER_PORT="${BASH_REMATCH[1]}"
+fi
+if [[ -z "${SALESFLOW_PG_PORT:-}" && -f "$PG_DATA/salesflow.conf" ]]; then
+    _port="$(sed -n 's/^port = \([0-9]*\)$/\1/p' "$PG_DATA/salesflow.conf" 2>/dev/null || true)"
+    [[ -n "$_port" ]] && PG_PORT="$_port"
+fi
 PG_LOG_FILE="$PG_LOGS/postgres.log"
 
 ENV_FILE="$LOCAL/salesflow.env"
