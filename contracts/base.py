@@ -36,7 +36,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import InitErrorDetails, PydanticCustomError, core_schema
 
-from contracts.money import MINOR_UNITS
+from contracts.money import FRACTION_DIGITS, INTEGER_DIGITS, MINOR_UNITS
 
 __all__ = [
     "TOLERANT",
@@ -127,7 +127,7 @@ class Payload(Contract):
 # and 12 decimals fit NUMERIC(32, 12) and any sane price, quantity or rate. Bounds are part of the
 # pattern so that the JSON Schema states them exactly (a string has no "minimum") and the
 # compatibility check sees a tightened bound as a changed pattern.
-_DIGITS: Final = r"[0-9]{1,20}(\.[0-9]{1,12})?"
+_DIGITS: Final = rf"[0-9]{{1,{INTEGER_DIGITS}}}(\.[0-9]{{1,{FRACTION_DIGITS}}})?"
 DECIMAL_PATTERN: Final = rf"^-?{_DIGITS}$"
 NON_NEGATIVE_DECIMAL_PATTERN: Final = rf"^{_DIGITS}$"
 POSITIVE_DECIMAL_PATTERN: Final = rf"^(?!0+(\.0+)?$){_DIGITS}$"
@@ -165,8 +165,8 @@ class _DecimalString:
         if self._match(format(result, "f")) is None:
             raise PydanticCustomError(
                 "decimal_bounds",
-                "must be {rule} with at most 20 digits before and 12 after the point",
-                {"rule": self._rule},
+                "must be {rule} with at most {before} digits before and {after} after the point",
+                {"rule": self._rule, "before": INTEGER_DIGITS, "after": FRACTION_DIGITS},
             )
         return result
 

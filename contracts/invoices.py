@@ -36,6 +36,7 @@ from contracts.documents import (
     DocumentTotals,
     PaymentTerms,
 )
+from contracts.parties import CustomerDetails
 
 __all__ = [
     "BilledLine",
@@ -144,8 +145,18 @@ class RegisterExternalInvoice(Payload):
     invoice_number: ExternalId = Field(
         description="Invoice number printed on the document.", examples=["INV-2025-000311"]
     )
-    order_id: EntityId = Field(
-        description="The salesflow order invoiced.", examples=[_ORDER_ID_EXAMPLE]
+    order_id: EntityId | None = Field(
+        default=None,
+        description="The salesflow order invoiced; or name it by order_number or erp_order_number.",
+        examples=[_ORDER_ID_EXAMPLE],
+    )
+    order_number: ExternalId | None = Field(
+        default=None, description="salesflow's order number (SO-...).", examples=["SO-2025-00009"]
+    )
+    erp_order_number: ExternalId | None = Field(
+        default=None,
+        description="The ERP's own order number (as acknowledged with order.acknowledge).",
+        examples=["4711"],
     )
     currency: CurrencyCode = Field(description="ISO 4217 currency.", examples=["EUR"])
     totals: DocumentTotals = Field(description="Invoice totals.", examples=[TOTALS_EXAMPLE])
@@ -157,6 +168,12 @@ class RegisterExternalInvoice(Payload):
         "the order not billed yet. Several ERP invoices may bill one order.",
         examples=[[{"line_no": 1, "quantity": "4"}], None],
     )
+
+    @model_validator(mode="after")
+    def _names_an_order(self) -> Self:
+        if self.order_id is None and self.order_number is None and self.erp_order_number is None:
+            raise ValueError("order_id, order_number or erp_order_number is required")
+        return self
 
 
 class RecordPayment(Payload):
@@ -190,6 +207,17 @@ class RecordPayment(Payload):
         description="Payment method as named by the payer.",
         examples=["sepa_transfer"],
     )
+    order_number: ExternalId | None = Field(
+        default=None,
+        description="Pay an order's open invoices (oldest due first) named by salesflow's order "
+        "number, instead of naming an invoice.",
+        examples=[None],
+    )
+    erp_order_number: ExternalId | None = Field(
+        default=None,
+        description="The same, by the ERP's own order number.",
+        examples=[None],
+    )
     allocations: tuple[PaymentAllocation, ...] = Field(
         default=(),
         max_length=100,
@@ -201,13 +229,16 @@ class RecordPayment(Payload):
     @model_validator(mode="after")
     def _names_an_invoice(self) -> Self:
         named = self.invoice_id is not None or self.external_invoice_id is not None
+        by_order = self.order_number is not None or self.erp_order_number is not None
         if self.allocations:
-            if named:
+            if named or by_order:
                 raise ValueError("name the invoices either in allocations or at the top")
             if sum(a.amount for a in self.allocations) != self.amount:
                 raise ValueError("allocations must sum to amount")
-        elif not named:
+        elif not named and not by_order:
             raise ValueError("invoice_id or external_invoice_id is required")
+        elif named and by_order:
+            raise ValueError("name either an invoice or an order")
         return self
 
 
@@ -261,6 +292,14 @@ class InvoicePosted(Payload):
         description="Totals: sums of the lines, less the deductions; grand_total is what the "
         "invoice asks to be paid. All invoices of an order add up to the order's totals.",
         examples=[TOTALS_EXAMPLE],
+    )
+    customer_details: CustomerDetails | None = Field(
+        default=None,
+        description="Sold-to, bill-to, ship-to, tax id and ERP customer number, from the order.",
+        examples=[None],
+    )
+    customer_po: ShortText | None = Field(
+        default=None, description="Customer's purchase order number.", examples=["PO 4711/2025"]
     )
     kind: InvoiceKind = Field(
         default=InvoiceKind.STANDARD,

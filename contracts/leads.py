@@ -23,6 +23,7 @@ from contracts.base import (
     Quantity,
     ShortText,
 )
+from contracts.parties import AccountDetails
 
 __all__ = [
     "CONTACT_EXAMPLE",
@@ -34,12 +35,16 @@ __all__ = [
     "EmailAddress",
     "LeadCaptured",
     "LeadDisqualified",
+    "LeadOpened",
     "LeadQualified",
+    "LeadReactivated",
     "LeadSource",
+    "LeadUpdated",
     "ProductInterest",
     "PurchaseTimeframe",
     "QualifyLead",
     "ReactivateLead",
+    "UpdateLead",
 ]
 
 # Syntax only (one "@", a dot in the domain, no spaces): deliverability is the CRM's problem, and a
@@ -178,6 +183,11 @@ class LeadCaptured(Payload):
     notes: LongText | None = Field(
         default=None, description="Free text from the capture.", examples=["Call after 3pm"]
     )
+    campaign_id: ExternalId | None = Field(
+        default=None,
+        description="The marketing campaign that brought the lead.",
+        examples=["CMP-2025-SPRING", None],
+    )
 
 
 class QualifyLead(Payload):
@@ -235,6 +245,97 @@ class ReactivateLead(Payload):
     )
 
 
+class UpdateLead(Payload):
+    """Command: correct or complete an open lead (new contact details, interests); the
+    qualification policy runs again on the result."""
+
+    EVENT_TYPE: ClassVar[str] = "lead.update"
+
+    lead_id: ExternalId = Field(
+        description="Lead id given by the capturing system; also the deal id.",
+        examples=["L-2024-000123"],
+    )
+    company_name: ShortText | None = Field(
+        default=None, description="New company name; absent: unchanged.", examples=["Acme GmbH"]
+    )
+    contact: ContactInfo | None = Field(
+        default=None, description="New contact details; absent: unchanged.", examples=[None]
+    )
+    topic: ShortText | None = Field(
+        default=None, description="New topic; absent: unchanged.", examples=[None]
+    )
+    budget_amount: Amount | None = Field(
+        default=None, description="New budget; absent: unchanged.", examples=["30000.00"]
+    )
+    purchase_timeframe: PurchaseTimeframe | None = Field(
+        default=None, description="New timeframe; absent: unchanged.", examples=["this_quarter"]
+    )
+    product_interests: tuple[ProductInterest, ...] | None = Field(
+        default=None,
+        description="New product interests, replacing the old; absent: unchanged.",
+        examples=[_INTERESTS_EXAMPLE, None],
+    )
+    notes: LongText | None = Field(
+        default=None, description="New notes; absent: unchanged.", examples=[None]
+    )
+    requested_by: ShortText = Field(
+        description="Who asked: a user id or email in the upstream system.",
+        examples=["jane.doe@example.com"],
+    )
+
+
+class LeadOpened(Payload):
+    """A captured lead stays Open for a person to decide: the policy neither qualified nor
+    disqualified it. Says why, so the sales team knows what is missing."""
+
+    EVENT_TYPE: ClassVar[str] = "lead.opened"
+
+    lead_id: ExternalId = Field(
+        description="Lead id given by the capturing system; also the deal id.",
+        examples=["L-2024-000123"],
+    )
+    missing: tuple[ShortText, ...] = Field(
+        description="What keeps the policy from qualifying it: email_or_phone, company, "
+        "product_interest, budget, purchase_timeframe, or a_person_decides (automatic "
+        "qualification is off).",
+        examples=[["company", "budget"]],
+    )
+
+
+class LeadUpdated(Payload):
+    """An open lead was corrected or completed (and is still Open)."""
+
+    EVENT_TYPE: ClassVar[str] = "lead.updated"
+
+    lead_id: ExternalId = Field(
+        description="Lead id given by the capturing system; also the deal id.",
+        examples=["L-2024-000123"],
+    )
+    changed: tuple[ShortText, ...] = Field(
+        description="The fields the update changed.", examples=[["contact", "product_interests"]]
+    )
+    requested_by: ShortText = Field(description="Who asked.", examples=["jane.doe@example.com"])
+    missing: tuple[ShortText, ...] = Field(
+        default=(),
+        description="What still keeps the policy from qualifying it (as on `lead.opened`); "
+        "empty when the update let the policy decide (a `lead.qualified` or "
+        "`lead.disqualified` follows).",
+        examples=[["budget"]],
+    )
+
+
+class LeadReactivated(Payload):
+    """A disqualified lead was reopened."""
+
+    EVENT_TYPE: ClassVar[str] = "lead.reactivated"
+
+    lead_id: ExternalId = Field(
+        description="Lead id given by the capturing system; also the deal id.",
+        examples=["L-2024-000123"],
+    )
+    requested_by: ShortText = Field(description="Who asked.", examples=["jane.doe@example.com"])
+
+
 class LeadQualified(Payload):
     """The lead became an opportunity; carries everything quote_svc needs to open it."""
 
@@ -281,6 +382,21 @@ class LeadQualified(Payload):
     rule: ShortText = Field(
         description='The policy rule that qualified the lead, or "command".',
         examples=["budget_and_timeframe"],
+    )
+    source: LeadSource | None = Field(
+        default=None, description="Where the lead came from (lineage).", examples=["trade_show"]
+    )
+    campaign_id: ExternalId | None = Field(
+        default=None, description="The campaign that brought it.", examples=["CMP-2025-SPRING"]
+    )
+    notes: LongText | None = Field(
+        default=None, description="The lead's notes, carried to the opportunity.", examples=[None]
+    )
+    account: AccountDetails | None = Field(
+        default=None,
+        description="The account's master data as known at qualification (addresses, tax id, "
+        "ERP customer number), so the first quote can carry it.",
+        examples=[None],
     )
 
 

@@ -25,7 +25,11 @@ from types import MappingProxyType
 from typing import Final
 
 __all__ = [
+    "FRACTION_DIGITS",
+    "INTEGER_DIGITS",
+    "MAX_QUANTITY",
     "MINOR_UNITS",
+    "AmountOutOfRange",
     "CurrencyMismatch",
     "DocumentTotals",
     "InvalidLine",
@@ -65,6 +69,18 @@ MINOR_UNITS: Final[Mapping[str, int]] = MappingProxyType(
 # decimal context (precision, traps). 38 digits matches PostgreSQL NUMERIC(38, x) columns.
 _CONTEXT: Final = Context(prec=38, rounding=ROUND_HALF_UP)
 
+# The decimals of every contract take at most INTEGER_DIGITS digits before the point and
+# FRACTION_DIGITS after (contracts.base builds its patterns from these). An amount salesflow
+# computes beyond that could not be published, so pricing refuses it (`AmountOutOfRange`) rather
+# than fail later on the way out.
+INTEGER_DIGITS: Final = 20
+FRACTION_DIGITS: Final = 12
+# The largest quantity of one line, declared once for every stage: lead_svc refuses a lead that
+# asks for more, and `price_line` refuses to price more, so a quantity one stage accepts is one
+# every later stage can price (a billion units: beyond any real order, far below the digits
+# above; 10^20 units at any price overflowed the totals and dead-lettered in quote_svc).
+MAX_QUANTITY: Final = Decimal(10) ** 9
+
 
 class MoneyError(ValueError):
     """Base of the money rule violations."""
@@ -80,6 +96,10 @@ class CurrencyMismatch(MoneyError):  # noqa: N818 - the domain's word; "Error" a
 
 class InvalidLine(MoneyError):  # noqa: N818 - the domain's word; "Error" adds nothing
     """A document line cannot be priced (e.g. the discount exceeds the line's base amount)."""
+
+
+class AmountOutOfRange(InvalidLine):
+    """An amount too large for the contracts' decimals (or a quantity above MAX_QUANTITY)."""
 
 
 def minor_unit(currency: str) -> int:
@@ -111,8 +131,17 @@ def _as_decimal(value: object, name: str) -> Decimal:
 
 def round_money(amount: Decimal, currency: str) -> Decimal:
     """Round ``amount`` half-up to the minor unit of ``currency`` (2.345 EUR -> 2.35)."""
-    value = _as_decimal(amount, "amount")
-    return value.quantize(_quantum(currency), rounding=ROUND_HALF_UP, context=_CONTEXT)
+    value = _within_range(_as_decimal(amount, "amount"))
+    # 99...9.995 rounds up to 10^20: checked again after rounding.
+    return _within_range(
+        value.quantize(_quantum(currency), rounding=ROUND_HALF_UP, context=_CONTEXT)
+    )
+
+
+def _within_range(value: Decimal) -> Decimal:
+    if value and value.adjusted() >= INTEGER_DIGITS:
+        raise AmountOutOfRange(f"{value:f} has more than {INTEGER_DIGITS} digits before the point")
+    return value
 
 
 @functools.total_ordering
@@ -207,6 +236,8 @@ def price_line(
     rate = _as_decimal(tax_rate, "tax_rate")
     if qty <= 0:
         raise InvalidLine(f"quantity must be positive, got {qty}")
+    if qty > MAX_QUANTITY:
+        raise AmountOutOfRange(f"quantity {qty} is above the limit of {MAX_QUANTITY}")
     if price < 0:
         raise InvalidLine(f"unit_price must not be negative, got {price}")
     if disc < 0:
@@ -220,7 +251,7 @@ def price_line(
         raise InvalidLine(f"discount {discount} exceeds the line's base amount {base}")
     net = _CONTEXT.subtract(base, discount)
     tax = round_money(_CONTEXT.multiply(net, rate), currency)
-    total = _CONTEXT.add(net, tax)
+    total = _within_range(_CONTEXT.add(net, tax))
     return LineAmounts(base, discount, net, tax, total, currency)
 
 
@@ -240,7 +271,7 @@ def sum_totals(lines: Iterable[LineAmounts], currency: str) -> DocumentTotals:
         net = _CONTEXT.add(net, line.net)
         tax = _CONTEXT.add(tax, line.tax)
         total = _CONTEXT.add(total, line.total)
-    return DocumentTotals(subtotal, discount, net, tax, total, currency)
+    return DocumentTotals(subtotal, discount, net, tax, _within_range(total), currency)
 
 
 def zero_amounts(currency: str) -> LineAmounts:

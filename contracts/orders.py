@@ -6,10 +6,11 @@ customer, price list, lines and totals instead of pointing at the quote.
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
-from typing import ClassVar
+from typing import ClassVar, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from contracts.base import (
     AwareUtc,
@@ -33,18 +34,25 @@ from contracts.documents import (
     PaymentTerms,
 )
 from contracts.leads import CONTACT_EXAMPLE, ContactInfo
+from contracts.parties import Address, CustomerDetails
 
 __all__ = [
+    "AcknowledgeOrder",
     "BillingStatus",
     "CancelOrder",
     "FulfilledLine",
     "FulfilmentCompleteness",
     "InvoicedLine",
+    "OrderAcknowledged",
     "OrderCancelled",
     "OrderConfirmed",
     "OrderFulfilled",
     "OrderInvoiced",
+    "OrderRefused",
+    "OrderResubmitted",
     "RecordFulfilment",
+    "RefuseOrder",
+    "ResubmitOrder",
     "ShippedLine",
 ]
 
@@ -186,6 +194,18 @@ class OrderConfirmed(Payload):
         description="Share billed at confirmation under the down_payment policy.",
         examples=["0.3", None],
     )
+    customer_details: CustomerDetails | None = Field(
+        default=None,
+        description="Sold-to, bill-to, ship-to, tax id and ERP customer number (from the quote; "
+        "the ship-to the customer named on accepting wins).",
+        examples=[None],
+    )
+    requested_delivery_date: date | None = Field(
+        default=None, description="When the customer wants the goods.", examples=["2025-03-15"]
+    )
+    shipping_method: ShortText | None = Field(
+        default=None, description="How to ship.", examples=["express"]
+    )
     confirmed_at: AwareUtc = Field(
         description="When the order was created (UTC).", examples=["2025-01-20T14:03:05Z"]
     )
@@ -248,3 +268,98 @@ class OrderInvoiced(Payload):
         description="The invoice or credit note that changed it.",
         examples=["5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d"],
     )
+
+
+class _NamesAnOrder(Payload):
+    order_id: EntityId | None = Field(
+        default=None,
+        description="The order; this or order_number is required.",
+        examples=[_ORDER_ID_EXAMPLE],
+    )
+    order_number: ExternalId | None = Field(
+        default=None,
+        description="salesflow's order number (SO-...); this or order_id is required.",
+        examples=["SO-2025-00009"],
+    )
+
+    @model_validator(mode="after")
+    def _names_an_order(self) -> Self:
+        if self.order_id is None and self.order_number is None:
+            raise ValueError("order_id or order_number is required")
+        return self
+
+
+class AcknowledgeOrder(_NamesAnOrder):
+    """Command from the ERP: it booked the order under its own number."""
+
+    EVENT_TYPE: ClassVar[str] = "order.acknowledge"
+
+    erp_order_number: ExternalId = Field(
+        description="The ERP's sales order number.", examples=["4711"]
+    )
+    requested_by: ShortText = Field(description="The connector.", examples=["erp-connector"])
+
+
+class RefuseOrder(_NamesAnOrder):
+    """Command from the ERP: it could not book the order (credit block, unknown customer, ...)."""
+
+    EVENT_TYPE: ClassVar[str] = "order.refuse"
+
+    reason_code: ShortText = Field(
+        description="The ERP's reason, machine readable.", examples=["credit_block"]
+    )
+    detail: LongText = Field(
+        description="What has to change.", examples=["customer over its credit limit"]
+    )
+    requested_by: ShortText = Field(description="The connector.", examples=["erp-connector"])
+
+
+class ResubmitOrder(Payload):
+    """Command: send an order the ERP refused again, corrected where needed."""
+
+    EVENT_TYPE: ClassVar[str] = "order.resubmit"
+
+    order_id: EntityId = Field(description="The order.", examples=[_ORDER_ID_EXAMPLE])
+    ship_to: Address | None = Field(
+        default=None, description="A corrected delivery address.", examples=[None]
+    )
+    requested_delivery_date: date | None = Field(
+        default=None, description="A corrected delivery date.", examples=["2025-03-20"]
+    )
+    shipping_method: ShortText | None = Field(
+        default=None, description="A corrected shipping method.", examples=[None]
+    )
+    customer_po: ShortText | None = Field(
+        default=None, description="A corrected customer PO number.", examples=["PO 4711/2025-A"]
+    )
+    requested_by: ShortText = Field(
+        description="Who asked: a user id or email.", examples=["jane.doe@example.com"]
+    )
+
+
+class OrderAcknowledged(Payload):
+    """The ERP booked the order: its number is known (searchable by `salesflow trace`)."""
+
+    EVENT_TYPE: ClassVar[str] = "order.acknowledged"
+
+    order_id: EntityId = Field(description="The order.", examples=[_ORDER_ID_EXAMPLE])
+    order_number: ExternalId = Field(description="Human order number.", examples=["SO-2025-00009"])
+    erp_order_number: ExternalId = Field(description="The ERP's number.", examples=["4711"])
+
+
+class OrderRefused(Payload):
+    """The ERP could not book the order; it can be cancelled, or corrected and resubmitted."""
+
+    EVENT_TYPE: ClassVar[str] = "order.refused"
+
+    order_id: EntityId = Field(description="The order.", examples=[_ORDER_ID_EXAMPLE])
+    order_number: ExternalId = Field(description="Human order number.", examples=["SO-2025-00009"])
+    reason_code: ShortText = Field(description="The ERP's reason.", examples=["credit_block"])
+    detail: LongText = Field(description="What has to change.", examples=["over credit limit"])
+
+
+class OrderResubmitted(OrderConfirmed):
+    """A refused order sent to the ERP again: the whole document, with its corrections, under
+    the same order id and number."""
+
+    EVENT_TYPE: ClassVar[str] = "order.resubmitted"

@@ -36,6 +36,7 @@ from contracts.documents import (
     PaymentTerms,
 )
 from contracts.leads import CONTACT_EXAMPLE, ContactInfo
+from contracts.parties import Address, CustomerDetails
 
 __all__ = [
     "AcceptQuote",
@@ -159,6 +160,17 @@ class AcceptQuote(Payload):
         "(0.3 for 30 %); the deployment's default when absent.",
         examples=["0.3", None],
     )
+    ship_to: Address | None = Field(
+        default=None,
+        description="Deliver elsewhere than the account's ship-to address.",
+        examples=[None],
+    )
+    requested_delivery_date: date | None = Field(
+        default=None, description="When the customer wants the goods.", examples=["2025-03-15"]
+    )
+    shipping_method: ShortText | None = Field(
+        default=None, description="How to ship, as the customer asked.", examples=["express"]
+    )
 
 
 class RejectQuote(Payload):
@@ -209,6 +221,12 @@ class _QuoteDocument(Payload):
     price_list_id: ExternalId = Field(
         description="Price list the catalog lines were priced from.", examples=["PL-EUR-2025"]
     )
+    customer_details: CustomerDetails | None = Field(
+        default=None,
+        description="Sold-to, bill-to, ship-to, tax id and ERP customer number, as the account "
+        "had them when the quote was issued (an accept may name another ship-to).",
+        examples=[None],
+    )
     currency: CurrencyCode = Field(
         description="ISO 4217 currency of all amounts.", examples=["EUR"]
     )
@@ -250,6 +268,12 @@ class QuoteAccepted(_QuoteDocument):
         default=None,
         description="Share billed at confirmation under the down_payment policy.",
         examples=["0.3", None],
+    )
+    requested_delivery_date: date | None = Field(
+        default=None, description="When the customer wants the goods.", examples=["2025-03-15"]
+    )
+    shipping_method: ShortText | None = Field(
+        default=None, description="How to ship, as the customer asked.", examples=["express"]
     )
     accepted_at: AwareUtc = Field(
         description="When the acceptance was recorded (UTC).", examples=["2025-01-20T14:03:00Z"]

@@ -11,6 +11,13 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Final
 
+from contracts.accounts import (
+    AccountUpdated,
+    ContactUpdated,
+    LinkErpCustomer,
+    UpsertAccount,
+    UpsertContact,
+)
 from contracts.base import Payload
 from contracts.billing import (
     ApplyCredit,
@@ -36,17 +43,27 @@ from contracts.leads import (
     DisqualifyLead,
     LeadCaptured,
     LeadDisqualified,
+    LeadOpened,
     LeadQualified,
+    LeadReactivated,
+    LeadUpdated,
     QualifyLead,
     ReactivateLead,
+    UpdateLead,
 )
 from contracts.orders import (
+    AcknowledgeOrder,
     CancelOrder,
+    OrderAcknowledged,
     OrderCancelled,
     OrderConfirmed,
     OrderFulfilled,
     OrderInvoiced,
+    OrderRefused,
+    OrderResubmitted,
     RecordFulfilment,
+    RefuseOrder,
+    ResubmitOrder,
 )
 from contracts.quotes import (
     AcceptQuote,
@@ -69,6 +86,16 @@ PAYLOAD_TYPES: Final[tuple[type[Payload], ...]] = (
     ReactivateLead,
     LeadQualified,
     LeadDisqualified,
+    UpdateLead,
+    LeadOpened,
+    LeadUpdated,
+    LeadReactivated,
+    # accounts and contacts (master data)
+    UpsertAccount,
+    UpsertContact,
+    LinkErpCustomer,
+    AccountUpdated,
+    ContactUpdated,
     # catalog
     PriceListItemUpserted,
     # opportunities and quotes
@@ -86,6 +113,12 @@ PAYLOAD_TYPES: Final[tuple[type[Payload], ...]] = (
     OrderFulfilled,
     OrderCancelled,
     OrderInvoiced,
+    AcknowledgeOrder,
+    RefuseOrder,
+    ResubmitOrder,
+    OrderAcknowledged,
+    OrderRefused,
+    OrderResubmitted,
     # invoices
     RegisterExternalInvoice,
     RecordPayment,

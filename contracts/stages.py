@@ -16,7 +16,17 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
-__all__ = ["SERVICES", "STAGES", "STAGE_NAMES", "Stage", "stage", "stage_of_service"]
+__all__ = [
+    "DEPLOYMENTS",
+    "SERVICES",
+    "STAGES",
+    "STAGE_NAMES",
+    "Deployment",
+    "Stage",
+    "deployment",
+    "stage",
+    "stage_of_service",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,3 +105,55 @@ def stage_of_service(service: str) -> Stage:
         return _BY_SERVICE[service]
     except KeyError:
         raise KeyError(f"unknown service {service!r}; known: {', '.join(_BY_SERVICE)}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """Which stages salesflow runs; the others are an ERP's, on the same topics and contracts.
+
+    The three follow the integration scenarios of Dynamics 365 Sales with an ERP (prospect to
+    cash): the whole process in the CRM; leads and opportunities in the CRM, quotes, orders and
+    invoices in the ERP; quotes in the CRM, orders and invoices in the ERP.
+    """
+
+    name: str
+    runs: tuple[str, ...]
+    says: str
+
+    @property
+    def erp_stages(self) -> tuple[str, ...]:
+        """The stages the ERP plays, in lifecycle order."""
+        return tuple(name for name in STAGE_NAMES if name not in self.runs)
+
+
+DEPLOYMENTS: Final[tuple[Deployment, ...]] = (
+    Deployment(
+        "full",
+        STAGE_NAMES,
+        "The whole process in salesflow; an ERP may still post the invoices "
+        "(SALESFLOW_INVOICE_MODE=external).",
+    ),
+    Deployment(
+        "crm-leads",
+        ("lead",),
+        "Leads and opportunities in salesflow: qualification opens the opportunity and "
+        "lead.qualified hands it over; the ERP quotes, orders, bills and collects.",
+    ),
+    Deployment(
+        "crm-quotes",
+        ("lead", "quote"),
+        "Leads, opportunities and quotes in salesflow: quote.accepted hands the deal over; the "
+        "ERP books the order, bills and collects.",
+    ),
+)
+
+_DEPLOYMENTS: Final[Mapping[str, Deployment]] = MappingProxyType({d.name: d for d in DEPLOYMENTS})
+
+
+def deployment(name: str) -> Deployment:
+    """The deployment called `name`; `KeyError` naming the known ones otherwise."""
+    try:
+        return _DEPLOYMENTS[name]
+    except KeyError:
+        known = ", ".join(_DEPLOYMENTS)
+        raise KeyError(f"unknown deployment {name!r}; known: {known}") from None

@@ -23,7 +23,9 @@ from contracts.rejections import REJECTION_EVENT_TYPES
 from contracts.stages import STAGES, stage
 
 __all__ = [
+    "ACCOUNT_KEY",
     "ALL_TOPICS",
+    "CONTACT_KEY",
     "DEAL_KEY",
     "PARTITIONS",
     "PRICE_ITEM_KEY",
@@ -46,6 +48,9 @@ PARTITIONS: Final = 6
 
 DEAL_KEY: Final = "deal_id"
 PRICE_ITEM_KEY: Final = "<price_list_id>:<sku>"
+# Master data belongs to no deal: the envelope's deal_id (and so the key) is the record's id.
+ACCOUNT_KEY: Final = "account_id"
+CONTACT_KEY: Final = "contact_id"
 
 
 class TopicKind(StrEnum):
@@ -72,15 +77,20 @@ class TopicSpec:
     readers: tuple[str, ...] = ()
 
 
-def _inbound(name: str, owner: str, *event_types: str) -> TopicSpec:
-    return TopicSpec(
-        name, event_types, DEAL_KEY, PARTITIONS, False, TopicKind.INBOUND, owner, (owner,)
-    )
+def _inbound(name: str, owner: str, *event_types: str, key: str = DEAL_KEY) -> TopicSpec:
+    return TopicSpec(name, event_types, key, PARTITIONS, False, TopicKind.INBOUND, owner, (owner,))
 
 
-def _outbound(name: str, owner: str, *event_types: str, read_by: tuple[str, ...] = ()) -> TopicSpec:
+def _outbound(
+    name: str,
+    owner: str,
+    *event_types: str,
+    read_by: tuple[str, ...] = (),
+    compacted: bool = False,
+    key: str = DEAL_KEY,
+) -> TopicSpec:
     return TopicSpec(
-        name, event_types, DEAL_KEY, PARTITIONS, False, TopicKind.OUTBOUND, owner, read_by
+        name, event_types, key, PARTITIONS, compacted, TopicKind.OUTBOUND, owner, read_by
     )
 
 
@@ -103,7 +113,23 @@ _LEAD_REJECTED, _QUOTE_REJECTED, _ORDER_REJECTED, _INVOICE_REJECTED = REJECTION_
 ALL_TOPICS: Final[tuple[TopicSpec, ...]] = (
     # inbound
     _inbound("lead.captured", LEAD, "lead.captured"),
-    _inbound("lead.commands", LEAD, "lead.qualify", "lead.disqualify", "lead.reactivate"),
+    _inbound(
+        "lead.commands",
+        LEAD,
+        "lead.qualify",
+        "lead.disqualify",
+        "lead.reactivate",
+        "lead.update",
+    ),
+    # Master data from a CRM or the ERP, keyed by the account id (contracts/accounts.py).
+    _inbound(
+        "account.commands",
+        LEAD,
+        "account.upsert",
+        "account.upsert_contact",
+        "account.link_erp_customer",
+        key=ACCOUNT_KEY,
+    ),
     TopicSpec(
         "catalog.prices",
         ("catalog.price_upserted",),
@@ -115,7 +141,15 @@ ALL_TOPICS: Final[tuple[TopicSpec, ...]] = (
         (QUOTE,),
     ),
     _inbound("quote.commands", QUOTE, "quote.revise", "quote.accept", "quote.reject"),
-    _inbound("order.commands", ORDER, "order.cancel", "order.record_fulfilment"),
+    _inbound(
+        "order.commands",
+        ORDER,
+        "order.cancel",
+        "order.record_fulfilment",
+        "order.acknowledge",
+        "order.refuse",
+        "order.resubmit",
+    ),
     _inbound(
         "invoice.commands",
         INVOICE,
@@ -130,7 +164,20 @@ ALL_TOPICS: Final[tuple[TopicSpec, ...]] = (
     # outbound
     _outbound("lead.qualified", LEAD, "lead.qualified", read_by=(QUOTE,)),
     _outbound("lead.disqualified", LEAD, "lead.disqualified"),
+    _outbound("lead.opened", LEAD, "lead.opened"),
+    _outbound("lead.updated", LEAD, "lead.updated"),
+    _outbound("lead.reactivated", LEAD, "lead.reactivated"),
     _outbound("lead.rejected", LEAD, _LEAD_REJECTED),
+    # The latest of each account and contact is kept (compacted, keyed by its id).
+    _outbound(
+        "account.updated",
+        LEAD,
+        "account.updated",
+        read_by=(QUOTE,),
+        compacted=True,
+        key=ACCOUNT_KEY,
+    ),
+    _outbound("contact.updated", LEAD, "contact.updated", compacted=True, key=CONTACT_KEY),
     _outbound("quote.issued", QUOTE, "quote.issued"),
     _outbound("quote.accepted", QUOTE, "quote.accepted", read_by=(ORDER,)),
     _outbound("quote.closed", QUOTE, "quote.closed"),
@@ -140,6 +187,9 @@ ALL_TOPICS: Final[tuple[TopicSpec, ...]] = (
     _outbound("order.fulfilled", ORDER, "order.fulfilled", read_by=(INVOICE,)),
     _outbound("order.cancelled", ORDER, "order.cancelled", read_by=(INVOICE,)),
     _outbound("order.invoiced", ORDER, "order.invoiced"),
+    _outbound("order.acknowledged", ORDER, "order.acknowledged", read_by=(INVOICE,)),
+    _outbound("order.refused", ORDER, "order.refused"),
+    _outbound("order.resubmitted", ORDER, "order.resubmitted"),
     _outbound("order.rejected", ORDER, _ORDER_REJECTED),
     _outbound("invoice.posted", INVOICE, "invoice.posted", read_by=(ORDER,)),
     _outbound("invoice.paid", INVOICE, "invoice.paid", read_by=(ORDER,)),

@@ -8,6 +8,14 @@ from typing import Any
 from uuid import UUID
 
 from contracts import money
+from contracts.accounts import (
+    AccountUpdated,
+    Authority,
+    ContactUpdated,
+    LinkErpCustomer,
+    UpsertAccount,
+    UpsertContact,
+)
 from contracts.base import Payload
 from contracts.billing import (
     ApplyCredit,
@@ -41,26 +49,37 @@ from contracts.leads import (
     DisqualifyReason,
     LeadCaptured,
     LeadDisqualified,
+    LeadOpened,
     LeadQualified,
+    LeadReactivated,
     LeadSource,
+    LeadUpdated,
     ProductInterest,
     PurchaseTimeframe,
     QualifyLead,
     ReactivateLead,
+    UpdateLead,
 )
 from contracts.orders import (
+    AcknowledgeOrder,
     BillingStatus,
     CancelOrder,
     FulfilledLine,
     FulfilmentCompleteness,
     InvoicedLine,
+    OrderAcknowledged,
     OrderCancelled,
     OrderConfirmed,
     OrderFulfilled,
     OrderInvoiced,
+    OrderRefused,
+    OrderResubmitted,
     RecordFulfilment,
+    RefuseOrder,
+    ResubmitOrder,
     ShippedLine,
 )
+from contracts.parties import AccountDetails, Address, CustomerDetails
 from contracts.quotes import (
     AcceptQuote,
     OpportunityClosed,
@@ -124,6 +143,118 @@ LINES = (
 TOTALS = DocumentTotals.from_money(money.sum_totals((line.amounts("EUR") for line in LINES), "EUR"))
 
 
+BILL_TO = Address(
+    lines=("Analytical Engines Ltd", "12 Engine Street"),
+    city="London",
+    postal_code="EC1A 1BB",
+    country="GB",
+)
+SHIP_TO = Address(
+    lines=("Goods inward, Dock 4", "Unit 7, Thames Road"),
+    city="Barking",
+    region="Essex",
+    postal_code="IG11 0HZ",
+    country="GB",
+)
+CUSTOMER = CustomerDetails(
+    account_id=ACCOUNT_ID,
+    sold_to="Analytical Engines Ltd",
+    bill_to=BILL_TO,
+    ship_to=SHIP_TO,
+    tax_id="GB123456789",
+    erp_customer_number="C-10042",
+)
+ACCOUNT = AccountDetails(
+    name="Analytical Engines",
+    legal_name="Analytical Engines Ltd",
+    tax_id="GB123456789",
+    erp_customer_number="C-10042",
+    bill_to=BILL_TO,
+    ship_to=SHIP_TO,
+    default_currency="GBP",
+    payment_terms=PaymentTerms.NET_30,
+)
+# An order as an ERP receives it (the README shows it): who buys, pays and receives, what, when.
+ORDER_DOCUMENT: dict[str, Any] = {
+    "order_id": ORDER_ID,
+    "order_number": "SO-2025-00009",
+    "quote_id": QUOTE_ID,
+    "quote_number": "Q-2025-00017",
+    "opportunity_id": OPPORTUNITY_ID,
+    "lead_id": DEAL_ID,
+    "account_id": ACCOUNT_ID,
+    "account_name": "Analytical Engines Ltd",
+    "contact_id": CONTACT_ID,
+    "contact": CONTACT,
+    "price_list_id": "PL-EUR-2025",
+    "currency": "EUR",
+    "lines": LINES,
+    "totals": TOTALS,
+    "payment_terms": PaymentTerms.NET_30,
+    "customer_po": "PO 4711/2025",
+    "customer_details": CUSTOMER,
+    "requested_delivery_date": date(2025, 2, 14),
+    "shipping_method": "freight, tail lift",
+    "confirmed_at": AT,
+}
+
+
+def _master_data_examples() -> list[Payload]:
+    return [
+        UpsertAccount(
+            external_ref="C-10042",
+            authority=Authority.ERP,
+            details=ACCOUNT,
+            requested_by="erp-connector",
+        ),
+        UpsertContact(account_id=ACCOUNT_ID, contact=CONTACT, requested_by="crm-sync"),
+        LinkErpCustomer(
+            account_id=ACCOUNT_ID, erp_customer_number="C-10042", requested_by="erp-connector"
+        ),
+        AccountUpdated(
+            account_id=ACCOUNT_ID,
+            version=3,
+            details=ACCOUNT,
+            changed=("tax_id", "bill_to"),
+            ignored=("ship_to",),
+            created=False,
+        ),
+        ContactUpdated(contact_id=CONTACT_ID, account_id=ACCOUNT_ID, contact=CONTACT, created=True),
+        UpdateLead(
+            lead_id=DEAL_ID,
+            product_interests=INTERESTS,
+            purchase_timeframe=PurchaseTimeframe.THIS_QUARTER,
+            requested_by="jane.doe@example.com",
+        ),
+        LeadOpened(lead_id=DEAL_ID, missing=("company", "budget")),
+        LeadUpdated(
+            lead_id=DEAL_ID,
+            changed=("interests", "purchase_timeframe"),
+            requested_by="jane.doe@example.com",
+            missing=(),
+        ),
+        LeadReactivated(lead_id=DEAL_ID, requested_by="jane.doe@example.com"),
+        AcknowledgeOrder(
+            order_number="SO-2025-00009", erp_order_number="4711", requested_by="erp-connector"
+        ),
+        RefuseOrder(
+            order_id=ORDER_ID,
+            reason_code="credit_block",
+            detail="over the customer's credit limit",
+            requested_by="erp-connector",
+        ),
+        ResubmitOrder(order_id=ORDER_ID, ship_to=SHIP_TO, requested_by="jane.doe@example.com"),
+        OrderAcknowledged(order_id=ORDER_ID, order_number="SO-2025-00009", erp_order_number="4711"),
+        OrderRefused(
+            order_id=ORDER_ID,
+            order_number="SO-2025-00009",
+            reason_code="credit_block",
+            detail="over the customer's credit limit",
+        ),
+        OrderResubmitted(**ORDER_DOCUMENT),
+    ]
+
+
 def _single_type_examples() -> list[Payload]:
     return [
         LeadCaptured(
@@ -163,6 +294,10 @@ def _single_type_examples() -> list[Payload]:
             product_interests=INTERESTS,
             qualified_by=DecidedBy.POLICY,
             rule="budget_and_timeframe",
+            source=LeadSource.TRADE_SHOW,
+            campaign_id="CMP-2025-SPRING",
+            notes="Call after 3pm",
+            account=ACCOUNT,
         ),
         LeadDisqualified(
             lead_id=DEAL_ID,
@@ -231,25 +366,7 @@ def _single_type_examples() -> list[Payload]:
             shipment_ref="SHP-2025-0042",
             lines=(ShippedLine(line_no=1, quantity_shipped=Decimal("4")),),
         ),
-        OrderConfirmed(
-            order_id=ORDER_ID,
-            order_number="SO-2025-00009",
-            quote_id=QUOTE_ID,
-            quote_number="Q-2025-00017",
-            opportunity_id=OPPORTUNITY_ID,
-            lead_id=DEAL_ID,
-            account_id=ACCOUNT_ID,
-            account_name="Analytical Engines Ltd",
-            contact_id=CONTACT_ID,
-            contact=CONTACT,
-            price_list_id="PL-EUR-2025",
-            currency="EUR",
-            lines=LINES,
-            totals=TOTALS,
-            payment_terms=PaymentTerms.NET_30,
-            customer_po="PO 4711/2025",
-            confirmed_at=AT,
-        ),
+        OrderConfirmed(**ORDER_DOCUMENT),
         OrderFulfilled(
             order_id=ORDER_ID,
             order_number="SO-2025-00009",
@@ -435,7 +552,9 @@ def _quote_document() -> dict[str, Any]:
 
 
 def _examples() -> dict[str, Payload]:
-    examples: dict[str, Payload] = {p.EVENT_TYPE: p for p in _single_type_examples()}
+    examples: dict[str, Payload] = {
+        p.EVENT_TYPE: p for p in (*_single_type_examples(), *_master_data_examples())
+    }
     for event_type in REJECTION_EVENT_TYPES:
         examples[event_type] = CommandRejected(
             command_event_id=COMMAND_ID,

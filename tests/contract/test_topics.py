@@ -11,7 +11,9 @@ from contracts.errors import UnknownEventType
 from contracts.registry import EVENT_TYPES, PAYLOAD_TYPES, payload_type
 from contracts.stages import SERVICES
 from contracts.topics import (
+    ACCOUNT_KEY,
     ALL_TOPICS,
+    CONTACT_KEY,
     DEAL_KEY,
     PARTITIONS,
     PRICE_ITEM_KEY,
@@ -31,12 +33,12 @@ def test_every_registered_event_type_is_on_exactly_one_topic() -> None:
 
 
 def test_registry() -> None:
-    assert len(EVENT_TYPES) == 38
+    assert len(EVENT_TYPES) == 53
     assert payload_type("lead.captured").__name__ == "LeadCaptured"
     assert {payload_type(t).__name__ for t in ("lead.rejected", "invoice.rejected")} == {
         "CommandRejected"
     }
-    assert len(PAYLOAD_TYPES) == 35
+    assert len(PAYLOAD_TYPES) == 50
     with pytest.raises(UnknownEventType):
         payload_type("lead.nope")
 
@@ -44,10 +46,11 @@ def test_registry() -> None:
 def test_topic_names_are_unique_and_complete() -> None:
     names = [spec.name for spec in ALL_TOPICS]
 
-    assert len(names) == len(set(names)) == 31
+    assert len(names) == len(set(names)) == 40
     assert {spec.name for spec in ALL_TOPICS if spec.kind is TopicKind.INBOUND} == {
         "lead.captured",
         "lead.commands",
+        "account.commands",
         "catalog.prices",
         "quote.commands",
         "order.commands",
@@ -64,6 +67,12 @@ def test_keys_partitions_and_compaction() -> None:
         assert spec.owner in SERVICES
         if spec.name == "catalog.prices":
             assert (spec.key_rule, spec.compacted) == (PRICE_ITEM_KEY, True)
+        elif spec.name in ("account.updated", "contact.updated"):
+            # Master data: the latest of each record is kept, keyed by its own id.
+            assert spec.compacted
+            assert spec.key_rule == (ACCOUNT_KEY if spec.name == "account.updated" else CONTACT_KEY)
+        elif spec.name == "account.commands":
+            assert (spec.key_rule, spec.compacted) == (ACCOUNT_KEY, False)
         else:
             assert (spec.key_rule, spec.compacted) == (DEAL_KEY, False)
 
