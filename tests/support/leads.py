@@ -18,6 +18,7 @@ from contracts.leads import (
     PurchaseTimeframe,
     QualifyLead,
     ReactivateLead,
+    UpdateLead,
 )
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -68,7 +69,8 @@ def captured(
     )
 
 
-def command(kind: str, lead_id: str, **fields: Any) -> Envelope[Any]:
+def command(kind: str, lead_id: str, *, deal_id: str | None = None, **fields: Any) -> Envelope[Any]:
+    """A person's command on a lead, keyed by the lead unless `deal_id` says otherwise."""
     payload: Any
     if kind == "lead.qualify":
         payload = QualifyLead(lead_id=lead_id, requested_by="rep", note=None)
@@ -81,8 +83,22 @@ def command(kind: str, lead_id: str, **fields: Any) -> Envelope[Any]:
         )
     elif kind == "lead.reactivate":
         payload = ReactivateLead(lead_id=lead_id, requested_by="rep", note=None)
+    elif kind == "lead.update":
+        payload = UpdateLead(lead_id=lead_id, requested_by="rep", **fields)
     else:
         raise ValueError(kind)
     return make_envelope(
-        payload, event_type=kind, deal_id=lead_id, producer=UPSTREAM, occurred_at=NOW
+        payload,
+        event_type=kind,
+        deal_id=deal_id or lead_id,
+        producer=UPSTREAM,
+        occurred_at=NOW,
+    )
+
+
+def master_data(payload: Any, *, key: str) -> Envelope[Any]:
+    """An `account.commands` message from a CRM or the ERP, keyed `key` (the account id, or
+    the sender's ref when it creates an account by ref)."""
+    return make_envelope(
+        payload, event_type=payload.EVENT_TYPE, deal_id=key, producer=UPSTREAM, occurred_at=NOW
     )

@@ -11,13 +11,15 @@ import pytest
 
 from services.lead_svc import domain
 from services.lead_svc.domain import (
-    Captured,
+    Account,
+    AccountData,
     DecidedBy,
     Directory,
     Disqualified,
     DisqualifyReason,
     Interest,
     LeadState,
+    Opened,
     Profile,
     QualificationPolicy,
     Qualified,
@@ -47,7 +49,7 @@ def profile(**changes: object) -> Profile:
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
-def capture(lead_id: str = "L1", p: Profile | None = None, **kw: object) -> domain.Decision:
+def capture(lead_id: str = "L1", p: Profile | None = None, **kw: object) -> domain.LeadDecision:
     args: dict[str, object] = {
         "deal_id": lead_id,
         "existing": None,
@@ -84,7 +86,9 @@ def test_minted_ids_are_deterministic_so_a_replay_mints_the_same() -> None:
 
 def test_an_existing_account_is_linked_not_minted() -> None:
     account = UUID("00000000-0000-4000-8000-00000000abcd")
-    decision = capture(directory=Directory(accounts={"acme": (account, "ACME")}))
+    decision = capture(
+        directory=Directory(accounts={"acme": Account(account, AccountData(name="ACME"))})
+    )
     assert isinstance(decision, Qualified)
     assert (decision.lineage.account_id, decision.lineage.account_name) == (account, "ACME")
     assert not decision.lineage.account_is_new
@@ -147,17 +151,17 @@ def test_a_disqualified_twin_is_not_a_duplicate() -> None:
 )
 def test_a_lead_missing_a_qualifying_fact_stays_open(changes: dict[str, object]) -> None:
     decision = capture(p=profile(**changes))
-    assert isinstance(decision, Captured)
+    assert isinstance(decision, Opened)
     assert decision.lead.state is LeadState.OPEN
 
 
 def test_budget_threshold_and_switches_are_configurable() -> None:
     strict = QualificationPolicy(min_budget=Decimal("10000"))
-    assert isinstance(capture(policy=strict), Captured)
+    assert isinstance(capture(policy=strict), Opened)
     off = QualificationPolicy(auto_qualify=False)
-    assert isinstance(capture(policy=off), Captured)
+    assert isinstance(capture(policy=off), Opened)
     lenient = QualificationPolicy(disqualify_unreachable=False)
-    assert isinstance(capture(p=profile(email=None), policy=lenient), Captured)
+    assert isinstance(capture(p=profile(email=None), policy=lenient), Opened)
 
 
 def test_a_reused_lead_id_is_refused() -> None:
@@ -179,6 +183,7 @@ def test_qualify_an_open_lead_by_command() -> None:
     decision = domain.qualify(
         _lead("L1", LeadState.OPEN),
         lead_id="L1",
+        deal_id="L1",
         candidates=(),
         directory=Directory(),
         event_id=EVENT,
@@ -198,7 +203,13 @@ def test_qualify_an_open_lead_by_command() -> None:
 def test_qualify_refusals(state: LeadState | None, code: str) -> None:
     lead = _lead("L1", state) if state else None
     decision = domain.qualify(
-        lead, lead_id="L1", candidates=(), directory=Directory(), event_id=EVENT, now=NOW
+        lead,
+        lead_id="L1",
+        deal_id="L1",
+        candidates=(),
+        directory=Directory(),
+        event_id=EVENT,
+        now=NOW,
     )
     assert isinstance(decision, Refusal) and decision.reason_code == code
     assert decision.command == "lead.qualify"
@@ -209,11 +220,18 @@ def test_qualify_is_refused_when_a_twin_is_qualified_but_not_when_it_is_open() -
     open_twin = _lead("T", LeadState.OPEN)
     qualified_twin = _lead("T", LeadState.QUALIFIED)
     ok = domain.qualify(
-        lead, lead_id="L1", candidates=(open_twin,), directory=Directory(), event_id=EVENT, now=NOW
+        lead,
+        lead_id="L1",
+        deal_id="L1",
+        candidates=(open_twin,),
+        directory=Directory(),
+        event_id=EVENT,
+        now=NOW,
     )
     refused = domain.qualify(
         lead,
         lead_id="L1",
+        deal_id="L1",
         candidates=(qualified_twin,),
         directory=Directory(),
         event_id=EVENT,
@@ -234,7 +252,7 @@ def test_qualify_is_refused_when_a_twin_is_qualified_but_not_when_it_is_open() -
 def test_disqualify_refusals(state: LeadState | None, code: str) -> None:
     lead = _lead("L1", state) if state else None
     decision = domain.disqualify(
-        lead, lead_id="L1", reason=DisqualifyReason.LOST, detail="", now=NOW
+        lead, lead_id="L1", deal_id="L1", reason=DisqualifyReason.LOST, detail="", now=NOW
     )
     assert isinstance(decision, Refusal) and decision.reason_code == code
 
@@ -243,14 +261,15 @@ def test_disqualify_then_reactivate_reopens_the_lead() -> None:
     gone = domain.disqualify(
         _lead("L1", LeadState.OPEN),
         lead_id="L1",
+        deal_id="L1",
         reason=DisqualifyReason.NO_LONGER_INTERESTED,
         detail="x",
         now=NOW,
     )
     assert isinstance(gone, Disqualified)
     assert gone.lead.status_reason == "no_longer_interested"
-    back = domain.reactivate(gone.lead, lead_id="L1", now=NOW)
+    back = domain.reactivate(gone.lead, lead_id="L1", deal_id="L1", now=NOW)
     assert isinstance(back, Reactivated)
     assert (back.lead.state, back.lead.status_reason) == (LeadState.OPEN, "reactivated")
-    again = domain.reactivate(back.lead, lead_id="L1", now=NOW)
+    again = domain.reactivate(back.lead, lead_id="L1", deal_id="L1", now=NOW)
     assert isinstance(again, Refusal) and again.reason_code == "not_disqualified"

@@ -31,13 +31,19 @@ def test_a_captured_lead_is_saved_and_its_qualification_recorded() -> None:
     book = LeadBook()
     envelope = captured("L1", company="Initech LLC")
     out = events(handle(book, envelope))
-    assert [t for t, _ in out] == ["lead.qualified"]
+    assert [t for t, _ in out] == ["lead.qualified", "account.updated", "contact.updated"]
     qualified = out[0][1]
     assert qualified.deal_id == "L1"
     assert qualified.causation_id == envelope.event_id
     assert qualified.occurred_at == NOW
     assert book.changed["L1"].state is LeadState.QUALIFIED
-    assert list(book.new_accounts) == ["initech"]
+    assert [a.display_name for a in book.new_accounts.values()] == ["Initech LLC"]
+    account_event, contact_event = out[1][1], out[2][1]
+    # Master data travels keyed by its own id (compacted topics keep the latest of each).
+    assert account_event.deal_id == str(qualified.payload.account_id)
+    assert account_event.payload.created and account_event.payload.version == 1
+    assert contact_event.deal_id == str(qualified.payload.contact_id)
+    assert qualified.payload.account.name == "Initech LLC"
 
 
 def test_two_leads_of_one_new_company_in_a_batch_share_one_new_account() -> None:
@@ -67,9 +73,11 @@ def test_a_command_that_does_not_fit_becomes_a_rejection_event() -> None:
     assert not book.changed
 
 
-def test_an_open_lead_is_saved_without_an_event_then_qualified_by_command() -> None:
+def test_an_open_lead_is_announced_with_what_it_lacks_then_qualified_by_command() -> None:
     book = LeadBook()
-    assert handle(book, captured("L1", interests=(), timeframe=PurchaseTimeframe.UNKNOWN)) == []
+    out = events(handle(book, captured("L1", interests=(), timeframe=PurchaseTimeframe.UNKNOWN)))
+    assert [t for t, _ in out] == ["lead.opened"]
+    assert out[0][1].payload.missing == ("product_interest", "purchase_timeframe")
     assert book.changed["L1"].state is LeadState.OPEN
     out = events(handle(book, command("lead.qualify", "L1")))
     assert out[0][1].payload.qualified_by.value == "command"

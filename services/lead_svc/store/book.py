@@ -9,17 +9,30 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from services.lead_svc.domain import Directory, Lead, Lineage, Profile
+from services.lead_svc.domain import (
+    Account,
+    Contact,
+    Directory,
+    Lead,
+    Profile,
+    ProfileChanges,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Touches:
     """What one batch's messages touch, so `load` can fetch it in a few queries: the leads by
-    id, and the profile of each captured lead by event id (its duplicate candidates, accounts
-    and contacts are found by the profile's keys)."""
+    id, the profile of each captured lead by event id and the changes of each updated lead
+    (their duplicate candidates, accounts and contacts are found by the profiles' keys), and the
+    accounts, ERP customer numbers, contacts and contact emails master-data commands name."""
 
     lead_ids: frozenset[str] = frozenset()
     captured_profiles: Mapping[UUID, Profile] = field(default_factory=dict)
+    lead_changes: Mapping[str, ProfileChanges] = field(default_factory=dict)
+    account_ids: frozenset[UUID] = frozenset()
+    erp_numbers: frozenset[str] = frozenset()
+    contact_ids: frozenset[UUID] = frozenset()
+    contact_emails: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -29,11 +42,19 @@ class LeadBook:
     leads: dict[str, Lead] = field(default_factory=dict)
     directory: Directory = field(default_factory=Directory)
     changed: dict[str, Lead] = field(default_factory=dict)
-    new_accounts: dict[str, tuple[UUID, str]] = field(default_factory=dict)
-    new_contacts: dict[UUID, tuple[UUID, str | None, str]] = field(default_factory=dict)
     # The profile of each captured lead of the batch, by event id: built once by `touches_of`
     # for the load, reused by the handler (folding a profile's keys is not free).
     captured_profiles: dict[UUID, Profile] = field(default_factory=dict)
+
+    accounts: dict[UUID, Account] = field(default_factory=dict)
+    contacts: dict[UUID, Contact] = field(default_factory=dict)
+    # Created by qualification: inserted unless a worker that met the same company first did
+    # (deterministic ids). Changed by a command (the row is locked): written as they are.
+    new_accounts: dict[UUID, Account] = field(default_factory=dict)
+    new_contacts: dict[UUID, Contact] = field(default_factory=dict)
+    changed_accounts: dict[UUID, Account] = field(default_factory=dict)
+    changed_contacts: dict[UUID, Contact] = field(default_factory=dict)
+    _by_number: dict[str, UUID] = field(default_factory=dict, repr=False)
 
     # Duplicate-detection index: key -> lead ids, and each indexed lead's profile and keys.
     # Scanning every lead of the book per message was quadratic in the batch size and
@@ -47,6 +68,12 @@ class LeadBook:
     def __post_init__(self) -> None:
         for lead in self.leads.values():
             self._index(lead)
+        for account in [*self.accounts.values(), *self.directory.accounts.values()]:
+            self.keep_account(account)
+        for contact in [*self.contacts.values(), *self.directory.contacts.values()]:
+            self.keep_contact(contact)
+
+    # --- leads ------------------------------------------------------------------------------
 
     def get(self, lead_id: str) -> Lead | None:
         return self.leads.get(lead_id)
@@ -92,18 +119,70 @@ class LeadBook:
             self._by_name.setdefault(name, []).append(lead.lead_id)
         self._indexed[lead.lead_id] = (lead.profile, email, name)
 
-    def link(self, lead: Lead, lineage: Lineage) -> None:
-        """Remember accounts and contacts qualification created, for later leads of the batch."""
-        company_key = lead.profile.company_key
-        if lineage.account_is_new:
-            key = company_key or f"lead:{lead.lead_id}"
-            self.directory.accounts.setdefault(key, (lineage.account_id, lineage.account_name))
-            self.new_accounts.setdefault(key, (lineage.account_id, lineage.account_name))
-        email = lead.profile.email_key
-        if email and email not in self.directory.contacts:
-            self.directory.contacts[email] = lineage.contact_id
-        name = f"{lead.profile.first_name} {lead.profile.last_name}".strip()
-        self.new_contacts.setdefault(lineage.contact_id, (lineage.account_id, email, name))
+    # --- accounts and contacts --------------------------------------------------------------
+
+    def account(self, account_id: UUID) -> Account | None:
+        return self.accounts.get(account_id)
+
+    def holder_of(self, erp_customer_number: str | None) -> UUID | None:
+        """The account that has this ERP customer number, if any."""
+        return self._by_number.get(erp_customer_number) if erp_customer_number else None
+
+    def contact(self, contact_id: UUID | None) -> Contact | None:
+        return self.contacts.get(contact_id) if contact_id is not None else None
+
+    def contact_by_email(self, email_key: str | None) -> Contact | None:
+        return self.directory.contacts.get(email_key) if email_key else None
+
+    def keep_account(self, account: Account) -> None:
+        """An account read from the database (the first read of a name wins the name: the
+        loads return the older of two accounts of one name first)."""
+        self.accounts[account.account_id] = account
+        if account.company_key:
+            self.directory.accounts.setdefault(account.company_key, account)
+        if account.data.erp_customer_number:
+            self._by_number[account.data.erp_customer_number] = account.account_id
+
+    def keep_contact(self, contact: Contact) -> None:
+        self.contacts[contact.contact_id] = contact
+        if contact.email_key:
+            self.directory.contacts.setdefault(contact.email_key, contact)
+
+    def put_account(self, account: Account, *, created_by_qualification: bool = False) -> None:
+        previous = self.accounts.get(account.account_id)
+        if previous is not None:  # a renamed account no longer answers to its old name
+            if (
+                previous.company_key
+                and self.directory.accounts.get(previous.company_key) is previous
+            ):
+                del self.directory.accounts[previous.company_key]
+            if previous.data.erp_customer_number:
+                self._by_number.pop(previous.data.erp_customer_number, None)
+        self.accounts[account.account_id] = account
+        if account.company_key:
+            self.directory.accounts[account.company_key] = account
+        if account.data.erp_customer_number:
+            self._by_number[account.data.erp_customer_number] = account.account_id
+        if created_by_qualification or account.account_id in self.new_accounts:
+            self.new_accounts[account.account_id] = account
+        else:
+            self.changed_accounts[account.account_id] = account
+
+    def put_contact(self, contact: Contact, *, created_by_qualification: bool = False) -> None:
+        previous = self.contacts.get(contact.contact_id)
+        if (
+            previous is not None
+            and previous.email_key
+            and self.directory.contacts.get(previous.email_key) is previous
+        ):
+            del self.directory.contacts[previous.email_key]
+        self.contacts[contact.contact_id] = contact
+        if contact.email_key:
+            self.directory.contacts[contact.email_key] = contact
+        if created_by_qualification or contact.contact_id in self.new_contacts:
+            self.new_contacts[contact.contact_id] = contact
+        else:
+            self.changed_contacts[contact.contact_id] = contact
 
 
 def _unlist(index: dict[str, list[str]], key: str | None, lead_id: str) -> None:

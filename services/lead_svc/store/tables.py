@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, DateTime, Index, MetaData, Table, Text, Uuid, func
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    Uuid,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 
 from shared.db import runtime_tables
@@ -33,13 +45,33 @@ leads = Table(
     Index("ix_leads_name_key", "name_key"),
 )
 
+# Master data. `name` is the display name (trading name, else legal name); `name_key` its folded
+# form qualification matches companies against (NULL for a person's own account). Two accounts
+# may share a name (an ERP keeps both); qualification links the older.
 accounts = Table(
     "accounts",
     metadata,
     Column("account_id", Uuid, primary_key=True),
     Column("name", Text, nullable=False),
-    Column("name_key", Text, nullable=False, unique=True),
+    Column("name_key", Text),
+    Column("trading_name", Text),
+    Column("legal_name", Text),
+    Column("tax_id", Text),
+    Column("erp_customer_number", Text),
+    Column("bill_to", JSONB),
+    Column("ship_to", JSONB),
+    Column("default_currency", Text),
+    Column("payment_terms", Text),
+    Column("version", Integer, nullable=False, server_default="1"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_accounts_name_key", "name_key"),
+    # One ERP customer is one account.
+    Index(
+        "ux_accounts_erp_customer_number",
+        "erp_customer_number",
+        unique=True,
+        postgresql_where=text("erp_customer_number IS NOT NULL"),
+    ),
 )
 
 contacts = Table(
@@ -49,5 +81,11 @@ contacts = Table(
     Column("account_id", Uuid, nullable=False),
     Column("email_key", Text, unique=True),
     Column("full_name", Text, nullable=False),
+    Column("first_name", Text),
+    Column("last_name", Text),
+    Column("email", Text),
+    Column("phone", Text),
+    Column("job_title", Text),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_contacts_account_id", "account_id"),
 )
