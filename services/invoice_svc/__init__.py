@@ -3,12 +3,18 @@
 native (default): posts exactly one invoice per `order.confirmed`, numbered from a gap-free
 per-year sequence, lines and totals equal to the order's to the cent. external: the accounting
 system bills; `order.confirmed` is only recorded, and `invoice.register_external` links the ERP's
-invoice to its order (held until the order arrives if it raced ahead on its own topic).
-Consumes `order.confirmed`, `order.cancelled` (voids the order's unpaid invoice) and
-`invoice.commands` (RegisterExternalInvoice, RecordPayment, CancelInvoice).
+invoice to its order, named by salesflow's order id or number or by the ERP's own order number
+(held under the names it gave until the order, or for an ERP number its acknowledgement,
+arrives if it raced ahead on its own topic).
+Consumes `order.confirmed` (its copy of the order keeps the customer details and customer PO,
+printed on every invoice of the order), `order.acknowledged` (the ERP's order number),
+`order.cancelled` (voids the order's unpaid invoice) and `invoice.commands`
+(RegisterExternalInvoice, RecordPayment, CancelInvoice, ...). A payment may name an order (by
+salesflow's or the ERP's number) instead of invoices: it pays the order's open standard
+invoices, oldest due first, and money beyond them follows the overpayment rules.
 Publishes `invoice.posted`, `invoice.paid` (running totals), `invoice.cancelled`, and
 `invoice.rejected` for commands that do not fit. State: schema `invoice_svc` (orders, invoices,
-payments, pending_external_invoices, invoice_counters, inbox, outbox).
+payments, pending_external_invoices, acknowledged_ahead, invoice_counters, inbox, outbox, ...).
 
 Choices: the same ERP invoice registered again is a silent no-op (the contract says so, and the
 ERP's retries must not read as failures); the same payment id again is a no-op too. A cancelled

@@ -30,6 +30,7 @@ from contracts.invoices import (
     RegisterExternalInvoice,
 )
 from contracts.orders import FulfilledLine, OrderConfirmed
+from contracts.parties import Address, CustomerDetails
 from services.invoice_svc import domain
 from shared.messages import Incoming
 
@@ -90,6 +91,33 @@ def order_of(confirmed: OrderConfirmed, deal_id: str) -> domain.Order:
         if confirmed.invoicing_policy is not None
         else None,
         down_payment_rate=confirmed.down_payment_rate,
+        customer_details=customer_details_of(confirmed.customer_details),
+        customer_po=confirmed.customer_po,
+    )
+
+
+def customer_details_of(details: CustomerDetails | None) -> domain.CustomerDetails | None:
+    if details is None:
+        return None
+    return domain.CustomerDetails(
+        account_id=details.account_id,
+        sold_to=details.sold_to,
+        bill_to=_address_of(details.bill_to),
+        ship_to=_address_of(details.ship_to),
+        tax_id=details.tax_id,
+        erp_customer_number=details.erp_customer_number,
+    )
+
+
+def _address_of(address: Address | None) -> domain.Address | None:
+    if address is None:
+        return None
+    return domain.Address(
+        lines=address.lines,
+        city=address.city,
+        country=address.country,
+        postal_code=address.postal_code,
+        region=address.region,
     )
 
 
@@ -104,6 +132,8 @@ def claim_of(msg: Incoming[RegisterExternalInvoice], now: datetime) -> domain.Ex
         external_invoice_id=command.external_invoice_id,
         invoice_number=command.invoice_number,
         order_id=command.order_id,
+        order_number=command.order_number,
+        erp_order_number=command.erp_order_number,
         deal_id=msg.deal_id,
         currency=command.currency,
         totals=command.totals.to_money(command.currency),
@@ -184,6 +214,8 @@ def posted(invoice: domain.Invoice, order: domain.Order) -> InvoicePosted:
         payment_terms=PaymentTerms(invoice.payment_terms),
         issue_date=invoice.issue_date,
         due_date=invoice.due_date,
+        customer_details=customer_details(order.customer_details),
+        customer_po=order.customer_po,
         kind=InvoiceKind(invoice.kind.value),
         deductions=tuple(
             DownPaymentDeduction(
@@ -286,4 +318,29 @@ def credit_applied(
         amount=amount,
         invoice_balance_due=invoice.balance_due,
         credit_balance=credit.balance,
+    )
+
+
+def customer_details(details: domain.CustomerDetails | None) -> CustomerDetails | None:
+    if details is None:
+        return None
+    return CustomerDetails(
+        account_id=details.account_id,
+        sold_to=details.sold_to,
+        bill_to=_address(details.bill_to),
+        ship_to=_address(details.ship_to),
+        tax_id=details.tax_id,
+        erp_customer_number=details.erp_customer_number,
+    )
+
+
+def _address(value: domain.Address | None) -> Address | None:
+    if value is None:
+        return None
+    return Address(
+        lines=value.lines,
+        city=value.city,
+        postal_code=value.postal_code,
+        region=value.region,
+        country=value.country,
     )

@@ -16,9 +16,16 @@ from uuid import UUID
 
 import structlog
 
+from contracts.base import Payload
 from contracts.billing import InvoiceCredited
 from contracts.invoices import InvoicePaid, InvoicePosted
-from contracts.orders import CancelOrder, RecordFulfilment
+from contracts.orders import (
+    AcknowledgeOrder,
+    CancelOrder,
+    RecordFulfilment,
+    RefuseOrder,
+    ResubmitOrder,
+)
 from contracts.quotes import QuoteAccepted
 from services.order_svc import domain, wire
 from services.order_svc.store import OrderBook, Touches
@@ -74,6 +81,49 @@ def on_record_fulfilment(
     return _record(book, msg, decision, now)
 
 
+def on_acknowledge_order(
+    book: OrderBook, msg: Incoming[AcknowledgeOrder], policy: domain.OrderPolicy, now: datetime
+) -> list[Outgoing]:
+    command = msg.payload
+    decision = domain.acknowledge(
+        book.named(command.order_id, command.order_number),
+        order_ref=_ref(command.order_id, command.order_number),
+        deal_id=msg.deal_id,
+        erp_order_number=command.erp_order_number,
+        holder=book.with_erp_number(command.erp_order_number),
+        now=now,
+    )
+    return _record(book, msg, decision, now)
+
+
+def on_refuse_order(
+    book: OrderBook, msg: Incoming[RefuseOrder], policy: domain.OrderPolicy, now: datetime
+) -> list[Outgoing]:
+    command = msg.payload
+    decision = domain.refuse(
+        book.named(command.order_id, command.order_number),
+        order_ref=_ref(command.order_id, command.order_number),
+        deal_id=msg.deal_id,
+        refusal=wire.erp_refusal_of(command),
+        now=now,
+    )
+    return _record(book, msg, decision, now)
+
+
+def on_resubmit_order(
+    book: OrderBook, msg: Incoming[ResubmitOrder], policy: domain.OrderPolicy, now: datetime
+) -> list[Outgoing]:
+    command = msg.payload
+    decision = domain.resubmit(
+        book.get(command.order_id),
+        order_id=command.order_id,
+        deal_id=msg.deal_id,
+        corrections=wire.corrections_of(command),
+        now=now,
+    )
+    return _record(book, msg, decision, now)
+
+
 def on_invoice_posted(
     book: OrderBook, msg: Incoming[InvoicePosted], policy: domain.OrderPolicy, now: datetime
 ) -> list[Outgoing]:
@@ -117,6 +167,9 @@ HANDLERS: dict[str, Handler[OrderBook, domain.OrderPolicy]] = {
     "quote.accepted": on_quote_accepted,
     "order.cancel": on_cancel_order,
     "order.record_fulfilment": on_record_fulfilment,
+    "order.acknowledge": on_acknowledge_order,
+    "order.refuse": on_refuse_order,
+    "order.resubmit": on_resubmit_order,
     "invoice.posted": on_invoice_posted,
     "invoice.paid": on_invoice_paid,
     "invoice.credited": on_invoice_credited,
@@ -130,6 +183,8 @@ def touches_of(
     order_ids: set[UUID] = set()
     quote_ids: set[UUID] = set()
     deal_ids: set[str] = set()
+    order_numbers: set[str] = set()
+    erp_numbers: set[str] = set()
     for msg in batch:
         payload = msg.payload
         if isinstance(payload, QuoteAccepted):
@@ -137,12 +192,24 @@ def touches_of(
             order_ids.add(domain.order_id_for(payload.quote_id))
         elif isinstance(payload, InvoicePaid):
             deal_ids.add(msg.deal_id)
-        elif isinstance(payload, CancelOrder | RecordFulfilment | InvoicePosted | InvoiceCredited):
+        elif isinstance(payload, AcknowledgeOrder | RefuseOrder):
+            if payload.order_id is not None:
+                order_ids.add(payload.order_id)
+            if payload.order_number is not None:
+                order_numbers.add(payload.order_number)
+            if isinstance(payload, AcknowledgeOrder):
+                erp_numbers.add(payload.erp_order_number)
+        elif isinstance(
+            payload,
+            CancelOrder | RecordFulfilment | ResubmitOrder | InvoicePosted | InvoiceCredited,
+        ):
             order_ids.add(payload.order_id)
     return Touches(
         order_ids=frozenset(order_ids),
         quote_ids=frozenset(quote_ids),
         deal_ids=frozenset(deal_ids),
+        order_numbers=frozenset(order_numbers),
+        erp_order_numbers=frozenset(erp_numbers),
         # Only batches that may number an order take the year's counter lock.
         counter_year=now.year if quote_ids else None,
     )
@@ -161,7 +228,7 @@ def _record(
             )
             return [REPLIES.refusal(msg, decision, now)]
         case domain.Ignored(reason, detail):
-            log.info("invoice_ignored", event_type=msg.event_type, reason=reason, detail=detail)
+            log.info("message_ignored", event_type=msg.event_type, reason=reason, detail=detail)
             return []
         case domain.Confirmed(order, counter):
             book.add(order)
@@ -209,3 +276,27 @@ def _record(
         case domain.Cancelled(order, reason):
             book.put(order)
             return [REPLIES.event(msg, wire.order_cancelled(order, reason), now)]
+        case domain.Acknowledged() | domain.RefusedByErp() | domain.Resubmitted():
+            book.put(decision.order)
+            return [REPLIES.event(msg, _erp_answer(decision), now)]
+
+
+def _erp_answer(
+    decision: domain.Acknowledged | domain.RefusedByErp | domain.Resubmitted,
+) -> Payload:
+    match decision:
+        case domain.Acknowledged(order):
+            return wire.order_acknowledged(order)
+        case domain.RefusedByErp(order, refusal):
+            # INFO: an order the ERP refused waits for a person to correct or cancel it.
+            log.info(
+                "order_refused_by_erp", order_id=str(order.order_id), reason=refusal.reason_code
+            )
+            return wire.order_refused(order, refusal)
+        case domain.Resubmitted(order):
+            return wire.order_resubmitted(order)
+
+
+def _ref(order_id: UUID | None, order_number: str | None) -> str:
+    """How a command named its order, for a refusal's subject."""
+    return str(order_id) if order_id is not None else str(order_number)

@@ -1,13 +1,14 @@
 """Translation between the published language (contracts) and order_svc's domain values.
 
 Kept apart from the handlers so that both directions of one mapping sit next to each other:
-an accepted quote, a shipment, a posted invoice and a credit note in; the confirmed / fulfilled /
-cancelled / invoiced order out.
+an accepted quote, a shipment, the ERP's answers, a posted invoice and a credit note in; the
+confirmed / fulfilled / cancelled / invoiced / acknowledged / refused / resubmitted order out.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from contracts.billing import InvoiceCredited
@@ -19,12 +20,18 @@ from contracts.orders import (
     FulfilledLine,
     FulfilmentCompleteness,
     InvoicedLine,
+    OrderAcknowledged,
     OrderCancelled,
     OrderConfirmed,
     OrderFulfilled,
     OrderInvoiced,
+    OrderRefused,
+    OrderResubmitted,
     RecordFulfilment,
+    RefuseOrder,
+    ResubmitOrder,
 )
+from contracts.parties import Address, CustomerDetails
 from contracts.quotes import QuoteAccepted
 from services.order_svc import domain
 
@@ -68,6 +75,47 @@ def accepted_quote(q: QuoteAccepted) -> domain.AcceptedQuote:
             else domain.BillingPolicy(q.invoicing_policy.value),
             down_payment_rate=q.down_payment_rate,
         ),
+        customer_details=customer_details_of(q.customer_details),
+        requested_delivery_date=q.requested_delivery_date,
+        shipping_method=q.shipping_method,
+    )
+
+
+def customer_details_of(details: CustomerDetails | None) -> domain.CustomerDetails | None:
+    if details is None:
+        return None
+    return domain.CustomerDetails(
+        account_id=details.account_id,
+        sold_to=details.sold_to,
+        bill_to=address_of(details.bill_to),
+        ship_to=address_of(details.ship_to),
+        tax_id=details.tax_id,
+        erp_customer_number=details.erp_customer_number,
+    )
+
+
+def address_of(address: Address | None) -> domain.Address | None:
+    if address is None:
+        return None
+    return domain.Address(
+        lines=address.lines,
+        city=address.city,
+        country=address.country,
+        postal_code=address.postal_code,
+        region=address.region,
+    )
+
+
+def erp_refusal_of(command: RefuseOrder) -> domain.ErpRefusal:
+    return domain.ErpRefusal(command.reason_code, command.detail)
+
+
+def corrections_of(command: ResubmitOrder) -> domain.Corrections:
+    return domain.Corrections(
+        ship_to=address_of(command.ship_to),
+        requested_delivery_date=command.requested_delivery_date,
+        shipping_method=command.shipping_method,
+        customer_po=command.customer_po,
     )
 
 
@@ -97,35 +145,91 @@ def credit_note(credited: InvoiceCredited) -> domain.CreditNote:
 
 def order_confirmed(order: domain.Order) -> OrderConfirmed:
     """Everything an ERP connector needs to book the order, without asking anyone."""
-    customer, contact = order.customer, order.customer.contact
-    return OrderConfirmed(
+    return OrderConfirmed(**_document(order))
+
+
+def order_resubmitted(order: domain.Order) -> OrderResubmitted:
+    """The whole document again, corrected, under the same order id and number."""
+    return OrderResubmitted(**_document(order))
+
+
+def order_acknowledged(order: domain.Order) -> OrderAcknowledged:
+    if order.erp_order_number is None:
+        raise ValueError(f"order {order.order_id} has no ERP order number")
+    return OrderAcknowledged(
         order_id=order.order_id,
         order_number=order.order_number,
-        quote_id=order.quote.quote_id,
-        quote_number=order.quote.quote_number,
-        opportunity_id=customer.opportunity_id,
-        lead_id=customer.lead_id,
-        account_id=customer.account_id,
-        account_name=customer.account_name,
-        contact_id=customer.contact_id,
-        contact=ContactInfo(
+        erp_order_number=order.erp_order_number,
+    )
+
+
+def order_refused(order: domain.Order, refusal: domain.ErpRefusal) -> OrderRefused:
+    return OrderRefused(
+        order_id=order.order_id,
+        order_number=order.order_number,
+        reason_code=refusal.reason_code,
+        detail=refusal.detail,
+    )
+
+
+def _document(order: domain.Order) -> dict[str, Any]:
+    customer, contact = order.customer, order.customer.contact
+    return {
+        "order_id": order.order_id,
+        "order_number": order.order_number,
+        "quote_id": order.quote.quote_id,
+        "quote_number": order.quote.quote_number,
+        "opportunity_id": customer.opportunity_id,
+        "lead_id": customer.lead_id,
+        "account_id": customer.account_id,
+        "account_name": customer.account_name,
+        "contact_id": customer.contact_id,
+        "contact": ContactInfo(
             first_name=contact.first_name,
             last_name=contact.last_name,
             email=contact.email,
             phone=contact.phone,
             job_title=contact.job_title,
         ),
-        price_list_id=order.price_list_id,
-        currency=order.currency,
-        lines=tuple(_document_line(line) for line in order.lines),
-        totals=DocumentTotals.from_money(order.totals),
-        payment_terms=PaymentTerms(order.payment_terms),
-        customer_po=order.customer_po,
-        invoicing_policy=None
+        "price_list_id": order.price_list_id,
+        "currency": order.currency,
+        "lines": tuple(_document_line(line) for line in order.lines),
+        "totals": DocumentTotals.from_money(order.totals),
+        "payment_terms": PaymentTerms(order.payment_terms),
+        "customer_po": order.customer_po,
+        "invoicing_policy": None
         if order.billing.policy is None
         else InvoicingPolicy(order.billing.policy.value),
-        down_payment_rate=order.billing.down_payment_rate,
-        confirmed_at=order.confirmed_at,
+        "down_payment_rate": order.billing.down_payment_rate,
+        "customer_details": customer_details(order.customer_details),
+        "requested_delivery_date": order.requested_delivery_date,
+        "shipping_method": order.shipping_method,
+        "confirmed_at": order.confirmed_at,
+    }
+
+
+def customer_details(details: domain.CustomerDetails | None) -> CustomerDetails | None:
+    if details is None:
+        return None
+    return CustomerDetails(
+        account_id=details.account_id,
+        sold_to=details.sold_to,
+        bill_to=address(details.bill_to),
+        ship_to=address(details.ship_to),
+        tax_id=details.tax_id,
+        erp_customer_number=details.erp_customer_number,
+    )
+
+
+def address(value: domain.Address | None) -> Address | None:
+    if value is None:
+        return None
+    return Address(
+        lines=value.lines,
+        city=value.city,
+        postal_code=value.postal_code,
+        region=value.region,
+        country=value.country,
     )
 
 

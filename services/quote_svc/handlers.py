@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from contracts.accounts import AccountUpdated
 from contracts.catalog import PriceListItemUpserted
 from contracts.leads import LeadQualified
 from contracts.quotes import AcceptQuote, RejectQuote, ReviseQuote
@@ -33,10 +34,21 @@ def on_price_upserted(
     return []
 
 
+def on_account_updated(
+    book: QuoteBook, msg: Incoming[AccountUpdated], policy: domain.QuotePolicy, now: datetime
+) -> list[Outgoing]:
+    # Master data from lead_svc, keyed by the account (the envelope's deal id is the account
+    # id): the next quote issued for the account takes it; issued quotes keep their snapshot.
+    _remember(book, wire.account_updated(msg.payload))
+    return []
+
+
 def on_lead_qualified(
     book: QuoteBook, msg: Incoming[LeadQualified], policy: domain.QuotePolicy, now: datetime
 ) -> list[Outgoing]:
     qualification = wire.qualification_of(msg.payload)
+    if qualification.account is not None:
+        _remember(book, qualification.account)
     decision = domain.open_opportunity(
         qualification,
         existing=book.opportunity(qualification.opportunity_id),
@@ -47,6 +59,7 @@ def on_lead_qualified(
         # burn no numbers.
         quote_number=book.peek_quote_number(now.year),
         now=now,
+        account=book.account(qualification.customer.account_id),
     )
     return _record(book, msg, decision, now)
 
@@ -56,17 +69,19 @@ def on_revise_quote(
 ) -> list[Outgoing]:
     command = msg.payload
     quote = book.quote(command.quote_id)
+    opportunity = book.opportunity(quote.opportunity_id) if quote else None
     decision = domain.revise(
         quote,
         quote_id=str(command.quote_id),
         deal_id=msg.deal_id,
-        opportunity=book.opportunity(quote.opportunity_id) if quote else None,
+        opportunity=opportunity,
         revisions=book.revisions(quote.opportunity_id) if quote else (),
         requests=[wire.request_of(line) for line in command.lines],
         # A revision is priced from its quote's own price list, not the one new quotes use.
         catalog=book.catalog(quote.price_list_id) if quote else {},
         policy=policy,
         now=now,
+        account=_account_of(book, opportunity),
     )
     return _record(book, msg, decision, now)
 
@@ -76,15 +91,18 @@ def on_accept_quote(
 ) -> list[Outgoing]:
     command = msg.payload
     quote = book.quote(command.quote_id)
+    opportunity = book.opportunity(quote.opportunity_id) if quote else None
     decision = domain.accept(
         quote,
         quote_id=str(command.quote_id),
         deal_id=msg.deal_id,
-        opportunity=book.opportunity(quote.opportunity_id) if quote else None,
+        opportunity=opportunity,
         accepted_by=command.accepted_by,
         customer_po=command.customer_po,
         terms=wire.billing_terms_of(command),
         now=now,
+        delivery=wire.delivery_terms_of(command),
+        account=_account_of(book, opportunity),
     )
     return _record(book, msg, decision, now)
 
@@ -109,6 +127,7 @@ def on_reject_quote(
 
 HANDLERS: dict[str, Handler[QuoteBook, domain.QuotePolicy]] = {
     "catalog.price_upserted": on_price_upserted,
+    "account.updated": on_account_updated,
     "lead.qualified": on_lead_qualified,
     "quote.revise": on_revise_quote,
     "quote.accept": on_accept_quote,
@@ -124,12 +143,16 @@ def touches_of(
     lead_ids: set[str] = set()
     quote_ids: set[UUID] = set()
     skus: set[str] = set()
+    account_ids: set[UUID] = set()
     for msg in batch:
         payload = msg.payload
         if isinstance(payload, LeadQualified):
             opportunity_ids.add(payload.opportunity_id)
             lead_ids.add(payload.lead_id)
+            account_ids.add(payload.account_id)
             skus.update(interest.sku for interest in payload.product_interests)
+        elif isinstance(payload, AccountUpdated):
+            account_ids.add(payload.account_id)
         elif isinstance(payload, ReviseQuote):
             quote_ids.add(payload.quote_id)
             skus.update(line.sku for line in payload.lines if line.sku is not None)
@@ -143,9 +166,20 @@ def touches_of(
         # the store adds once it knows the quotes.
         price_list_ids=frozenset({policy.price_list_id}),
         skus=frozenset(skus),
+        account_ids=frozenset(account_ids),
         # The counter row is locked only by batches that may open opportunities.
         counter_year=now.year if lead_ids else None,
     )
+
+
+def _remember(book: QuoteBook, account: domain.Account) -> None:
+    kept = domain.newer_account(book.account(account.account_id), account)
+    if kept is not None:
+        book.put_account(kept)
+
+
+def _account_of(book: QuoteBook, opportunity: domain.Opportunity | None) -> domain.Account | None:
+    return None if opportunity is None else book.account(opportunity.customer.account_id)
 
 
 def _record(
@@ -175,11 +209,12 @@ def _record(
                 events.append(REPLIES.event(msg, closed, now))
             events.append(REPLIES.event(msg, wire.quote_issued(quote, opportunity), now))
             return events
-        case domain.Accepted(opportunity, quote, terms):
+        case domain.Accepted(opportunity, quote, terms, delivery):
             book.put_opportunity(opportunity)
             book.put_quote(quote)
+            accepted = wire.quote_accepted(quote, opportunity, terms, delivery)
             return [
-                REPLIES.event(msg, wire.quote_accepted(quote, opportunity, terms), now),
+                REPLIES.event(msg, accepted, now),
                 REPLIES.event(msg, wire.opportunity_closed(opportunity), now),
             ]
         case domain.Expired(quote, refusal):

@@ -7,10 +7,13 @@ same rule order_svc and invoice_svc apply, so the totals agree to the cent acros
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
+from contracts.accounts import AccountUpdated
 from contracts.catalog import PriceListItemUpserted
 from contracts.documents import DocumentLine, DocumentTotals, InvoicingPolicy, PaymentTerms
 from contracts.leads import ContactInfo, LeadQualified
+from contracts.parties import AccountDetails, Address, CustomerDetails
 from contracts.quotes import (
     AcceptQuote,
     OpportunityClosed,
@@ -65,6 +68,43 @@ def qualification_of(lead: LeadQualified) -> domain.Qualification:
         ),
         estimated_revenue=lead.estimated_revenue,
         estimated_close_date=lead.estimated_close_date,
+        source=None if lead.source is None else lead.source.value,
+        campaign_id=lead.campaign_id,
+        notes=lead.notes,
+        account=None
+        if lead.account is None
+        else account_of(lead.account_id, domain.FROM_LEAD, lead.account),
+    )
+
+
+def account_updated(event: AccountUpdated) -> domain.Account:
+    return account_of(event.account_id, event.version, event.details)
+
+
+def account_of(account_id: UUID, version: int, details: AccountDetails) -> domain.Account:
+    return domain.Account(
+        account_id=account_id,
+        version=version,
+        name=details.name,
+        legal_name=details.legal_name,
+        tax_id=details.tax_id,
+        erp_customer_number=details.erp_customer_number,
+        bill_to=address_of(details.bill_to),
+        ship_to=address_of(details.ship_to),
+        default_currency=details.default_currency,
+        payment_terms=None if details.payment_terms is None else details.payment_terms.value,
+    )
+
+
+def address_of(address: Address | None) -> domain.Address | None:
+    if address is None:
+        return None
+    return domain.Address(
+        lines=address.lines,
+        city=address.city,
+        country=address.country,
+        postal_code=address.postal_code,
+        region=address.region,
     )
 
 
@@ -91,6 +131,14 @@ def billing_terms_of(command: AcceptQuote) -> domain.BillingTerms:
     )
 
 
+def delivery_terms_of(command: AcceptQuote) -> domain.DeliveryTerms:
+    return domain.DeliveryTerms(
+        ship_to=address_of(command.ship_to),
+        requested_delivery_date=command.requested_delivery_date,
+        shipping_method=command.shipping_method,
+    )
+
+
 # --- outbound: domain values -> event payloads -------------------------------------------------
 
 
@@ -103,7 +151,10 @@ def quote_issued(quote: domain.Quote, opportunity: domain.Opportunity) -> QuoteI
 
 
 def quote_accepted(
-    quote: domain.Quote, opportunity: domain.Opportunity, terms: domain.BillingTerms
+    quote: domain.Quote,
+    opportunity: domain.Opportunity,
+    terms: domain.BillingTerms,
+    delivery: domain.DeliveryTerms,
 ) -> QuoteAccepted:
     if quote.accepted_at is None:
         raise ValueError(f"quote {quote.quote_id} has no acceptance time")
@@ -112,6 +163,8 @@ def quote_accepted(
         customer_po=quote.customer_po,
         invoicing_policy=None if terms.policy is None else InvoicingPolicy(terms.policy.value),
         down_payment_rate=terms.down_payment_rate,
+        requested_delivery_date=delivery.requested_delivery_date,
+        shipping_method=delivery.shipping_method,
         accepted_at=quote.accepted_at,
     )
 
@@ -179,8 +232,34 @@ def _document(quote: domain.Quote, opportunity: domain.Opportunity) -> dict[str,
             job_title=c.job_title,
         ),
         "price_list_id": quote.price_list_id,
+        "customer_details": customer_details(quote.customer_details),
         "currency": quote.currency,
         "lines": tuple(document_line(line, quote.currency) for line in quote.lines),
         "totals": DocumentTotals.from_money(quote.totals()),
         "payment_terms": PaymentTerms(quote.payment_terms or PaymentTerms.NET_30.value),
     }
+
+
+def customer_details(details: domain.CustomerDetails | None) -> CustomerDetails | None:
+    if details is None:
+        return None
+    return CustomerDetails(
+        account_id=details.account_id,
+        sold_to=details.sold_to,
+        bill_to=address(details.bill_to),
+        ship_to=address(details.ship_to),
+        tax_id=details.tax_id,
+        erp_customer_number=details.erp_customer_number,
+    )
+
+
+def address(value: domain.Address | None) -> Address | None:
+    if value is None:
+        return None
+    return Address(
+        lines=value.lines,
+        city=value.city,
+        postal_code=value.postal_code,
+        region=value.region,
+        country=value.country,
+    )

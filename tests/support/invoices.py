@@ -28,10 +28,12 @@ from contracts.money import sum_totals
 from contracts.orders import (
     FulfilledLine,
     FulfilmentCompleteness,
+    OrderAcknowledged,
     OrderCancelled,
     OrderConfirmed,
     OrderFulfilled,
 )
+from contracts.parties import CustomerDetails
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 ERP = "test-erp"
@@ -78,13 +80,16 @@ def order_confirmed(
     event_id: uuid.UUID | None = None,
     policy: InvoicingPolicy | None = None,
     down_payment_rate: str | None = None,
+    customer_details: CustomerDetails | None = None,
+    customer_po: str | None = None,
 ) -> Envelope[OrderConfirmed]:
-    """A confirmed order whose totals are the sum of its lines unless `totals` says otherwise."""
+    """A confirmed order whose totals are the sum of its lines unless `totals` says otherwise;
+    its number is `order_number_of(order_id)`."""
     lines = lines if lines is not None else priced_lines(currency)
     order_id = order_id or uuid.uuid4()
     payload = OrderConfirmed(
         order_id=order_id,
-        order_number=f"SO-{str(order_id)[:8]}",
+        order_number=order_number_of(order_id),
         quote_id=uuid.uuid5(order_id, "quote"),
         quote_number=f"Q-{str(order_id)[:8]}",
         opportunity_id=uuid.uuid5(order_id, "opportunity"),
@@ -101,6 +106,8 @@ def order_confirmed(
         confirmed_at=NOW,
         invoicing_policy=policy,
         down_payment_rate=Decimal(down_payment_rate) if down_payment_rate else None,
+        customer_details=customer_details,
+        customer_po=customer_po,
     )
     return make_envelope(
         payload,
@@ -109,6 +116,29 @@ def order_confirmed(
         producer="order_svc",
         occurred_at=NOW,
         event_id=event_id,
+    )
+
+
+def order_number_of(order_id: uuid.UUID) -> str:
+    """The number `order_confirmed` gives the order."""
+    return f"SO-{str(order_id)[:8]}"
+
+
+def order_acknowledged(
+    deal_id: str, order_id: uuid.UUID, erp_order_number: str
+) -> Envelope[OrderAcknowledged]:
+    """The ERP booked the order under its own number, as order_svc announces it."""
+    payload = OrderAcknowledged(
+        order_id=order_id,
+        order_number=order_number_of(order_id),
+        erp_order_number=erp_order_number,
+    )
+    return make_envelope(
+        payload,
+        event_type="order.acknowledged",
+        deal_id=deal_id,
+        producer="order_svc",
+        occurred_at=NOW,
     )
 
 
@@ -167,18 +197,23 @@ def _fulfilled(shipped: dict[int, tuple[str, str]]) -> tuple[FulfilledLine, ...]
 
 def register_external(
     deal_id: str,
-    order_id: uuid.UUID,
+    order_id: uuid.UUID | None,
     external_invoice_id: str,
     *,
     totals: DocumentTotals | None = None,
     currency: str = "EUR",
     invoice_number: str | None = None,
     lines: tuple[tuple[int, str], ...] | None = None,
+    order_number: str | None = None,
+    erp_order_number: str | None = None,
 ) -> Envelope[RegisterExternalInvoice]:
+    """An ERP invoice naming its order by id, by salesflow's number or by the ERP's number."""
     payload = RegisterExternalInvoice(
         external_invoice_id=external_invoice_id,
         invoice_number=invoice_number or f"ERP-{external_invoice_id}",
         order_id=order_id,
+        order_number=order_number,
+        erp_order_number=erp_order_number,
         currency=currency,
         totals=totals or totals_of(priced_lines(currency), currency),
         issue_date=date(2026, 11, 27),
@@ -199,11 +234,15 @@ def record_payment(
     payment_id: str | None = None,
     currency: str = "EUR",
     allocations: tuple[tuple[uuid.UUID, str], ...] = (),
+    order_number: str | None = None,
+    erp_order_number: str | None = None,
 ) -> Envelope[RecordPayment]:
     payload = RecordPayment(
         payment_id=payment_id or f"PAY-{uuid.uuid4().hex[:12]}",
         invoice_id=invoice_id,
         external_invoice_id=external_invoice_id,
+        order_number=order_number,
+        erp_order_number=erp_order_number,
         amount=Decimal(amount),
         currency=currency,
         paid_at=NOW,

@@ -1,6 +1,6 @@
 """Builders of order_svc's inbound envelopes for tests: accepted quotes (as quote_svc or an ERP
-would publish them), order commands, posted invoices, credit notes for them, and payments applied
-to them."""
+would publish them), order commands (the ERP's answers among them), posted invoices, credit notes
+for them, and payments applied to them."""
 
 from __future__ import annotations
 
@@ -22,7 +22,15 @@ from contracts.invoices import (
 )
 from contracts.leads import ContactInfo
 from contracts.money import sum_totals
-from contracts.orders import CancelOrder, RecordFulfilment, ShippedLine
+from contracts.orders import (
+    AcknowledgeOrder,
+    CancelOrder,
+    RecordFulfilment,
+    RefuseOrder,
+    ResubmitOrder,
+    ShippedLine,
+)
+from contracts.parties import Address
 from contracts.quotes import QuoteAccepted
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -108,6 +116,67 @@ def cancel(deal_id: str, order_id: UUID, reason: str = "customer withdrew") -> E
     payload = CancelOrder(order_id=order_id, reason=reason, requested_by="rep@example.com")
     return make_envelope(
         payload, event_type="order.cancel", deal_id=deal_id, producer=UPSTREAM, occurred_at=NOW
+    )
+
+
+def acknowledge(
+    deal_id: str,
+    erp_order_number: str,
+    *,
+    order_id: UUID | None = None,
+    order_number: str | None = None,
+) -> Envelope[AcknowledgeOrder]:
+    """The ERP booked the order (named by id or by number) under `erp_order_number`."""
+    payload = AcknowledgeOrder(
+        order_id=order_id,
+        order_number=order_number,
+        erp_order_number=erp_order_number,
+        requested_by="erp-connector",
+    )
+    return make_envelope(
+        payload, event_type="order.acknowledge", deal_id=deal_id, producer=ERP, occurred_at=NOW
+    )
+
+
+def refuse(
+    deal_id: str,
+    *,
+    order_id: UUID | None = None,
+    order_number: str | None = None,
+    reason_code: str = "unknown_ship_to",
+    detail: str = "the ship-to address is not deliverable",
+) -> Envelope[RefuseOrder]:
+    payload = RefuseOrder(
+        order_id=order_id,
+        order_number=order_number,
+        reason_code=reason_code,
+        detail=detail,
+        requested_by="erp-connector",
+    )
+    return make_envelope(
+        payload, event_type="order.refuse", deal_id=deal_id, producer=ERP, occurred_at=NOW
+    )
+
+
+def resubmit(
+    deal_id: str,
+    order_id: UUID,
+    *,
+    ship_to: Address | None = None,
+    requested_delivery_date: date | None = None,
+    shipping_method: str | None = None,
+    customer_po: str | None = None,
+) -> Envelope[ResubmitOrder]:
+    payload = ResubmitOrder(
+        order_id=order_id,
+        ship_to=ship_to,
+        requested_delivery_date=requested_delivery_date,
+        shipping_method=shipping_method,
+        customer_po=customer_po,
+        requested_by="rep@example.com",
+    )
+    return make_envelope(
+        payload, event_type="order.resubmit", deal_id=deal_id, producer=UPSTREAM, occurred_at=NOW
     )
 
 

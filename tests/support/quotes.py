@@ -1,17 +1,20 @@
-"""Builders of quote_svc's inbound envelopes for tests: prices, qualified leads, quote commands."""
+"""Builders of quote_svc's inbound envelopes for tests: prices, accounts' master data, qualified
+leads, quote commands."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from contracts.accounts import AccountUpdated
 from contracts.catalog import PriceListItemUpserted
 from contracts.documents import InvoicingPolicy
 from contracts.envelope import Envelope, make_envelope
-from contracts.leads import ContactInfo, DecidedBy, LeadQualified, ProductInterest
+from contracts.leads import ContactInfo, DecidedBy, LeadQualified, LeadSource, ProductInterest
+from contracts.parties import AccountDetails, Address
 from contracts.quotes import (
     AcceptQuote,
     QuoteLineInput,
@@ -70,6 +73,36 @@ def opportunity_id_of(lead_id: str) -> UUID:
     return uuid.uuid5(_NS, f"opportunity:{lead_id}")
 
 
+def account_id_of(lead_id: str) -> UUID:
+    """The account `qualified` links the lead to (unless told another)."""
+    return uuid.uuid5(_NS, f"account:{lead_id}")
+
+
+def account_updated(
+    account_id: UUID,
+    version: int,
+    details: AccountDetails,
+    *,
+    changed: tuple[str, ...] = ("ship_to",),
+) -> Envelope[AccountUpdated]:
+    """An account's master data after a change, as lead_svc publishes it: keyed by the account
+    (the envelope's deal id is the account id)."""
+    payload = AccountUpdated(
+        account_id=account_id,
+        version=version,
+        details=details,
+        changed=changed,
+        created=version == 1,
+    )
+    return make_envelope(
+        payload,
+        event_type="account.updated",
+        deal_id=str(account_id),
+        producer="lead_svc",
+        occurred_at=NOW,
+    )
+
+
 def qualified(
     lead_id: str,
     *,
@@ -77,10 +110,15 @@ def qualified(
     estimated_revenue: str | None = None,
     currency: str = "EUR",
     at: datetime = NOW,
+    account_id: UUID | None = None,
+    account: AccountDetails | None = None,
+    source: LeadSource | None = None,
+    campaign_id: str | None = None,
+    notes: str | None = None,
 ) -> Envelope[LeadQualified]:
     payload = LeadQualified(
         lead_id=lead_id,
-        account_id=uuid.uuid5(_NS, f"account:{lead_id}"),
+        account_id=account_id or account_id_of(lead_id),
         account_name=f"Acme {lead_id}",
         account_is_new=True,
         contact_id=uuid.uuid5(_NS, f"contact:{lead_id}"),
@@ -100,6 +138,10 @@ def qualified(
         ),
         qualified_by=DecidedBy.POLICY,
         rule="auto:fit",
+        source=source,
+        campaign_id=campaign_id,
+        notes=notes,
+        account=account,
     )
     return make_envelope(
         payload, event_type="lead.qualified", deal_id=lead_id, producer="lead_svc", occurred_at=at
@@ -137,6 +179,9 @@ def accept(
     po: str | None = "PO-1",
     invoicing_policy: InvoicingPolicy | None = None,
     down_payment_rate: str | None = None,
+    ship_to: Address | None = None,
+    requested_delivery_date: date | None = None,
+    shipping_method: str | None = None,
 ) -> Envelope[AcceptQuote]:
     payload = AcceptQuote(
         quote_id=quote_id,
@@ -144,6 +189,9 @@ def accept(
         customer_po=po,
         invoicing_policy=invoicing_policy,
         down_payment_rate=None if down_payment_rate is None else Decimal(down_payment_rate),
+        ship_to=ship_to,
+        requested_delivery_date=requested_delivery_date,
+        shipping_method=shipping_method,
     )
     return _command(payload, "quote.accept", deal_id)
 

@@ -37,6 +37,7 @@ def test_every_message_invoice_svc_consumes_has_a_handler() -> None:
         "order.confirmed",
         "order.fulfilled",
         "order.cancelled",
+        "order.acknowledged",
         "invoice.register_external",
         "invoice.record_payment",
         "invoice.cancel",

@@ -493,3 +493,38 @@ def test_reject_refusals() -> None:
 def test_a_rejection_is_explained_by_its_note_else_by_reason_and_requester() -> None:
     assert domain.rejection_detail(RejectReason.LOST, "went elsewhere", "rep") == "went elsewhere"
     assert domain.rejection_detail(RejectReason.CANCELED, None, "rep") == "canceled (rep)"
+
+
+def test_an_interest_too_large_to_price_is_left_for_a_person_not_dead_lettered() -> None:
+    """A billion units (the most a lead may ask for, contracts.money.MAX_QUANTITY) of a dear
+    product overflow what an amount may carry: the opportunity opens, that line has no price and
+    the quote stays Draft, as with an unknown product; the priced line keeps its price."""
+    dear = {**CATALOG, "SKU-GOLD": item("SKU-GOLD", "99999999999999.99")}
+    decision = domain.open_opportunity(
+        qualification(*want(("SKU-GOLD", "1000000000"), ("SKU-1001", "3"))),
+        existing=None,
+        catalog=dear,
+        policy=POLICY,
+        quote_number="Q-2026-00008",
+        now=NOW,
+    )
+    assert isinstance(decision, Opened)
+    gold, widget = decision.quote.lines
+    assert (gold.unit_price, widget.unit_price) == (None, Decimal("19.99"))
+    assert decision.quote.state is QuoteState.DRAFT
+
+
+def test_a_revision_beyond_what_an_amount_can_carry_is_refused() -> None:
+    q, opp = issued().quote, issued().opportunity
+    decision = revise(
+        q,
+        opp,
+        LineRequest(
+            sku=None,
+            description="x",
+            quantity=Decimal(10**9),
+            unit_price=Decimal("99999999999999"),
+            tax_rate=Decimal("0.19"),
+        ),
+    )
+    assert isinstance(decision, Refusal) and decision.reason_code == "invalid_line"

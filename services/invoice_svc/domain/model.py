@@ -20,6 +20,7 @@ from enum import StrEnum
 from uuid import UUID, uuid5
 
 from contracts import money
+from services.invoice_svc.domain.parties import CustomerDetails
 
 # Ids are derived from stable inputs: a replayed decision mints the same id.
 _ID_NAMESPACE = UUID("2f0c7a9e-4d1b-4e6a-8b3c-5a9d7e1f0c42")
@@ -225,6 +226,10 @@ class Order:
     shipped: Mapping[int, Decimal] = field(default_factory=dict)
     billed: Mapping[int, LineBilling] = field(default_factory=dict)
     down_payment: DownPayment | None = None
+    # Printed on its invoices; and the ERP's number once it booked the order (order.acknowledged).
+    customer_details: CustomerDetails | None = None
+    customer_po: str | None = None
+    erp_order_number: str | None = None
 
     def line(self, line_no: int) -> Line | None:
         return next((line for line in self.lines if line.line_no == line_no), None)
@@ -244,11 +249,14 @@ class Order:
 
 @dataclass(frozen=True, slots=True)
 class ExternalClaim:
-    """An invoice the accounting system says it posted for an order (RegisterExternalInvoice)."""
+    """An invoice the accounting system says it posted for an order (RegisterExternalInvoice).
+
+    It names its order by salesflow's id, salesflow's number or the ERP's number (at least one).
+    """
 
     external_invoice_id: str
     invoice_number: str
-    order_id: UUID
+    order_id: UUID | None
     deal_id: str
     currency: str
     totals: money.DocumentTotals
@@ -258,6 +266,14 @@ class ExternalClaim:
     received_at: datetime
     # (order line, quantity, net given, tax given); None: everything not billed yet
     lines: tuple[tuple[int, Decimal, Decimal | None, Decimal | None], ...] | None = None
+    order_number: str | None = None
+    erp_order_number: str | None = None
+
+    def names(self, order: Order) -> bool:
+        """Whether the claim names `order`, by any of the names it gave."""
+        given = (self.order_id, self.order_number, self.erp_order_number)
+        own = (order.order_id, order.order_number, order.erp_order_number)
+        return any(name is not None and name == it for name, it in zip(given, own, strict=True))
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,9 @@ class Touches:
     accounts: frozenset[tuple[UUID, str]] = frozenset()
     refund_ids: frozenset[str] = frozenset()
     application_ids: frozenset[str] = frozenset()
+    # Orders named by salesflow's number or the ERP's (ERP invoices, payments, acknowledgements).
+    order_numbers: frozenset[str] = frozenset()
+    erp_order_numbers: frozenset[str] = frozenset()
     counter_year: int | None = None  # locks the invoice counter
     credit_counter_year: int | None = None  # locks the credit note counter
 
@@ -68,6 +71,10 @@ class InvoiceBook:
     )
     new_shipped_ahead: set[UUID] = field(default_factory=set)
     applied_shipped_ahead: set[UUID] = field(default_factory=set)
+    # order.acknowledged read before its order.confirmed: order id -> (deal, ERP number, when)
+    acknowledged_ahead: dict[UUID, tuple[str, str, datetime]] = field(default_factory=dict)
+    new_acknowledged_ahead: set[UUID] = field(default_factory=set)
+    applied_acknowledged_ahead: set[UUID] = field(default_factory=set)
     changed_orders: dict[UUID, Order] = field(default_factory=dict)
     new_invoice_ids: set[UUID] = field(default_factory=set)
     changed_invoices: dict[UUID, Invoice] = field(default_factory=dict)
@@ -113,6 +120,17 @@ class InvoiceBook:
     def order(self, order_id: UUID) -> Order | None:
         return self.orders.get(order_id)
 
+    def order_by_number(self, order_number: str | None) -> Order | None:
+        if order_number is None:
+            return None
+        return next((o for o in self.orders.values() if o.order_number == order_number), None)
+
+    def order_by_erp_number(self, erp_order_number: str | None) -> Order | None:
+        if erp_order_number is None:
+            return None
+        found = (o for o in self.orders.values() if o.erp_order_number == erp_order_number)
+        return next(found, None)
+
     def invoice(self, invoice_id: UUID) -> Invoice | None:
         return self.invoices.get(invoice_id)
 
@@ -142,9 +160,9 @@ class InvoiceBook:
     def held_claim(self, external_invoice_id: str) -> ExternalClaim | None:
         return self.held.get(external_invoice_id)
 
-    def held_for_order(self, order_id: UUID) -> list[ExternalClaim]:
-        """ERP invoices waiting for this order, oldest first."""
-        waiting = [c for c in self.held.values() if c.order_id == order_id]
+    def held_for(self, order: Order) -> list[ExternalClaim]:
+        """ERP invoices waiting for this order (named by any of its names), oldest first."""
+        waiting = [c for c in self.held.values() if c.names(order)]
         return sorted(waiting, key=lambda c: (c.received_at, c.external_invoice_id))
 
     def numbers(self, year: int, prefix: str, credit_prefix: str) -> Numbers:
@@ -263,6 +281,24 @@ class InvoiceBook:
         else:
             self.applied_shipped_ahead.add(order_id)
         return found[1], found[2]
+
+    def acknowledge_ahead(
+        self, order_id: UUID, deal_id: str, erp_order_number: str, now: datetime
+    ) -> None:
+        self.acknowledged_ahead[order_id] = (deal_id, erp_order_number, now)
+        self.new_acknowledged_ahead.add(order_id)
+        self.applied_acknowledged_ahead.discard(order_id)
+
+    def take_acknowledged_ahead(self, order_id: UUID) -> str | None:
+        """The ERP number of an acknowledgement that came before the order."""
+        found = self.acknowledged_ahead.pop(order_id, None)
+        if found is None:
+            return None
+        if order_id in self.new_acknowledged_ahead:
+            self.new_acknowledged_ahead.discard(order_id)
+        else:
+            self.applied_acknowledged_ahead.add(order_id)
+        return found[1]
 
     def _index(self, invoice: Invoice) -> None:
         of_order = self._by_order[invoice.order_id]

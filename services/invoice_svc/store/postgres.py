@@ -7,21 +7,19 @@ through `insert_many` / `upsert_many`, so each is compiled once and prepared onc
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, delete, func, or_, select, text
+from sqlalchemy import delete, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.invoice_svc.domain import InvoiceCounter
 from services.invoice_svc.store.book import InvoiceBook, Touches
+from services.invoice_svc.store.orders import load_orders, names_of
 from services.invoice_svc.store.rows import (
     claim_from_row,
     credit_from_row,
     invoice_from_row,
     note_from_row,
-    order_from_row,
     row_from_claim,
     row_from_credit,
     row_from_entry,
@@ -34,6 +32,7 @@ from services.invoice_svc.store.rows import (
 from services.invoice_svc.store.tables import (
     SCHEMA,
     account_credits,
+    acknowledged_ahead,
     cancelled_ahead,
     credit_applications,
     credit_note_counters,
@@ -59,10 +58,6 @@ _CREDITS = text(
     "WHERE (account_id, currency) IN (SELECT * FROM unnest(CAST(:ids AS uuid[]), "
     "CAST(:currencies AS text[]))) ORDER BY account_id, currency FOR UPDATE"
 )
-_ORDER_LOCKS = text(
-    "SELECT pg_advisory_xact_lock(k) FROM "
-    "(SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY 1) AS keys"
-)
 
 
 class InvoiceStore:
@@ -70,21 +65,23 @@ class InvoiceStore:
 
     async def load(self, conn: AsyncConnection, touches: Touches) -> InvoiceBook:
         """Everything the batch touches, locked in one fixed order (order locks; orders and
-        their cancellations; held ERP invoices; invoices; customer credit; counters) so that
-        two batches that meet wait for each other instead of deadlocking."""
+        what was read ahead of them; held ERP invoices; invoices; customer credit; counters) so
+        that two batches that meet wait for each other instead of deadlocking (`orders`)."""
         book = InvoiceBook()
-        order_ids = sorted(touches.order_ids | await _orders_of_invoices(conn, touches))
-        if order_ids:
-            await _load_orders(conn, book, order_ids)
+        order_ids = await load_orders(conn, book, touches)
+        order_numbers, erp_numbers = names_of(book, touches)
         external_ids = sorted(touches.external_ids)
         numbers = set(touches.invoice_numbers)
-        if external_ids or order_ids:
+        if external_ids or order_ids or order_numbers or erp_numbers:
+            held = pending_external_invoices.c
             rows = await conn.execute(
                 select(pending_external_invoices)
                 .where(
                     or_(
-                        any_of(pending_external_invoices.c.external_invoice_id, external_ids),
-                        any_of(pending_external_invoices.c.order_id, order_ids),
+                        any_of(held.external_invoice_id, external_ids),
+                        any_of(held.order_id, order_ids),
+                        any_of(held.order_number, order_numbers),
+                        any_of(held.erp_order_number, erp_numbers),
                     )
                 )
                 .order_by(pending_external_invoices.c.external_invoice_id)
@@ -220,6 +217,22 @@ class InvoiceStore:
                     any_of(shipped_ahead.c.order_id, sorted(book.applied_shipped_ahead))
                 )
             )
+        await upsert_many(
+            conn,
+            acknowledged_ahead,
+            [
+                {"order_id": o, "deal_id": d, "erp_order_number": erp, "received_at": at}
+                for o, (d, erp, at) in book.acknowledged_ahead.items()
+                if o in book.new_acknowledged_ahead
+            ],
+            ["order_id"],
+        )
+        if book.applied_acknowledged_ahead:
+            await conn.execute(
+                delete(acknowledged_ahead).where(
+                    any_of(acknowledged_ahead.c.order_id, sorted(book.applied_acknowledged_ahead))
+                )
+            )
         if book.applied_cancelled_ahead:
             await conn.execute(
                 delete(cancelled_ahead).where(
@@ -230,50 +243,6 @@ class InvoiceStore:
         await _CREDIT_NOTE_NUMBERS.save(
             conn, {c.year: c.last for c in book.changed_credit_counters.values()}
         )
-
-
-async def _load_orders(conn: AsyncConnection, book: InvoiceBook, order_ids: list[UUID]) -> None:
-    # One transaction at a time per order, taken before any row lock: an order's
-    # messages travel on several topics, which two members can hold during a
-    # rebalance, and an invoice or credit command names only an invoice of it. A
-    # statement of its own: a statement reads the snapshot taken when it starts, so
-    # rows read by the statement that waited would miss what the previous holder
-    # committed.
-    keys = sorted({_order_lock_key(o) for o in order_ids})
-    await conn.execute(_ORDER_LOCKS, {"keys": keys})
-    for row in await conn.execute(_orders_and_cancellations(order_ids)):
-        if row.ahead_order_id is not None:
-            book.cancelled_ahead[row.ahead_order_id] = (
-                row.ahead_deal_id,
-                row.ahead_reason,
-                row.ahead_received_at,
-                {int(n): Decimal(q) for n, q in (row.ahead_shipped or {}).items()},
-            )
-        if row.early_order_id is not None:
-            book.shipped_ahead[row.early_order_id] = (
-                row.early_deal_id,
-                row.early_shipment_ref,
-                {int(n): Decimal(q) for n, q in row.early_shipped.items()},
-                row.early_received_at,
-            )
-        if row.order_id is not None:
-            book.orders[row.order_id] = order_from_row(row)
-
-
-async def _orders_of_invoices(conn: AsyncConnection, touches: Touches) -> set[UUID]:
-    """The orders of the invoices a batch names only by invoice (payments, credits): read
-    unlocked, so their order locks can be taken first, like everyone else's."""
-    if not (touches.invoice_ids or touches.external_ids):
-        return set()
-    rows = await conn.execute(
-        select(invoices.c.order_id).where(
-            or_(
-                any_of(invoices.c.invoice_id, sorted(touches.invoice_ids)),
-                any_of(invoices.c.external_invoice_id, sorted(touches.external_ids)),
-            )
-        )
-    )
-    return {row.order_id for row in rows}
 
 
 async def _load_documents(conn: AsyncConnection, book: InvoiceBook, touches: Touches) -> None:
@@ -325,59 +294,3 @@ def _account_order(key: tuple[UUID, str]) -> tuple[str, str]:
 
 def _years(year: int | None) -> list[int]:
     return [] if year is None else [year]
-
-
-def _order_lock_key(order_id: UUID) -> int:
-    return int.from_bytes(order_id.bytes[:8], "big", signed=True)
-
-
-def _orders_and_cancellations(order_ids: list[UUID]) -> Select[Any]:
-    """The orders, and the cancellations and shipments read ahead of their order, locked, in
-    one round trip.
-
-    Each table is read and locked in its own CTE (one snapshot, that of the statement), and they
-    are joined on the order id: what was kept ahead has no order row, an order most often nothing
-    ahead. The order in which the CTEs take their row locks is the plan's, which is safe only
-    because every writer of these tables holds the order's advisory lock (taken just before): no
-    other transaction can hold or wait for these rows meanwhile.
-    """
-    ahead = (
-        select(
-            cancelled_ahead.c.order_id.label("ahead_order_id"),
-            cancelled_ahead.c.deal_id.label("ahead_deal_id"),
-            cancelled_ahead.c.reason.label("ahead_reason"),
-            cancelled_ahead.c.received_at.label("ahead_received_at"),
-            cancelled_ahead.c.shipped.label("ahead_shipped"),
-        )
-        .where(any_of(cancelled_ahead.c.order_id, order_ids))
-        .with_for_update()
-        .cte("ahead")
-        .prefix_with("MATERIALIZED")
-    )
-    early = (
-        select(
-            shipped_ahead.c.order_id.label("early_order_id"),
-            shipped_ahead.c.deal_id.label("early_deal_id"),
-            shipped_ahead.c.shipment_ref.label("early_shipment_ref"),
-            shipped_ahead.c.shipped.label("early_shipped"),
-            shipped_ahead.c.received_at.label("early_received_at"),
-        )
-        .where(any_of(shipped_ahead.c.order_id, order_ids))
-        .with_for_update()
-        .cte("early")
-        .prefix_with("MATERIALIZED")
-    )
-    known = (
-        select(orders)
-        .where(any_of(orders.c.order_id, order_ids))
-        .order_by(orders.c.order_id)
-        .with_for_update()
-        .cte("known")
-        .prefix_with("MATERIALIZED")
-    )
-    either = func.coalesce(known.c.order_id, ahead.c.ahead_order_id)
-    return select(known, ahead, early).select_from(
-        known.join(ahead, known.c.order_id == ahead.c.ahead_order_id, full=True).join(
-            early, either == early.c.early_order_id, full=True
-        )
-    )

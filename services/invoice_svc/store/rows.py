@@ -30,6 +30,7 @@ from services.invoice_svc.domain import (
     PaymentStatus,
     Refund,
 )
+from services.invoice_svc.store.parties import details_from_json, details_to_json
 from services.invoice_svc.store.tables import TOTALS
 
 
@@ -145,6 +146,9 @@ def row_from_order(order: Order) -> dict[str, Any]:
             "billed": _rates_json(dp.billed),
             "used": _rates_json(dp.used),
         },
+        "customer_details": details_to_json(order.customer_details),
+        "customer_po": order.customer_po,
+        "erp_order_number": order.erp_order_number,
     }
 
 
@@ -186,6 +190,9 @@ def order_from_row(row: Row[Any]) -> Order:
             _rates_of(dp["billed"]),
             _rates_of(dp["used"]),
         ),
+        customer_details=details_from_json(row.customer_details),
+        customer_po=row.customer_po,
+        erp_order_number=row.erp_order_number,
     )
 
 
@@ -323,6 +330,8 @@ def row_from_claim(claim: ExternalClaim) -> dict[str, Any]:
     return {
         "external_invoice_id": claim.external_invoice_id,
         "order_id": claim.order_id,
+        "order_number": claim.order_number,
+        "erp_order_number": claim.erp_order_number,
         "deal_id": claim.deal_id,
         "invoice_number": claim.invoice_number,
         "currency": claim.currency,
@@ -345,6 +354,8 @@ def claim_from_row(row: Row[Any]) -> ExternalClaim:
         external_invoice_id=row.external_invoice_id,
         invoice_number=row.invoice_number,
         order_id=row.order_id,
+        order_number=row.order_number,
+        erp_order_number=row.erp_order_number,
         deal_id=row.deal_id,
         currency=row.currency,
         totals=_totals_of(row, row.currency),

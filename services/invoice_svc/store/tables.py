@@ -61,6 +61,14 @@ orders = Table(
     Column("shipped", JSONB, nullable=False, server_default="{}"),
     Column("billed", JSONB, nullable=False, server_default="{}"),
     Column("down_payment", JSONB),
+    # Printed on its invoices (null: confirmed before orders carried them).
+    # (none_as_null: absent is SQL NULL, not JSON null, so that `IS NULL` finds it.)
+    Column("customer_details", JSONB(none_as_null=True)),
+    Column("customer_po", Text),
+    # The ERP's own number (order.acknowledged): ERP invoices and payments may name it.
+    Column("erp_order_number", Text),
+    Index("ix_orders_order_number", "order_number"),
+    Index("ix_orders_erp_order_number", "erp_order_number"),
 )
 
 invoices = Table(
@@ -197,11 +205,12 @@ receivable_entries = Table(
     Index("ix_receivable_entries_invoice_id", "invoice_id"),
 )
 
+# An ERP invoice naming an order not known yet, by any of its names (at least one is set).
 pending_external_invoices = Table(
     "pending_external_invoices",
     metadata,
     Column("external_invoice_id", Text, primary_key=True),
-    Column("order_id", Uuid, nullable=False),
+    Column("order_id", Uuid),
     Column("deal_id", Text, nullable=False),
     Column("invoice_number", Text, nullable=False),
     Column("currency", Text, nullable=False),
@@ -211,7 +220,11 @@ pending_external_invoices = Table(
     Column("command_event_id", Uuid, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("lines", JSONB),  # null: the whole unbilled order
+    Column("order_number", Text),
+    Column("erp_order_number", Text),
     Index("ix_pending_external_invoices_order_id", "order_id"),
+    Index("ix_pending_external_invoices_order_number", "order_number"),
+    Index("ix_pending_external_invoices_erp_order_number", "erp_order_number"),
 )
 
 # An order.cancelled read before its order.confirmed: the two travel on different topics, so a
@@ -236,6 +249,17 @@ shipped_ahead = Table(
     Column("deal_id", Text, nullable=False),
     Column("shipment_ref", Text, nullable=False),
     Column("shipped", JSONB, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+# An order.acknowledged read before its order.confirmed (another topic, same race as above): the
+# ERP's number, given to the order when it arrives.
+acknowledged_ahead = Table(
+    "acknowledged_ahead",
+    metadata,
+    Column("order_id", Uuid, primary_key=True),
+    Column("deal_id", Text, nullable=False),
+    Column("erp_order_number", Text, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
 )
 

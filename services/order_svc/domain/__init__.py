@@ -5,11 +5,13 @@ Decisions take values and return the new order plus what happened (`Confirmed`, 
 `Cancelled`, `Billed`, `InvoiceMarkedPaid`), `Ignored` for an event that concerns no order of ours
 or changes nothing, or a `Refusal` that says why a command (or an accepted quote) does not fit.
 Refusals are answers, not errors. Callers import this package and use `domain.<name>`; the split
-into values (`model`), lifecycle decisions (`decisions`) and billing decisions (`billing`) is only
-for size.
+into values (`model`, `parties`), lifecycle decisions (`decisions`), the ERP's answers (`erp`)
+and billing decisions (`billing`) is only for size.
 
 States (D365): an order is created Active and submitted to fulfilment in the same decision, so
-Active is never stored. Submitted -> Fulfilled (partial | complete) | Invoiced | Canceled.
+Active is never stored. Submitted -> Fulfilled (partial | complete) | Invoiced | Canceled; the
+ERP's answer on the way: Acknowledged (booked under its number) or RefusedByErp (until corrected
+and resubmitted, back to Submitted, or cancelled).
 Invoiced means fully invoiced (every line to its ordered quantity, net of credit notes); a
 credit note can take it back to Fulfilled or Submitted (`Order.settled`). Canceled is final: a
 whole order, or the unshipped remainder of a partly shipped one (completeness then says
@@ -24,11 +26,21 @@ from services.order_svc.domain.decisions import (
     place_order,
     record_fulfilment,
 )
+from services.order_svc.domain.erp import (
+    ACKNOWLEDGE,
+    REFUSE,
+    RESUBMIT,
+    Corrections,
+    acknowledge,
+    refuse,
+    resubmit,
+)
 from services.order_svc.domain.model import (
     ACCEPTED,
     CANCEL,
     RECORD_FULFILMENT,
     AcceptedQuote,
+    Acknowledged,
     Billed,
     BillingPolicy,
     BillingStatus,
@@ -40,6 +52,7 @@ from services.order_svc.domain.model import (
     CreditNote,
     Customer,
     Decision,
+    ErpRefusal,
     Fulfilled,
     Ignored,
     InvoiceKind,
@@ -54,14 +67,22 @@ from services.order_svc.domain.model import (
     PostedInvoice,
     QuoteRef,
     Refusal,
+    RefusedByErp,
+    Resubmitted,
     order_id_for,
 )
+from services.order_svc.domain.parties import Address, CustomerDetails
 
 __all__ = [
     "ACCEPTED",
+    "ACKNOWLEDGE",
     "CANCEL",
     "RECORD_FULFILMENT",
+    "REFUSE",
+    "RESUBMIT",
     "AcceptedQuote",
+    "Acknowledged",
+    "Address",
     "Billed",
     "BillingPolicy",
     "BillingStatus",
@@ -70,9 +91,12 @@ __all__ = [
     "Completeness",
     "Confirmed",
     "Contact",
+    "Corrections",
     "CreditNote",
     "Customer",
+    "CustomerDetails",
     "Decision",
+    "ErpRefusal",
     "Fulfilled",
     "Ignored",
     "InvoiceKind",
@@ -87,6 +111,9 @@ __all__ = [
     "PostedInvoice",
     "QuoteRef",
     "Refusal",
+    "RefusedByErp",
+    "Resubmitted",
+    "acknowledge",
     "cancel",
     "cancellation_reason",
     "confirm_order",
@@ -96,4 +123,6 @@ __all__ = [
     "record_credit",
     "record_fulfilment",
     "record_invoice",
+    "refuse",
+    "resubmit",
 ]

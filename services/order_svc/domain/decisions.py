@@ -126,6 +126,9 @@ def place_order(
         confirmed_at=now,
         updated_at=now,
         billing=accepted.billing,
+        customer_details=accepted.customer_details,
+        requested_delivery_date=accepted.requested_delivery_date,
+        shipping_method=accepted.shipping_method,
     )
     return Confirmed(order)
 
@@ -187,6 +190,14 @@ def record_fulfilment(
         return _deal_mismatch(RECORD_FULFILMENT, order, deal_id)
     if order.state is OrderState.CANCELED:
         return Refusal(RECORD_FULFILMENT, "order_cancelled", "the order is canceled", subject)
+    if order.erp_refusal is not None:
+        # The ERP did not book it: nothing of it can have left. Resubmit or cancel it first.
+        return Refusal(
+            RECORD_FULFILMENT,
+            "refused_by_erp",
+            f"the ERP refused the order ({order.erp_refusal.reason_code}): resubmit it first",
+            subject,
+        )
     # Before the quantity checks: a resent shipment must read as a duplicate, not as over-shipment.
     if shipment_ref in order.shipment_refs:
         return Refusal(

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
 from uuid import UUID, uuid5
 
 from contracts.money import DocumentTotals, LineAmounts
+from services.order_svc.domain.parties import CustomerDetails
 
 # Ids salesflow mints are derived from stable inputs: the order of a quote is always the same id,
 # whichever worker (or replay) creates it.
@@ -27,6 +28,10 @@ RECORD_FULFILMENT = "order.record_fulfilment"
 
 class OrderState(StrEnum):
     SUBMITTED = "submitted"
+    # The ERP booked the order under its own number (`erp.acknowledge`).
+    ACKNOWLEDGED = "acknowledged"
+    # The ERP could not book it: to be corrected and resubmitted, or cancelled.
+    REFUSED_BY_ERP = "refused_by_erp"
     FULFILLED = "fulfilled"
     CANCELED = "canceled"
     INVOICED = "invoiced"
@@ -132,6 +137,17 @@ class AcceptedQuote:
     customer_po: str | None
     accepted_at: datetime
     billing: BillingTerms = field(default_factory=BillingTerms)
+    customer_details: CustomerDetails | None = None
+    requested_delivery_date: date | None = None
+    shipping_method: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ErpRefusal:
+    """Why the ERP could not book the order, as it said."""
+
+    reason_code: str
+    detail: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +214,13 @@ class Order:
     # Credit notes applied (invoices applied are `invoices`): a document resent under a new
     # event id counts once.
     credit_notes: frozenset[UUID] = frozenset()
+    # From the quote (None on orders made before quotes carried them); corrected on resubmission.
+    customer_details: CustomerDetails | None = None
+    requested_delivery_date: date | None = None
+    shipping_method: str | None = None
+    # The ERP's own number once it booked the order; its refusal while one is pending.
+    erp_order_number: str | None = None
+    erp_refusal: ErpRefusal | None = None
 
     @property
     def completeness(self) -> Completeness | None:
@@ -233,15 +256,22 @@ class Order:
         return BillingStatus.NOT_INVOICED
 
     def settled(self) -> Order:
-        """The order in the state its facts give: Canceled stays Canceled; otherwise Invoiced
-        once fully invoiced, Fulfilled once anything shipped, else Submitted. A credit note can
-        so take an order back from Invoiced, and a shipment never hides that it is invoiced."""
+        """The order in the state its facts give: Canceled stays Canceled; a refusal by the ERP
+        shows until the order is resubmitted (or acknowledged after all); otherwise Invoiced once
+        fully invoiced, Fulfilled once anything shipped, Acknowledged once the ERP booked it,
+        else Submitted. A credit note can so take an order back from Invoiced, and a shipment
+        never hides that it is invoiced. (A refused order takes no shipment: `record_fulfilment`.)
+        """
         if self.state is OrderState.CANCELED:
             return self
-        if self.billing_status is BillingStatus.FULLY_INVOICED:
+        if self.erp_refusal is not None:
+            state = OrderState.REFUSED_BY_ERP
+        elif self.billing_status is BillingStatus.FULLY_INVOICED:
             state = OrderState.INVOICED
         elif self.completeness is not None:
             state = OrderState.FULFILLED
+        elif self.erp_order_number is not None:
+            state = OrderState.ACKNOWLEDGED
         else:
             state = OrderState.SUBMITTED
         return self if state is self.state else replace(self, state=state)
@@ -305,6 +335,28 @@ class InvoiceMarkedPaid:
 
 
 @dataclass(frozen=True, slots=True)
+class Acknowledged:
+    """The ERP booked the order: its number is recorded."""
+
+    order: Order
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedByErp:
+    """The ERP could not book the order."""
+
+    order: Order
+    refusal: ErpRefusal
+
+
+@dataclass(frozen=True, slots=True)
+class Resubmitted:
+    """A refused order, corrected, goes to the ERP again."""
+
+    order: Order
+
+
+@dataclass(frozen=True, slots=True)
 class Ignored:
     """An event that concerns no order of this service, or changes nothing."""
 
@@ -323,7 +375,18 @@ class Refusal:
     command_event_id: UUID | None = None
 
 
-Decision = Confirmed | Fulfilled | Cancelled | Billed | InvoiceMarkedPaid | Ignored | Refusal
+Decision = (
+    Confirmed
+    | Fulfilled
+    | Cancelled
+    | Billed
+    | InvoiceMarkedPaid
+    | Acknowledged
+    | RefusedByErp
+    | Resubmitted
+    | Ignored
+    | Refusal
+)
 
 
 def order_id_for(quote_id: UUID) -> UUID:

@@ -19,6 +19,10 @@ class Touches:
     quote_ids: frozenset[UUID] = frozenset()
     # invoice.paid names no order: its deal's orders are loaded, the domain picks the one.
     deal_ids: frozenset[str] = frozenset()
+    # ERP commands may name the order by its number; an acknowledgement's ERP number is looked
+    # up (one ERP order per order).
+    order_numbers: frozenset[str] = frozenset()
+    erp_order_numbers: frozenset[str] = frozenset()
     counter_year: int | None = None
 
 
@@ -41,6 +45,21 @@ class OrderBook:
         """The deal's orders in the book (loaded or created in this batch), by order id."""
         return sorted(
             (o for o in self.orders.values() if o.deal_id == deal_id), key=lambda o: o.order_id
+        )
+
+    def named(self, order_id: UUID | None, order_number: str | None) -> Order | None:
+        """The order a command names by id or by number; both given must name the same one."""
+        if order_id is not None:
+            found = self.orders.get(order_id)
+            if found is not None and order_number is not None:
+                return found if found.order_number == order_number else None
+            return found
+        return next((o for o in self.orders.values() if o.order_number == order_number), None)
+
+    def with_erp_number(self, erp_order_number: str) -> Order | None:
+        """The order the ERP booked under `erp_order_number`, if one in the book is."""
+        return next(
+            (o for o in self.orders.values() if o.erp_order_number == erp_order_number), None
         )
 
     def for_quote(self, quote_id: UUID) -> Order | None:

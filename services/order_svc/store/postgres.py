@@ -17,10 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.money import DocumentTotals, LineAmounts
 from services.order_svc.domain import (
+    Address,
     BillingPolicy,
     BillingTerms,
     Contact,
     Customer,
+    CustomerDetails,
+    ErpRefusal,
     InvoiceRef,
     Order,
     OrderLine,
@@ -41,7 +44,9 @@ class OrderStore:
         quote id, and all of the touched deals'.
 
         An invoice.paid names only its deal (the key) and its invoice, so its order is found among
-        the deal's orders; `ix_orders_deal_id` serves that lookup.
+        the deal's orders; `ix_orders_deal_id` serves that lookup. ERP commands may name an order
+        by number, and an acknowledgement's ERP number is checked against other orders: the
+        UNIQUE order_number and `ix_orders_erp_order_number` serve those.
         """
         book = OrderBook()
         if touches.counter_year is not None:
@@ -60,6 +65,11 @@ class OrderStore:
             conditions.append(any_of(orders.c.quote_id, quotes))
         if deals:
             conditions.append(any_of(orders.c.deal_id, deals))
+        if touches.order_numbers:
+            conditions.append(any_of(orders.c.order_number, sorted(touches.order_numbers)))
+        if touches.erp_order_numbers:
+            erp_numbers = sorted(touches.erp_order_numbers)
+            conditions.append(any_of(orders.c.erp_order_number, erp_numbers))
         if conditions:
             rows = await conn.execute(
                 select(orders).where(or_(*conditions)).order_by(orders.c.order_id).with_for_update()
@@ -126,6 +136,12 @@ def row_from_order(order: Order) -> dict[str, Any]:
         "credit_note_ids": sorted(str(c) for c in order.credit_notes),
         "confirmed_at": order.confirmed_at,
         "updated_at": order.updated_at,
+        "customer_details": _details_to_json(order.customer_details),
+        "requested_delivery_date": order.requested_delivery_date,
+        "shipping_method": order.shipping_method,
+        "erp_order_number": order.erp_order_number,
+        "erp_refusal_code": order.erp_refusal.reason_code if order.erp_refusal else None,
+        "erp_refusal_detail": order.erp_refusal.detail if order.erp_refusal else None,
     }
 
 
@@ -175,6 +191,13 @@ def order_from_row(row: Row[Any] | Any) -> Order:
         invoiced=_quantities_from_json(row.invoiced),
         credited=_quantities_from_json(row.credited),
         credit_notes=frozenset(UUID(c) for c in row.credit_note_ids),
+        customer_details=_details_from_json(row.customer_details),
+        requested_delivery_date=row.requested_delivery_date,
+        shipping_method=row.shipping_method,
+        erp_order_number=row.erp_order_number,
+        erp_refusal=None
+        if row.erp_refusal_code is None
+        else ErpRefusal(row.erp_refusal_code, row.erp_refusal_detail or ""),
     )
 
 
@@ -233,4 +256,54 @@ def _line_from_json(d: dict[str, Any], currency: str) -> OrderLine:
             total=Decimal(d["total"]),
             currency=currency,
         ),
+    )
+
+
+def _address_to_json(a: Address | None) -> dict[str, Any] | None:
+    if a is None:
+        return None
+    return {
+        "lines": list(a.lines),
+        "city": a.city,
+        "postal_code": a.postal_code,
+        "region": a.region,
+        "country": a.country,
+    }
+
+
+def _address_from_json(d: Mapping[str, Any] | None) -> Address | None:
+    if d is None:
+        return None
+    return Address(
+        lines=tuple(d["lines"]),
+        city=d["city"],
+        country=d["country"],
+        postal_code=d.get("postal_code"),
+        region=d.get("region"),
+    )
+
+
+def _details_to_json(c: CustomerDetails | None) -> dict[str, Any] | None:
+    if c is None:
+        return None
+    return {
+        "account_id": str(c.account_id),
+        "sold_to": c.sold_to,
+        "bill_to": _address_to_json(c.bill_to),
+        "ship_to": _address_to_json(c.ship_to),
+        "tax_id": c.tax_id,
+        "erp_customer_number": c.erp_customer_number,
+    }
+
+
+def _details_from_json(d: Mapping[str, Any] | None) -> CustomerDetails | None:
+    if d is None:
+        return None
+    return CustomerDetails(
+        account_id=UUID(d["account_id"]),
+        sold_to=d["sold_to"],
+        bill_to=_address_from_json(d.get("bill_to")),
+        ship_to=_address_from_json(d.get("ship_to")),
+        tax_id=d.get("tax_id"),
+        erp_customer_number=d.get("erp_customer_number"),
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Index, Integer, MetaData, Numeric, Table, Text, Uuid
+from sqlalchemy import Column, Date, DateTime, Index, Integer, MetaData, Numeric, Table, Text, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
 
 from shared.counters import counter_table
@@ -57,7 +57,18 @@ orders = Table(
     Column("credit_note_ids", JSONB, nullable=False),
     Column("confirmed_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # Who and where, from the quote (null: orders made before quotes carried them); delivery.
+    # (none_as_null: absent is SQL NULL, not JSON null, so that `IS NULL` finds it.)
+    Column("customer_details", JSONB(none_as_null=True)),
+    Column("requested_delivery_date", Date),
+    Column("shipping_method", Text),
+    # The ERP's answer: its own order number once it booked the order (`salesflow trace`
+    # and ERP documents find the order by it), or why it refused it, while that is pending.
+    Column("erp_order_number", Text),
+    Column("erp_refusal_code", Text),
+    Column("erp_refusal_detail", Text),
     Index("ix_orders_deal_id", "deal_id"),
+    Index("ix_orders_erp_order_number", "erp_order_number"),
 )
 
 # Gap-free order numbers: see shared.counters.

@@ -1,9 +1,19 @@
 """quote_svc's pure domain: values (`model`) and the decisions over them (`decisions`).
 
 Pure: standard library and `contracts.money` only (no framework, no I/O). Callers import this
-package and use `domain.<name>`; the split into two modules is only for size.
+package and use `domain.<name>`; the split into modules is only for size (`accounts`: the local
+copy of accounts' master data and the customer details a quote takes from it).
 """
 
+from services.quote_svc.domain.accounts import (
+    FROM_LEAD,
+    Account,
+    Address,
+    CustomerDetails,
+    DeliveryTerms,
+    customer_snapshot,
+    newer_account,
+)
 from services.quote_svc.domain.decisions import (
     ACCEPT,
     REJECT,
@@ -53,11 +63,14 @@ from services.quote_svc.domain.model import (
 __all__ = [
     "ACCEPT",
     "DEFAULT_UNIT",
+    "FROM_LEAD",
     "PROBABILITY_OPEN",
     "PROBABILITY_PROPOSED",
     "REJECT",
     "REVISE",
     "Accepted",
+    "Account",
+    "Address",
     "AlreadyOpen",
     "BillingPolicy",
     "BillingTerms",
@@ -65,7 +78,9 @@ __all__ = [
     "CloseStatus",
     "Contact",
     "Customer",
+    "CustomerDetails",
     "Decision",
+    "DeliveryTerms",
     "Expired",
     "LineRequest",
     "Opened",
@@ -82,7 +97,9 @@ __all__ = [
     "Rejected",
     "Revised",
     "accept",
+    "customer_snapshot",
     "format_quote_number",
+    "newer_account",
     "open_opportunity",
     "price_lines",
     "quote_currency",

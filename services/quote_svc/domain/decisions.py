@@ -18,7 +18,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from contracts.money import InvalidLine
+from contracts.money import AmountOutOfRange, InvalidLine
+from services.quote_svc.domain.accounts import Account, DeliveryTerms, customer_snapshot
 from services.quote_svc.domain.model import (
     DEFAULT_UNIT,
     PROBABILITY_OPEN,
@@ -43,6 +44,7 @@ from services.quote_svc.domain.model import (
     RejectReason,
     Revised,
     quote_id_for,
+    totals_of,
 )
 
 REVISE = "quote.revise"
@@ -82,14 +84,35 @@ def price_lines(
     default_tax_rate: Decimal,
 ) -> tuple[QuoteLine, ...]:
     """Lines numbered from 1. Raises `money.InvalidLine` for a line that cannot be priced
-    (a discount above the line's base amount), so that no quote carries such a line."""
+    (a discount above the line's base amount; an amount, or the quote's total, beyond what
+    the contracts can carry), so that no quote carries such a line."""
     lines = tuple(
         _price_one(no, request, catalog, currency, default_tax_rate)
         for no, request in enumerate(requests, start=1)
     )
     for line in lines:
         line.amounts(currency)
+    totals_of(lines, currency)
     return lines
+
+
+def _priceable(lines: tuple[QuoteLine, ...], currency: str) -> tuple[QuoteLine, ...]:
+    """The lines of a qualified lead's interests as far as they can carry a price: a line whose
+    amount, or a quote whose total, would go beyond what the contracts carry (a billion units of
+    a dear product) is left without a price for a person to settle, as an unknown product is.
+    The lead is already qualified: its interests are never refused here."""
+    kept = []
+    for line in lines:
+        try:
+            line.amounts(currency)
+            kept.append(line)
+        except AmountOutOfRange:
+            kept.append(replace(line, unit_price=None))
+    try:
+        totals_of(kept, currency)
+    except AmountOutOfRange:
+        return tuple(replace(line, unit_price=None) for line in kept)
+    return tuple(kept)
 
 
 def _price_one(
@@ -143,17 +166,25 @@ def open_opportunity(
     quote_number: str,
     now: datetime,
     of_lead: Opportunity | None = None,
+    account: Account | None = None,
 ) -> Opened | AlreadyOpen:
     """Open the opportunity and draft revision 1 from the product interests.
 
     Idempotent by natural key: an opportunity that exists (`existing`, by its id) is left
-    alone, and so is one the lead already has (`of_lead`): one opportunity per lead.
+    alone, and so is one the lead already has (`of_lead`): one opportunity per lead. Issued at
+    once, the quote carries the customer details of `account` as known now.
     """
     known = existing if existing is not None else of_lead
     if known is not None:
         return AlreadyOpen(known.opportunity_id)
     currency = quote_currency(q.interests, catalog, q.currency)
-    lines = price_lines(q.interests, catalog, currency, policy.default_tax_rate)
+    lines = _priceable(
+        tuple(
+            _price_one(no, request, catalog, currency, policy.default_tax_rate)
+            for no, request in enumerate(q.interests, start=1)
+        ),
+        currency,
+    )
     draft = Quote(
         quote_id=quote_id_for(q.opportunity_id, 1),
         opportunity_id=q.opportunity_id,
@@ -186,9 +217,13 @@ def open_opportunity(
         pipeline_phase="develop",
         opened_at=now,
         updated_at=now,
+        source=q.source,
+        campaign_id=q.campaign_id,
+        notes=q.notes,
     )
     if policy.auto_activate and draft.fully_priced:
-        draft = draft.activated(policy, now)
+        customer = customer_snapshot(q.customer.account_id, q.customer.account_name, account)
+        draft = draft.activated(policy, now, customer)
         opportunity = opportunity.proposed(draft, now)
     return Opened(opportunity, draft)
 
@@ -204,6 +239,7 @@ def revise(
     catalog: Catalog,
     policy: QuotePolicy,
     now: datetime,
+    account: Account | None = None,
 ) -> Revised | Refusal:
     """Close the latest revision and create revision + 1 with `requests`, issued if priced.
 
@@ -212,6 +248,7 @@ def revise(
     A line without a price is refused (`unpriced_line`): a person's edit should not close the
     customer's Active quote in favour of one that cannot be issued. A revision is a person's
     act, so it is issued at once; `auto_activate` concerns only the draft made from a lead.
+    Being issued, it takes a fresh snapshot of the customer details from `account`.
     """
     command = REVISE
     found = _guard(command, quote, quote_id, deal_id, opportunity)
@@ -251,8 +288,12 @@ def revise(
         payment_terms=None,
         valid_from=None,
         valid_until=None,
+        customer_details=None,
     )
-    new = new.activated(policy, now)
+    customer = opportunity.customer
+    new = new.activated(
+        policy, now, customer_snapshot(customer.account_id, customer.account_name, account)
+    )
     previous = quote
     if quote.is_open:
         previous = quote.closed_as(CloseStatus.REVISED, now)
@@ -274,12 +315,16 @@ def accept(
     customer_po: str | None,
     terms: BillingTerms,
     now: datetime,
+    delivery: DeliveryTerms | None = None,
+    account: Account | None = None,
 ) -> Accepted | Expired | Refusal:
     """Win the Active quote and the opportunity, while the quote is valid; else refuse.
 
     The billing terms agreed on accepting travel with the decision to `quote.accepted` (the
     order keeps them); contradictory ones are refused (`invalid_billing_terms`), the quote stays
-    Active and the acceptance can be sent again with terms that hold.
+    Active and the acceptance can be sent again with terms that hold. So do the delivery date
+    and shipping method asked for; a ship-to named on accepting replaces the one of the quote's
+    customer details (a quote issued before quotes carried them takes them from `account` now).
     """
     command = ACCEPT
     found = _guard(command, quote, quote_id, deal_id, opportunity)
@@ -299,10 +344,16 @@ def accept(
     contradiction = terms.contradiction()
     if contradiction is not None:
         return Refusal(command, "invalid_billing_terms", contradiction, quote_id)
+    delivery = delivery or DeliveryTerms()
+    customer = opportunity.customer
+    details = quote.customer_details or customer_snapshot(
+        customer.account_id, customer.account_name, account
+    )
     won = replace(
         quote,
         state=QuoteState.WON,
         status_reason="won",
+        customer_details=details.shipping_to(delivery.ship_to),
         customer_po=customer_po,
         accepted_by=accepted_by,
         accepted_at=now,
@@ -321,7 +372,7 @@ def accept(
         updated_at=now,
         closed_at=now,
     )
-    return Accepted(closed, won, terms)
+    return Accepted(closed, won, terms, delivery)
 
 
 def reject(

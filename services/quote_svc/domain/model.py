@@ -9,13 +9,14 @@ expired). The decisions over these values, pricing included, live in `decisions`
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from uuid import UUID, uuid5
 
 from contracts.money import DocumentTotals, LineAmounts, price_line, sum_totals
+from services.quote_svc.domain.accounts import Account, CustomerDetails, DeliveryTerms
 
 # Quote ids are derived from the opportunity and the revision: a replayed decision mints the
 # same id, and UNIQUE(opportunity_id, revision) agrees with the primary key.
@@ -156,6 +157,12 @@ class Qualification:
     interests: tuple[LineRequest, ...]
     estimated_revenue: Decimal | None = None
     estimated_close_date: date | None = None
+    # Lineage the opportunity keeps (an opportunity event may carry it later).
+    source: str | None = None
+    campaign_id: str | None = None
+    notes: str | None = None
+    # The account's master data as the lead knew it at qualification (version FROM_LEAD).
+    account: Account | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +195,9 @@ class Opportunity:
     updated_at: datetime
     actual_revenue: Decimal | None = None
     closed_at: datetime | None = None
+    source: str | None = None
+    campaign_id: str | None = None
+    notes: str | None = None
 
     def proposed(self, quote: Quote, now: datetime) -> Opportunity:
         """A quote went out: the opportunity is in the propose phase, its revenue follows the
@@ -224,6 +234,9 @@ class Quote:
     accepted_by: str | None = None
     accepted_at: datetime | None = None
     closed_at: datetime | None = None
+    # Taken when the revision is issued (`activated`); None while it is a draft, and on quotes
+    # issued before quotes carried them.
+    customer_details: CustomerDetails | None = None
 
     @property
     def fully_priced(self) -> bool:
@@ -237,8 +250,9 @@ class Quote:
     def totals(self) -> DocumentTotals:
         return totals_of(self.lines, self.currency)
 
-    def activated(self, policy: QuotePolicy, now: datetime) -> Quote:
-        """Issued: valid from today for the policy's days, on the policy's payment terms."""
+    def activated(self, policy: QuotePolicy, now: datetime, customer: CustomerDetails) -> Quote:
+        """Issued: valid from today for the policy's days, on the policy's payment terms, with
+        the customer details of this moment (a snapshot of the account)."""
         valid_from = now.date()
         return replace(
             self,
@@ -248,6 +262,7 @@ class Quote:
             valid_from=valid_from,
             valid_until=valid_from + timedelta(days=policy.validity_days),
             updated_at=now,
+            customer_details=customer,
         )
 
     def closed_as(self, status: CloseStatus, now: datetime) -> Quote:
@@ -331,6 +346,8 @@ class Accepted:
     quote: Quote
     # The billing terms of the acceptance, for `quote.accepted` (the quote does not keep them).
     terms: BillingTerms
+    # Likewise the delivery date and shipping method asked for (the ship-to is on the quote).
+    delivery: DeliveryTerms = field(default_factory=DeliveryTerms)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from services.quote_svc.domain import Opportunity, PriceItem, Quote, format_quote_number
+from services.quote_svc.domain import Account, Opportunity, PriceItem, Quote, format_quote_number
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +21,8 @@ class Touches:
     quote_ids: frozenset[UUID] = frozenset()
     price_list_ids: frozenset[str] = frozenset()
     skus: frozenset[str] = frozenset()
+    # Accounts read or snapshotted (those of the opportunities loaded are added by the store).
+    account_ids: frozenset[UUID] = frozenset()
     counter_year: int | None = None
 
 
@@ -34,6 +36,7 @@ class QuoteBook:
     # year -> the last quote number given out that year
     counters: dict[int, int] = field(default_factory=dict)
     by_lead: dict[str, UUID] = field(default_factory=dict)
+    accounts: dict[UUID, Account] = field(default_factory=dict)
     # Rows read from the database are updated; the others are inserted (see QuoteStore.save).
     stored_opportunities: set[UUID] = field(default_factory=set)
     stored_quotes: set[UUID] = field(default_factory=set)
@@ -41,6 +44,7 @@ class QuoteBook:
     changed_quotes: dict[UUID, Quote] = field(default_factory=dict)
     changed_prices: dict[tuple[str, str], PriceItem] = field(default_factory=dict)
     changed_counters: set[int] = field(default_factory=set)
+    changed_accounts: dict[UUID, Account] = field(default_factory=dict)
 
     def opportunity(self, opportunity_id: UUID) -> Opportunity | None:
         return self.opportunities.get(opportunity_id)
@@ -57,6 +61,13 @@ class QuoteBook:
 
     def catalog(self, price_list_id: str) -> Mapping[str, PriceItem]:
         return self.prices.get(price_list_id, {})
+
+    def account(self, account_id: UUID) -> Account | None:
+        return self.accounts.get(account_id)
+
+    def put_account(self, account: Account) -> None:
+        self.accounts[account.account_id] = account
+        self.changed_accounts[account.account_id] = account
 
     def put_price(self, item: PriceItem) -> None:
         # Last write wins: the compacted topic keeps per-item order (one key, one partition).

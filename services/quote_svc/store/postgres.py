@@ -25,7 +25,15 @@ from services.quote_svc.domain import (
     QuoteState,
 )
 from services.quote_svc.store.book import QuoteBook, Touches
+from services.quote_svc.store.parties import (
+    UPSERT_ACCOUNTS,
+    account_from_row,
+    details_from_json,
+    details_to_json,
+    row_from_account,
+)
 from services.quote_svc.store.tables import (
+    accounts,
     opportunities,
     price_list_items,
     quote_counters,
@@ -93,6 +101,18 @@ class QuoteStore:
             for row in rows:
                 item = price_from_row(row)
                 book.prices.setdefault(item.price_list_id, {})[item.sku] = item
+        wanted_accounts = sorted(
+            {*touches.account_ids, *(o.customer.account_id for o in book.opportunities.values())}
+        )
+        if wanted_accounts:
+            # Unlocked, like the prices: facts from another service's master data, written with
+            # a version check instead (UPSERT_ACCOUNTS).
+            rows = await conn.execute(
+                select(accounts).where(any_of(accounts.c.account_id, wanted_accounts))
+            )
+            for row in rows:
+                account = account_from_row(row)
+                book.accounts[account.account_id] = account
         if touches.counter_year is not None:
             # Locked last, and only by batches that may open opportunities: the row lock
             # serialises quote numbering across workers until the batch commits.
@@ -106,6 +126,11 @@ class QuoteStore:
             [row_from_price(item) for item in book.changed_prices.values()],
             ["price_list_id", "sku"],
         )
+        if book.changed_accounts:
+            await conn.execute(
+                UPSERT_ACCOUNTS,
+                [row_from_account(book.changed_accounts[k]) for k in sorted(book.changed_accounts)],
+            )
         await _COUNTERS.save(conn, {year: book.counters[year] for year in book.changed_counters})
         changed = book.changed_opportunities.values()
         await upsert_many(
@@ -200,6 +225,9 @@ def row_from_opportunity(o: Opportunity) -> dict[str, Any]:
         "opened_at": o.opened_at,
         "updated_at": o.updated_at,
         "closed_at": o.closed_at,
+        "lead_source": o.source,
+        "campaign_id": o.campaign_id,
+        "notes": o.notes,
     }
 
 
@@ -233,6 +261,9 @@ def opportunity_from_row(row: Row[Any]) -> Opportunity:
         updated_at=row.updated_at,
         actual_revenue=row.actual_revenue,
         closed_at=row.closed_at,
+        source=row.lead_source,
+        campaign_id=row.campaign_id,
+        notes=row.notes,
     )
 
 
@@ -267,6 +298,7 @@ def row_from_quote(q: Quote) -> dict[str, Any]:
         "created_at": q.created_at,
         "updated_at": q.updated_at,
         "closed_at": q.closed_at,
+        "customer_details": details_to_json(q.customer_details),
     }
 
 
@@ -291,6 +323,7 @@ def quote_from_row(row: Row[Any]) -> Quote:
         accepted_by=row.accepted_by,
         accepted_at=row.accepted_at,
         closed_at=row.closed_at,
+        customer_details=details_from_json(row.customer_details),
     )
 
 

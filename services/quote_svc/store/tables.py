@@ -52,6 +52,10 @@ opportunities = Table(
     Column("opened_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("closed_at", DateTime(timezone=True)),
+    # The lead's lineage, kept for reporting (and an opportunity event that may carry it).
+    Column("lead_source", Text),
+    Column("campaign_id", Text),
+    Column("notes", Text),
 )
 
 quotes = Table(
@@ -82,6 +86,10 @@ quotes = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("closed_at", DateTime(timezone=True)),
+    # Sold-to, bill-to, ship-to, tax id, ERP customer number as the account was when this
+    # (none_as_null: absent is SQL NULL, not JSON null, so that `IS NULL` finds it.)
+    # revision was issued (null: a draft, or issued before quotes carried them).
+    Column("customer_details", JSONB(none_as_null=True)),
     UniqueConstraint("opportunity_id", "revision"),
     UniqueConstraint("quote_number", "revision"),
     # At most one open (Draft or Active) revision per opportunity: what every decision assumes.
@@ -104,6 +112,24 @@ price_list_items = Table(
     Column("tax_rate", Numeric, nullable=False),
     Column("unit", Text, nullable=False),
     Column("active", Boolean, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# The local copy of accounts' master data (lead_svc owns it): the newest `account.updated`
+# version, or (version 0) what a qualified lead brought before any was read.
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("account_id", Uuid, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("name", Text),
+    Column("legal_name", Text),
+    Column("tax_id", Text),
+    Column("erp_customer_number", Text),
+    Column("bill_to", JSONB(none_as_null=True)),
+    Column("ship_to", JSONB(none_as_null=True)),
+    Column("default_currency", Text),
+    Column("payment_terms", Text),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 

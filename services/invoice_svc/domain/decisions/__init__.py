@@ -1,6 +1,7 @@
 """invoice_svc's decisions, by subject: `billing` (orders billed by policy, ERP invoices,
 payments), `credits` (credit notes, invoice cancellations), `settlement` (order cancellations,
-refunds, customer credit applied), and the bookkeeping they share (`books`). Callers use
+refunds, customer credit applied), `orders` (the ERP's order number, orders named by an ERP
+document, payments naming an order), and the bookkeeping they share (`books`). Callers use
 `domain.<name>`."""
 
 from services.invoice_svc.domain.decisions.billing import (
@@ -43,6 +44,12 @@ from services.invoice_svc.domain.decisions.credits import (
     credit_invoice,
     register_external_credit,
 )
+from services.invoice_svc.domain.decisions.orders import (
+    Allocation,
+    acknowledge,
+    named_order,
+    order_payment,
+)
 from services.invoice_svc.domain.decisions.settlement import (
     apply_credit,
     cancel_order,
@@ -59,6 +66,7 @@ __all__ = [
     "REGISTER",
     "REGISTER_CREDIT",
     "AccountCredit",
+    "Allocation",
     "Billing",
     "CreditRequest",
     "CustomerCredits",
@@ -72,6 +80,7 @@ __all__ = [
     "Refusal",
     "Unchanged",
     "accept_external",
+    "acknowledge",
     "apply_credit",
     "bill_at_confirmation",
     "bill_shipment",
@@ -79,6 +88,8 @@ __all__ = [
     "cancel_invoice",
     "cancel_order",
     "credit_invoice",
+    "named_order",
+    "order_payment",
     "recheck_lines",
     "record_payment",
     "record_refund",
