@@ -25,8 +25,12 @@ topics_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)
 dlq_app = typer.Typer(help="Dead-letter topics.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 catalog_app = typer.Typer(help="Price lists.", no_args_is_help=True)
+leads_app = typer.Typer(help="Leads in bulk.", no_args_is_help=True)
+app.add_typer(leads_app, name="leads")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(catalog_app, name="catalog")
+report_app = typer.Typer(help="Figures read from the services' tables.")
+app.add_typer(report_app, name="report")
 
 
 @app.command()
@@ -59,6 +63,14 @@ def migrate(
     for name in service or SERVICES:
         upgrade(runtime.sqlalchemy_url(), name)
         typer.echo(f"migrated {name}")
+
+
+@topics_app.command("list")
+def topics_list() -> None:
+    """The topic map (markdown): owner, readers, event types, key, partitions of every topic."""
+    from salesflow.topic_map import markdown  # noqa: PLC0415 - each command loads only what it uses
+
+    typer.echo(markdown())
 
 
 @topics_app.command("create")
@@ -113,12 +125,122 @@ def catalog_load(
     typer.echo(f"published {count} price list items to catalog.prices")
 
 
-@app.command()
-def trace(deal_id: Annotated[str, typer.Argument(help="The deal id (the lead id).")]) -> None:
-    """Every event of one deal, in order, across all topics."""
-    from salesflow.tracing import trace_deal  # noqa: PLC0415 - each command loads only what it uses
+@leads_app.command("import")
+def leads_import(
+    file: Annotated[Path, typer.Argument(help="CSV (header row) or JSON lines.")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="csv or jsonl; by default from the file name.")
+    ] = "",
+    dry_run: Annotated[bool, typer.Option(help="Validate and report; publish nothing.")] = False,
+    source: Annotated[str, typer.Option(help="Lead source of rows that name none.")] = (
+        "purchased_list"
+    ),
+    campaign: Annotated[str | None, typer.Option(help="Campaign id of every row.")] = None,
+) -> None:
+    """Import leads (purchased lists, trade-show scans): every row validated, bad rows listed
+    (row, field, reason), the good ones published to lead.captured. Importing the same file
+    again imports nothing twice (event ids are derived from each row)."""
+    from salesflow.lead_import_command import run_import  # noqa: PLC0415 - each command loads only what it uses
 
     runtime = RuntimeSettings()
+    code = asyncio.run(
+        run_import(runtime, file, fmt=fmt, dry_run=dry_run, source=source, campaign=campaign)
+    )
+    if code:
+        raise typer.Exit(code=code)
+
+
+class ReportFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+@report_app.callback(invoke_without_command=True)
+def report(
+    ctx: typer.Context,
+    output: Annotated[ReportFormat, typer.Option("--format", help="Output format.")] = (
+        ReportFormat.TABLE
+    ),
+) -> None:
+    """Pipeline and billing figures read from the services' tables (one snapshot): leads,
+    opportunities, quotes, orders and invoices by state; billing per currency. `report
+    reconcile` gives one day's booked totals instead."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from salesflow.book_commands import report_text  # noqa: PLC0415 - each command loads only what it uses
+
+    url = RuntimeSettings().sqlalchemy_url()
+    _print_or_fail(report_text(url, OutputFormat(output.value)))
+
+
+@report_app.command("reconcile")
+def report_reconcile(
+    day: Annotated[
+        str, typer.Option("--date", help="The day, YYYY-MM-DD (UTC); default today.")
+    ] = "",
+    fmt: Annotated[ReportFormat, typer.Option("--format", help="Output format.")] = (
+        ReportFormat.TABLE
+    ),
+) -> None:
+    """What salesflow booked on one day, per currency: orders confirmed, invoices posted,
+    credit notes, payments received, refunds paid (count and total), to hold against the
+    ERP's books."""
+    from salesflow.reconcile import day_figures, render  # noqa: PLC0415 - each command loads only what it uses
+
+    runtime = RuntimeSettings()
+    when = date.fromisoformat(day) if day else _today()
+    figures = asyncio.run(day_figures(runtime.sqlalchemy_url(), when))
+    typer.echo(render(when, figures, fmt.value))
+
+
+@app.command()
+def replay(
+    group: Annotated[str, typer.Argument(help="The consumer group (a worker's: lead_svc, ...).")],
+    since: Annotated[
+        str, typer.Option(help="ISO time to read again from, e.g. 2026-12-01T00:00Z.")
+    ],
+    topic: Annotated[
+        list[str] | None, typer.Option(help="Topics to move; default: the worker's inputs.")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Show the moves, commit nothing.")] = False,
+) -> None:
+    """Move a stopped consumer group back to a point in time on its topics: it reads them again
+    from there (salesflow's workers drop what they applied already, by event id)."""
+    from salesflow import replay as replaying  # noqa: PLC0415 - each command loads only what it uses
+
+    runtime = RuntimeSettings()
+    when = datetime.fromisoformat(since.replace("Z", "+00:00"))
+    if when.tzinfo is None:
+        raise typer.BadParameter("--since needs a time zone (Z or +hh:mm)")
+    try:
+        topics = replaying.topics_of(group, topic or ())
+        moved = asyncio.run(
+            replaying.replay(runtime.kafka_bootstrap, group, topics, when, dry_run=dry_run)
+        )
+    except replaying.ReplayRefusedError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=1) from None
+    for m in moved:
+        typer.echo(f"{m.partition.topic}:{m.partition.partition} {m.before} -> {m.after}")
+    typer.echo(f"{'would move' if dry_run else 'moved'} {len(moved)} partitions of {group}")
+
+
+@app.command()
+def trace(
+    ref: Annotated[
+        str,
+        typer.Argument(
+            help="The deal id (the lead id), an order number, or the ERP's order number."
+        ),
+    ],
+) -> None:
+    """Every event of one deal, in order, across all topics."""
+    from salesflow.tracing import deal_of, trace_deal  # noqa: PLC0415 - each command loads only what it uses
+
+    runtime = RuntimeSettings()
+    deal_id, found_by = asyncio.run(deal_of(runtime.sqlalchemy_url(), ref))
+    if found_by is not None:
+        typer.echo(f"deal {deal_id} ({found_by})")
     lines = asyncio.run(trace_deal(runtime.kafka_bootstrap, deal_id))
     for line in lines:
         typer.echo(line)
@@ -268,25 +390,6 @@ def statement(
     _print_or_fail(
         statement_text(url, account, currency=money, start=start, end=last, output=output)
     )
-
-
-class ReportFormat(StrEnum):
-    TABLE = "table"
-    JSON = "json"
-
-
-@app.command()
-def report(
-    output: Annotated[ReportFormat, typer.Option("--format", help="Output format.")] = (
-        ReportFormat.TABLE
-    ),
-) -> None:
-    """Pipeline and billing figures read from the services' tables (one snapshot): leads,
-    opportunities, quotes, orders and invoices by state; billing per currency."""
-    from salesflow.book_commands import report_text  # noqa: PLC0415 - each command loads only what it uses
-
-    url = RuntimeSettings().sqlalchemy_url()
-    _print_or_fail(report_text(url, OutputFormat(output.value)))
 
 
 def main() -> None:

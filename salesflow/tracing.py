@@ -1,4 +1,7 @@
-"""`salesflow trace DEAL_ID`: every event of one deal, in order, across all topics.
+"""`salesflow trace REF`: every event of one deal, in order, across all topics.
+
+REF is the deal id, or an order's number: salesflow's (`SO-...`) or the one the ERP gave it when
+it acknowledged the order (`order.acknowledge`), looked up in order_svc's table.
 
 The deal id is the Kafka key, so each topic holds the deal in exactly one partition: the one
 Kafka's default partitioner (murmur2 of the key) picks. Only that partition of each topic is
@@ -12,10 +15,33 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.partitioner import DefaultPartitioner
+from sqlalchemy import text
 
 from contracts.envelope import decode
 from contracts.errors import InvalidMessage
 from contracts.topics import ALL_TOPICS
+from salesflow.book_queries import read_only
+
+# An order named by salesflow's number or the ERP's; the newest first if an ERP reused one.
+_ORDER_BY_NUMBER = text(
+    "SELECT deal_id, order_number, erp_order_number FROM order_svc.orders"
+    " WHERE order_number = :ref OR erp_order_number = :ref ORDER BY confirmed_at DESC"
+)
+
+
+async def deal_of(database_url: str, ref: str) -> tuple[str, str | None]:
+    """The deal `ref` names, and how it was found (None: `ref` is taken as the deal id). A
+    database that cannot be read leaves `ref` as the deal id."""
+    try:
+        async with read_only(database_url) as conn:
+            rows = (await conn.execute(_ORDER_BY_NUMBER, {"ref": ref})).all()
+    except (LookupError, ConnectionError):
+        return ref, None
+    if not rows:
+        return ref, None
+    deal, number, erp_number = rows[0]
+    how = f"order {number}" + (f", ERP order {erp_number}" if erp_number else "")
+    return deal, how
 
 
 async def trace_deal(bootstrap: str, deal_id: str) -> list[str]:

@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from contracts.envelope import Envelope, decode
+from salesflow.tracing import deal_of
 from services.invoice_svc.domain import InvoicingMode
 from services.invoice_svc.settings import InvoiceSettings
 from services.quote_svc.domain import quote_id_for
@@ -316,6 +317,12 @@ async def test_the_erp_acknowledges_one_order_refuses_another_and_bills_by_its_o
         o=order.order_id,
     )
     assert tuple(kept) == (erp_number, "PO 4711/2026")
+    # `salesflow trace` finds the deal by the ERP's number as by salesflow's.
+    for ref in (erp_number, order.order_number):
+        deal, how = await deal_of(endpoints.database_url, ref)
+        assert deal == booked_deal
+        assert how == f"order {order.order_number}, ERP order {erp_number}"
+    assert await deal_of(endpoints.database_url, f"nothing-{run}") == (f"nothing-{run}", None)
     assert (
         await _rows(
             endpoints,
