@@ -1,4 +1,5 @@
-"""The business invariants: one effect per deal step, totals to the cent, legal transitions.
+"""The business invariants: one effect per deal step, totals to the cent, legal transitions
+(billing and money: `chaos.billing`).
 
 Events are compared by their first copy (a relay re-send or a re-published duplicate carries the
 same event id); "distinct" below always means distinct event ids.
@@ -101,46 +102,6 @@ def order_per_accepted_quote(ix: Index) -> Result:
     return res
 
 
-def invoice_per_confirmed_order(ix: Index) -> Result:
-    res = Result(
-        "invoice_per_confirmed_order",
-        "native invoicing: every confirmed order has exactly one invoice; a cancelled order has "
-        "none (never posted, or cancelled; a paid one is kept and counted)",
-    )
-    confirmed = ix.grouped(ix.of_type("order.confirmed"), lambda r: p(r).order_id)
-    cancelled = {p(r).order_id for r in ix.of_type("order.cancelled")}
-    posted = ix.grouped(ix.of_type("invoice.posted"), lambda r: p(r).order_id)
-    rows = defaultdict(list)
-    for i in ix.h.db.invoices:
-        rows[i.order_id].append(i)
-    kept_paid = 0
-    for order_id in confirmed:
-        res.checked += 1
-        invoices, events = rows.get(order_id, []), posted.get(order_id, [])
-        if len(invoices) > 1 or len(events) > 1:
-            res.fail(
-                f"order {order_id}: {len(invoices)} invoice rows, {len(events)} invoice.posted"
-            )
-        elif order_id in cancelled:
-            for invoice in invoices:
-                if invoice.state == "canceled":
-                    continue
-                if invoice.amount_paid > ZERO:
-                    kept_paid += 1
-                else:
-                    res.fail(f"cancelled order {order_id} keeps {invoice.state} invoice")
-        elif ix.h.native_invoicing and (len(invoices) != 1 or len(events) != 1):
-            res.fail(
-                f"order {order_id}: {len(invoices)} invoice rows, {len(events)} invoice.posted"
-            )
-    for order_id in set(rows) | set(posted):
-        if order_id not in confirmed:
-            res.fail(f"an invoice exists for order {order_id}, which was never confirmed")
-    res.counts["cancelled_orders"] = len(cancelled)
-    res.counts["paid_invoices_kept_for_cancelled_orders"] = kept_paid
-    return res
-
-
 def _line_problems(where: str, lines: Any, totals: Any) -> list[str]:
     problems = []
     sums = dict.fromkeys(TOTAL_FIELDS, ZERO)
@@ -163,39 +124,92 @@ def _line_problems(where: str, lines: Any, totals: Any) -> list[str]:
 def totals_to_the_cent(ix: Index) -> Result:
     res = Result(
         "totals_to_the_cent",
-        "quote, order and invoice totals are equal to the cent along each deal (events and rows), "
-        "each the sum of its rounded lines; payments add up to amount paid and balance due",
+        "quote, order and invoice_svc's copy of the order have equal totals to the cent along "
+        "each deal (events and rows); every quote, order, invoice and credit note is the sum of "
+        "its rounded lines; the invoices that bill an order line in full add up to it; rows "
+        "agree with events; payments add up to amount paid, credit notes to amount credited, "
+        "and balance due = total - credited - paid - credit applied + moved to credit, >= 0",
     )
+    db = ix.h.db
     accepted = {p(r).quote_id: r for r in ix.of_type("quote.accepted")}
-    quote_rows = {q.quote_id: q for q in ix.h.db.quotes}
-    order_rows = {o.order_id: o for o in ix.h.db.orders}
-    invoice_rows = {i.order_id: i for i in ix.h.db.invoices}
-    posted = {p(r).order_id: r for r in ix.of_type("invoice.posted")}
+    rows_of = (
+        ("quote row", {q.quote_id: q for q in db.quotes}, "quote_id"),
+        ("order row", {o.order_id: o for o in db.orders}, "order_id"),
+        ("invoice_svc order row", {o.order_id: o for o in db.billed_orders}, "order_id"),
+    )
+    posted = ix.grouped(ix.of_type("invoice.posted"), lambda r: p(r).order_id)
     for r in ix.of_type("order.confirmed"):
         res.checked += 1
         order = p(r)
         documents = [("order.confirmed", order)]
         if order.quote_id in accepted:
             documents.append(("quote.accepted", p(accepted[order.quote_id])))
-        if order.order_id in posted:
-            documents.append(("invoice.posted", p(posted[order.order_id])))
         chain: dict[str, Totals] = {where: _totals(doc.totals) for where, doc in documents}
-        rows = (
-            ("quote row", quote_rows.get(order.quote_id)),
-            ("order row", order_rows.get(order.order_id)),
-            ("invoice row", invoice_rows.get(order.order_id)),
-        )
-        chain.update((where, row.totals) for where, row in rows if row is not None)
+        for where, found, key in rows_of:
+            row = found.get(getattr(order, key))
+            if row is not None:
+                chain[where] = row.totals
         if len(set(chain.values())) != 1:
             res.fail(f"deal {r.key}: totals differ along the deal: {chain}")
         for where, document in documents:
             for problem in _line_problems(f"deal {r.key} {where}", document.lines, document.totals):
                 res.fail(problem)
+        standard = [p(e) for e in posted.get(order.order_id, []) if p(e).kind.value == "standard"]
+        for problem in _pieces_add_up(order, standard):
+            res.fail(f"deal {r.key}: {problem}")
+    for r in ix.of_type("invoice.posted", "invoice.credited"):
+        res.checked += 1
+        where = f"deal {r.key} {r.env.event_type if r.env else ''} {p(r).invoice_number}"
+        for problem in _line_problems(where, p(r).lines, p(r).totals):
+            res.fail(problem)
+    _rows_agree(ix, res)
+    _money_adds_up(ix, res)
+    return res
+
+
+def _pieces_add_up(order: Any, invoices: list[Any]) -> list[str]:
+    """The invoices' pieces of each order line, once they bill it in full, are the line."""
+    problems = []
+    billed: dict[int, list[Any]] = defaultdict(list)
+    for invoice in invoices:
+        for line in invoice.lines:
+            billed[line.line_no].append(line)
+    for line in order.lines:
+        pieces = billed.get(line.line_no, [])
+        if sum((x.quantity for x in pieces), ZERO) != line.quantity:
+            continue
+        for name in ("base_amount", "discount_amount", "net_amount", "tax_amount"):
+            total = sum((getattr(x, name) for x in pieces), ZERO)
+            if total != getattr(line, name):
+                problems.append(
+                    f"line {line.line_no} billed in full: {name} {total} != {getattr(line, name)}"
+                )
+    return problems
+
+
+def _rows_agree(ix: Index, res: Result) -> None:
+    invoices = {i.invoice_id: i for i in ix.h.db.invoices}
+    notes = {n.credit_note_id: n for n in ix.h.db.credit_notes}
+    for r in ix.of_type("invoice.posted"):
+        row = invoices.get(p(r).invoice_id)
+        if row is not None and row.totals != _totals(p(r).totals):
+            res.fail(f"invoice {row.invoice_id}: row totals {row.totals} != invoice.posted")
+    for r in ix.of_type("invoice.credited"):
+        note = notes.get(p(r).credit_note_id)
+        if note is not None and note.totals != _totals(p(r).totals):
+            res.fail(f"credit note {note.credit_note_id}: row totals != invoice.credited")
+
+
+def _money_adds_up(ix: Index, res: Result) -> None:
+    db = ix.h.db
     paid_events = ix.grouped(ix.of_type("invoice.paid"), lambda r: p(r).invoice_id)
     payments: dict[UUID, Decimal] = defaultdict(Decimal)
-    for row in ix.h.db.payments:
+    for row in db.payments:
         payments[row.invoice_id] += row.amount
-    for invoice in ix.h.db.invoices:
+    credited: dict[UUID, Decimal] = defaultdict(Decimal)
+    for note in db.credit_notes:
+        credited[note.invoice_id] += note.totals[4]
+    for invoice in db.invoices:
         res.checked += 1
         by_event = sum((p(e).amount for e in paid_events.get(invoice.invoice_id, [])), ZERO)
         if not invoice.amount_paid == payments.get(invoice.invoice_id, ZERO) == by_event:
@@ -203,12 +217,22 @@ def totals_to_the_cent(ix: Index) -> Result:
                 f"invoice {invoice.invoice_id}: amount_paid {invoice.amount_paid}, payment rows "
                 f"{payments.get(invoice.invoice_id, ZERO)}, invoice.paid events {by_event}"
             )
-        if (
-            invoice.state != "canceled"
-            and invoice.balance_due != invoice.totals[4] - invoice.amount_paid
-        ):
-            res.fail(f"invoice {invoice.invoice_id}: balance_due {invoice.balance_due} is wrong")
-    return res
+        if invoice.amount_credited != credited.get(invoice.invoice_id, ZERO):
+            res.fail(
+                f"invoice {invoice.invoice_id}: amount_credited {invoice.amount_credited}, "
+                f"credit notes {credited.get(invoice.invoice_id, ZERO)}"
+            )
+        balance = (
+            invoice.totals[4]
+            - invoice.amount_credited
+            - invoice.amount_paid
+            - invoice.credit_applied
+            + invoice.moved_to_credit
+        )
+        if invoice.balance_due != balance or balance < 0:
+            res.fail(
+                f"invoice {invoice.invoice_id}: balance_due {invoice.balance_due} != {balance}"
+            )
 
 
 def _after(later: Rec, earlier: Rec) -> bool:
@@ -257,15 +281,33 @@ def _orders(ix: Index, res: Result) -> None:
         origin = confirmed.get(p(r).order_id)
         if origin is None or not _after(r, origin):
             res.fail(f"{r.topic} for order {p(r).order_id} without (or before) order.confirmed")
-    for r in ix.of_type("order.fulfilled"):
-        if p(r).order_id in cancelled:
-            res.fail(f"order {p(r).order_id} both fulfilled and cancelled")
+    # Only the unshipped remainder of a partly shipped order can be cancelled; the cancellation
+    # says what had shipped.
+    shipped = ix.grouped(ix.of_type("order.fulfilled"), lambda r: p(r).order_id)
+    for order_id, cancel in cancelled.items():
+        shipments = shipped.get(order_id, [])
+        for r in shipments:
+            if p(r).completeness.value == "complete":
+                res.fail(f"order {order_id} both fulfilled in full and cancelled")
+            if not _after(cancel, r):
+                res.fail(f"order {order_id} shipped after it was cancelled")
+        before: dict[int, Decimal] = {}
+        for r in shipments:
+            for line in p(r).lines:
+                total = max(before.get(line.line_no, ZERO), line.quantity_shipped_total)
+                before[line.line_no] = total
+        said = {x.line_no: x.quantity_shipped_total for x in p(cancel).lines}
+        if {n: q for n, q in said.items() if q} != {n: q for n, q in before.items() if q}:
+            res.fail(f"order {order_id} cancelled saying {said} shipped, shipments say {before}")
     for order_id, row in rows.items():
         if (row.state == "canceled") != (order_id in cancelled):
             res.fail(f"order {order_id}: row {row.state}, cancelled event {order_id in cancelled}")
 
 
 def _invoices(ix: Index, res: Result) -> None:
+    """Payments in running order on posted invoices; a credit note after its invoice. Paid
+    before or after a credit note, even one that credits it in full: both are legal now (the
+    money beyond what it asks becomes customer credit)."""
     posted = {p(r).invoice_id: r for r in ix.of_type("invoice.posted")}
     cancelled = {p(r).invoice_id: r for r in ix.of_type("invoice.cancelled")}
     paid = ix.grouped(ix.of_type("invoice.paid"), lambda r: p(r).invoice_id)
@@ -275,27 +317,29 @@ def _invoices(ix: Index, res: Result) -> None:
         if origin is None:
             res.fail(f"invoice {invoice_id} paid but never posted")
             continue
-        grand = origin.env.payload.totals.grand_total if origin.env else ZERO
         total = ZERO
         for n, e in enumerate(sorted(events, key=lambda r: r.offset)):
             pay = p(e)
             total += pay.amount
             if not _after(e, origin):
                 res.fail(f"invoice {invoice_id}: paid before it was posted")
-            if pay.amount_paid_total != total or pay.balance_due != grand - total:
+            if pay.amount_paid_total != total or pay.balance_due < 0:
                 res.fail(f"invoice {invoice_id} payment {n + 1}: running totals out of order")
-            if (pay.status.value == "complete") != (pay.balance_due == ZERO):
+            if (pay.status.value == "complete") != (pay.balance_due <= 0):
                 res.fail(
                     f"invoice {invoice_id}: status {pay.status.value} at balance {pay.balance_due}"
                 )
-            if invoice_id in cancelled and _after(e, cancelled[invoice_id]):
-                res.fail(f"invoice {invoice_id}: paid after it was cancelled")
-        if invoice_id in cancelled and any(_after(cancelled[invoice_id], e) for e in events):
-            res.fail(f"invoice {invoice_id}: cancelled after a payment")
+    for r in ix.of_type("invoice.credited", "invoice.cancelled"):
+        res.checked += 1
+        origin = posted.get(p(r).invoice_id)
+        if origin is None or not _after(r, origin):
+            res.fail(f"{r.topic} for invoice {p(r).invoice_id} without (or before) its posting")
     for row in ix.h.db.invoices:
-        if (row.state == "canceled") != (row.invoice_id in cancelled):
-            said = "an" if row.invoice_id in cancelled else "no"
-            res.fail(f"invoice {row.invoice_id}: row {row.state}, {said} invoice.cancelled")
+        if row.invoice_id in cancelled and row.state != "canceled":
+            res.fail(f"invoice {row.invoice_id}: invoice.cancelled, but the row is {row.state}")
+        # A down payment used up by its deductions is credited in full, not cancelled.
+        if row.state == "canceled" and row.kind == "standard" and row.invoice_id not in cancelled:
+            res.fail(f"invoice {row.invoice_id}: row canceled, no invoice.cancelled")
         if row.invoice_id in paid and row.state not in ("paid", "canceled"):
             res.fail(f"invoice {row.invoice_id}: payments recorded but the row is {row.state}")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -170,7 +171,24 @@ def accounting(ix: Index) -> Result:
     return res
 
 
-def _subject(payload: Any) -> Any:
+# What an event is about, where a type's cause may have several such effects (a cancellation
+# credits several invoices, a payment spread over invoices pays each, a shipment read ahead of
+# its order is billed by the confirmation together with the down payment).
+SUBJECTS: dict[str, tuple[str, ...]] = {
+    "invoice.posted": ("invoice_id",),
+    "invoice.paid": ("payment_id", "invoice_id"),
+    "invoice.credited": ("credit_note_id",),
+    "invoice.cancelled": ("invoice_id",),
+    "refund.due": ("invoice_id", "payment_id", "credit_note_id"),
+    "invoice.refunded": ("refund_id",),
+    "invoice.credit_applied": ("application_id", "invoice_id"),
+    "order.invoiced": ("order_id", "document_id"),
+}
+
+
+def _subject(event_type: str, payload: Any) -> Any:
+    if event_type in SUBJECTS:
+        return tuple(getattr(payload, name, None) for name in SUBJECTS[event_type])
     for name in ("payment_id", "invoice_id", "order_id", "command_event_id"):
         value = getattr(payload, name, None)
         if value is not None:
@@ -188,28 +206,32 @@ def effects_once(ix: Index) -> Result:
     res = Result(
         "effects_once",
         "each cause has each effect once: one event id per (type, cause, subject), one "
-        "invoice.paid per payment, one payment row per payment id",
+        "invoice.paid and one payment row per payment and invoice",
     )
     signatures: dict[Any, set[UUID]] = defaultdict(set)
     for r in ix.outputs():
         assert r.env is not None
-        signatures[(r.env.event_type, r.env.causation_id, _subject(r.env.payload))].add(
-            r.env.event_id
-        )
+        signatures[
+            (r.env.event_type, r.env.causation_id, _subject(r.env.event_type, r.env.payload))
+        ].add(r.env.event_id)
     res.checked = len(signatures)
     for (event_type, cause, subject), ids in signatures.items():
         if len(ids) > 1:
             res.fail(f"{event_type} for {subject} caused by {cause} published {len(ids)} times")
-    per_payment = ix.grouped(ix.of_type("invoice.paid"), lambda r: p(r).payment_id)
-    for payment_id, events in per_payment.items():
+    per_payment = ix.grouped(
+        ix.of_type("invoice.paid"), lambda r: (p(r).payment_id, p(r).invoice_id)
+    )
+    for (payment_id, invoice_id), events in per_payment.items():
         if len(events) > 1:
-            res.fail(f"payment {payment_id} was applied {len(events)} times (invoice.paid)")
-    rows: dict[str, int] = defaultdict(int)
+            res.fail(
+                f"payment {payment_id} was applied {len(events)} times to invoice {invoice_id}"
+            )
+    rows: dict[tuple[str, UUID], int] = defaultdict(int)
     for row in ix.h.db.payments:
-        rows[row.payment_id] += 1
-    for payment_id, n in rows.items():
+        rows[(row.payment_id, row.invoice_id)] += 1
+    for (payment_id, invoice_id), n in rows.items():
         if n > 1:
-            res.fail(f"payment {payment_id} has {n} rows")
+            res.fail(f"payment {payment_id} has {n} rows for invoice {invoice_id}")
     copies = sum(len(c) - 1 for c in ix.copies.values())
     res.counts["redelivered_copies_on_topics"] = copies
     return res
@@ -229,7 +251,7 @@ def duplicates_observed(ix: Index) -> Result:
     return res
 
 
-def _committed(ix: Index, r: Rec) -> str | None:  # noqa: PLR0912 - one case per event type
+def _committed(ix: Index, r: Rec, rows: _Rows) -> str | None:  # noqa: PLR0912 - one case per event type
     """Why the effect `r` announces is not in the producer's committed state (None: it is)."""
     db, et, pl = ix.h.db, r.env.event_type if r.env else "", p(r)
     if et in ("lead.qualified", "lead.disqualified"):
@@ -242,35 +264,89 @@ def _committed(ix: Index, r: Rec) -> str | None:  # noqa: PLR0912 - one case per
         return None
     if et.startswith(("quote.", "opportunity.")) and not et.endswith(".rejected"):
         if et == "opportunity.closed":
-            opp = [o for o in db.opportunities if o.opportunity_id == pl.opportunity_id]
-            if not opp or opp[0].state != pl.outcome.value:
+            opp = rows.opportunities.get(pl.opportunity_id)
+            if opp is None or opp.state != pl.outcome.value:
                 return f"opportunity {pl.opportunity_id} not {pl.outcome.value} in quote_svc"
             return None
-        quote = [q for q in db.quotes if q.quote_id == pl.quote_id]
-        if not quote or quote[0].revision != pl.revision:
+        quote = rows.quotes.get(pl.quote_id)
+        if quote is None or quote.revision != pl.revision:
             return f"quote {pl.quote_id} rev {pl.revision} absent from quote_svc"
         want_state = {"quote.accepted": "won", "quote.closed": "closed"}.get(et)
-        if want_state and quote[0].state != want_state:
-            return f"quote {pl.quote_id} is {quote[0].state}, not {want_state}"
+        if want_state and quote.state != want_state:
+            return f"quote {pl.quote_id} is {quote.state}, not {want_state}"
         return None
     if et.startswith("order.") and not et.endswith(".rejected"):
-        order = [o for o in db.orders if o.order_id == pl.order_id]
-        if not order:
+        order = rows.orders.get(pl.order_id)
+        if order is None:
             return f"order {pl.order_id} absent from order_svc"
-        if et == "order.cancelled" and order[0].state != "canceled":
-            return f"order {pl.order_id} is {order[0].state}, not canceled"
+        if et == "order.cancelled" and order.state != "canceled":
+            return f"order {pl.order_id} is {order.state}, not canceled"
         return None
     if et == "invoice.paid":
-        if not any(x.payment_id == pl.payment_id for x in db.payments):
+        if pl.payment_id not in rows.payments:
             return f"payment {pl.payment_id} absent from invoice_svc"
         return None
+    if et in ("invoice.credited", "invoice.refunded", "invoice.credit_applied", "refund.due"):
+        return _committed_money(rows, et, pl)
     if et.startswith("invoice.") and not et.endswith(".rejected"):
-        invoice = [i for i in db.invoices if i.invoice_id == pl.invoice_id]
-        if not invoice:
+        invoice = rows.invoices.get(pl.invoice_id)
+        if invoice is None:
             return f"invoice {pl.invoice_id} absent from invoice_svc"
-        if et == "invoice.cancelled" and invoice[0].state != "canceled":
-            return f"invoice {pl.invoice_id} is {invoice[0].state}, not canceled"
+        if et == "invoice.cancelled" and invoice.state != "canceled":
+            return f"invoice {pl.invoice_id} is {invoice.state}, not canceled"
         return None
+    return None
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The committed rows `_committed` looks events up in, indexed once."""
+
+    opportunities: dict[UUID, Any]
+    quotes: dict[UUID, Any]
+    orders: dict[UUID, Any]
+    invoices: dict[UUID, Any]
+    payments: frozenset[str]
+    credit_notes: frozenset[UUID]
+    refunds: frozenset[str]
+    applications: frozenset[str]
+    order_of: dict[UUID, UUID]  # invoice -> order
+    moved: dict[UUID, Decimal]  # order -> moved to customer credit, all its invoices
+
+
+def _rows(ix: Index) -> _Rows:
+    db = ix.h.db
+    moved: dict[UUID, Decimal] = defaultdict(Decimal)
+    for i in db.invoices:
+        moved[i.order_id] += i.moved_to_credit
+    return _Rows(
+        {o.opportunity_id: o for o in db.opportunities},
+        {q.quote_id: q for q in db.quotes},
+        {o.order_id: o for o in db.orders},
+        {i.invoice_id: i for i in db.invoices},
+        frozenset(x.payment_id for x in db.payments),
+        frozenset(n.credit_note_id for n in db.credit_notes),
+        frozenset(r.refund_id for r in db.refunds),
+        frozenset(e.document_id for e in db.entries if e.kind == "credit_applied"),
+        {i.invoice_id: i.order_id for i in db.invoices},
+        dict(moved),
+    )
+
+
+def _committed_money(rows: _Rows, et: str, pl: Any) -> str | None:
+    if et == "invoice.credited":
+        if pl.credit_note_id not in rows.credit_notes:
+            return f"credit note {pl.credit_note_id} absent from invoice_svc"
+    elif et == "invoice.refunded":
+        if pl.refund_id not in rows.refunds:
+            return f"refund {pl.refund_id} absent from invoice_svc"
+    elif et == "invoice.credit_applied":
+        if pl.application_id not in rows.applications:
+            return f"credit application {pl.application_id} has no receivable entry"
+    else:  # refund.due: money moved off the invoice, or off others of its order
+        order = rows.order_of.get(pl.invoice_id)
+        if order is None or rows.moved.get(order, Decimal(0)) < pl.amount:
+            return f"invoice {pl.invoice_id}'s order moved less than {pl.amount} to credit"
     return None
 
 
@@ -280,6 +356,7 @@ def no_rolled_back_events(ix: Index) -> Result:
         "every published event comes from a committed transaction: its cause is in the "
         "producer's inbox and the state it announces is in the producer's tables",
     )
+    rows = _rows(ix)
     for r in ix.outputs():
         assert r.env is not None
         service = producer_of(r.topic)
@@ -289,7 +366,7 @@ def no_rolled_back_events(ix: Index) -> Result:
         if cause is None or cause not in ix.h.db.inbox.get(service, set()):
             res.fail(f"{r.env.event_type} {r.env.event_id}: cause {cause} not in {service}'s inbox")
             continue
-        problem = _committed(ix, r)
+        problem = _committed(ix, r, rows)
         if problem:
             res.fail(f"{r.env.event_type} {r.env.event_id}: {problem}")
     return res

@@ -30,9 +30,10 @@ from aiokafka import TopicPartition
 from chaos import archive
 from chaos import faults as fault_kinds
 from chaos.checker import Result
+from chaos.db import outbox_rows, read_db
 from chaos.faults import Applied, FaultContext
 from chaos.fleet import Fleet
-from chaos.history import History, end_offsets, event_ids, outbox_rows, read_db, read_records
+from chaos.history import History, end_offsets, event_ids, read_records
 from chaos.infra import REPO, Endpoints, InfraControl, SetupError
 from chaos.lag import group_lags
 from chaos.recovery import Bounds, baseline, measure_all, settled
@@ -231,6 +232,9 @@ async def _history(
         lag=lags,
         duplicates_dropped=ctx.fleet.total("salesflow_duplicates_dropped_total"),
         dedupe_required=any(a.fault.kind in DEDUPE_KINDS for a in applied),
+        # The workers read the same variables (SALESFLOW_INVOICE_*).
+        native_invoicing=os.environ.get("SALESFLOW_INVOICE_MODE", "native").lower() != "external",
+        default_billing=os.environ.get("SALESFLOW_INVOICE_BILLING", "on_order").lower(),
     )
 
 

@@ -1,8 +1,11 @@
 """What happened, as plain data: every record of the run on every topic, and the committed rows.
 
 `collect` reads each topic from the offsets it had when the run started to its end, keeps the
-run's records (keys `deal-<run>-...` and `poison-<run>-...`), decodes the envelopes, and reads the
-rows of the run's deals from every service schema plus the inbox entries of every event id seen.
+run's records (keys `deal-<run>-...` and `poison-<run>-...`, and the account-level commands and
+events keyed by the account id of one of the run's orders), decodes the envelopes, and reads the
+rows of the run's deals from every service schema, the receivables of their accounts, the
+numbering of every native invoice and credit note (gap-free is a property of the whole
+sequence), plus the inbox entries of every event id seen; all in one snapshot.
 The checker works on this `History` only, so its unit tests feed it histories built by hand.
 """
 
@@ -16,17 +19,20 @@ from typing import Any
 from uuid import UUID
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from chaos.poison import PoisonRecord
 from contracts.envelope import Envelope, decode
 from contracts.errors import InvalidMessage
-from contracts.stages import SERVICES
 from contracts.topics import ALL_TOPICS
 
 Totals = tuple[Decimal, Decimal, Decimal, Decimal, Decimal]  # subtotal, discount, net, tax, grand
 TOTAL_FIELDS = ("subtotal", "discount_total", "net_total", "tax_total", "grand_total")
+QtyLines = tuple[tuple[int, Decimal], ...]  # (order line number, quantity), by line number
+ZERO = Decimal(0)
+# Where records keyed by an account id (refunds and credit applications) travel.
+ACCOUNT_TOPICS = frozenset(
+    {"invoice.commands", "invoice.refunded", "invoice.rejected", "invoice_svc.dlq"}
+)
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,84 @@ class InvoiceRow:
     totals: Totals
     amount_paid: Decimal
     balance_due: Decimal
+    kind: str = "standard"
+    source: str = "native"
+    account_id: UUID | None = None
+    currency: str = "EUR"
+    amount_credited: Decimal = ZERO
+    credit_applied: Decimal = ZERO
+    moved_to_credit: Decimal = ZERO
+    lines: QtyLines = ()  # what it bills (a down payment: its rate lines, no order line)
+
+
+@dataclass(frozen=True)
+class BilledOrderRow:
+    """An order as invoice_svc keeps it (its own copy: state confirmed or cancelled)."""
+
+    order_id: UUID
+    deal_id: str
+    state: str
+    billing: str | None  # the order's invoicing policy; None: the deployment's default
+    account_id: UUID | None
+    currency: str
+    lines: QtyLines  # ordered
+    shipped: QtyLines
+    totals: Totals
+
+
+@dataclass(frozen=True)
+class CreditNoteRow:
+    credit_note_id: UUID
+    credit_note_number: str
+    invoice_id: UUID
+    order_id: UUID
+    deal_id: str
+    source: str
+    totals: Totals
+    order_lines: QtyLines  # order lines and quantities it takes back
+
+
+@dataclass(frozen=True)
+class EntryRow:
+    """A receivable entry: + asks (invoice, refund paid out), - settles; invoice_id None: the
+    account's customer credit."""
+
+    account_id: UUID
+    currency: str
+    kind: str
+    document_id: str
+    invoice_id: UUID | None
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class CreditRow:
+    account_id: UUID
+    currency: str
+    balance: Decimal
+
+
+@dataclass(frozen=True)
+class RefundRow:
+    refund_id: str
+    account_id: UUID
+    currency: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class NumberStats:
+    """One year of one native numbering (kind invoice or credit_note), over the whole table:
+    how many documents, how many distinct numbers, the lowest and highest, and the year's
+    counter. Year 0 counts the numbers that do not read <prefix>-<year>-<n>."""
+
+    kind: str
+    year: int
+    documents: int
+    distinct: int
+    lowest: int
+    highest: int
+    last: int
 
 
 @dataclass(frozen=True)
@@ -121,6 +205,12 @@ class DbState:
     orders: list[OrderRow] = field(default_factory=list)
     invoices: list[InvoiceRow] = field(default_factory=list)
     payments: list[PaymentRow] = field(default_factory=list)
+    billed_orders: list[BilledOrderRow] = field(default_factory=list)
+    credit_notes: list[CreditNoteRow] = field(default_factory=list)
+    entries: list[EntryRow] = field(default_factory=list)
+    credits: list[CreditRow] = field(default_factory=list)
+    refunds: list[RefundRow] = field(default_factory=list)
+    numbers: list[NumberStats] = field(default_factory=list)
     inbox: dict[str, set[UUID]] = field(default_factory=dict)  # service -> ids seen (of ours)
     outbox_rows: dict[str, int] = field(default_factory=dict)
 
@@ -136,6 +226,7 @@ class History:
     duplicates_dropped: float = 0.0  # the workers' counter, summed over every process
     dedupe_required: bool = False  # a fault ran that must make the inbox drop duplicates
     native_invoicing: bool = True
+    default_billing: str = "on_order"  # invoice_svc's policy for orders that ask for none
 
 
 def totals_of(values: Mapping[str, Any]) -> Totals:
@@ -183,6 +274,7 @@ async def read_records(
         for tp in todo:
             consumer.seek(tp, start[tp])
         records: list[Rec] = []
+        by_account: list[Rec] = []
         while todo:
             batches = await consumer.getmany(timeout_ms=1000)
             for tp, batch in batches.items():
@@ -190,14 +282,29 @@ async def read_records(
                     key = r.key.decode("utf-8", "replace") if r.key else ""
                     if key.startswith(prefixes):
                         records.append(_rec(r, key))
+                    elif r.topic in ACCOUNT_TOPICS and _is_uuid(key):
+                        by_account.append(_rec(r, key))
                 if batch and batch[-1].offset + 1 >= ends[tp]:
                     todo.discard(tp)
             for tp in list(todo):
                 if await consumer.position(tp) >= ends[tp]:
                     todo.discard(tp)
-        return records
+        accounts = {
+            str(r.env.payload.account_id)
+            for r in records
+            if r.env is not None and r.env.event_type == "order.confirmed"
+        }
+        return records + [r for r in by_account if r.key in accounts]
     finally:
         await consumer.stop()
+
+
+def _is_uuid(key: str) -> bool:
+    try:
+        UUID(key)
+    except ValueError:
+        return False
+    return True
 
 
 def _rec(r: Any, key: str) -> Rec:
@@ -206,103 +313,6 @@ def _rec(r: Any, key: str) -> Rec:
         with contextlib.suppress(InvalidMessage):
             env = decode(r.value, max_bytes=10 * 1024 * 1024)
     return Rec(r.topic, r.partition, r.offset, key, r.timestamp, tuple(r.headers), env)
-
-
-async def read_db(database_url: str, run_id: str, event_ids: Iterable[UUID]) -> DbState:
-    deal, poison = (f"{p}%" for p in run_keys(run_id))
-    ids = sorted(set(event_ids))
-    db = DbState()
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-
-            async def rows(sql: str) -> list[Any]:
-                return list(await conn.execute(text(sql), {"d": deal, "p": poison}))
-
-            for r in await rows(
-                "SELECT lead_id, state, opportunity_id FROM lead_svc.leads "
-                "WHERE lead_id LIKE :d OR lead_id LIKE :p"
-            ):
-                db.leads[r.lead_id] = LeadRow(r.lead_id, r.state, r.opportunity_id)
-            db.opportunities = [
-                OpportunityRow(r.opportunity_id, r.lead_id, r.state)
-                for r in await rows(
-                    "SELECT opportunity_id, lead_id, state FROM quote_svc.opportunities "
-                    "WHERE lead_id LIKE :d OR lead_id LIKE :p"
-                )
-            ]
-            db.quotes = [
-                QuoteRow(
-                    r.quote_id, r.lead_id, r.quote_number, r.revision, r.state, totals_of(r.totals)
-                )
-                for r in await rows(
-                    "SELECT quote_id, lead_id, quote_number, revision, state, totals "
-                    "FROM quote_svc.quotes WHERE lead_id LIKE :d OR lead_id LIKE :p"
-                )
-            ]
-            cols = ", ".join(TOTAL_FIELDS)
-            db.orders = [
-                OrderRow(r.order_id, r.quote_id, r.deal_id, r.state, totals_of(r._mapping))
-                for r in await rows(
-                    f"SELECT order_id, quote_id, deal_id, state, {cols} FROM order_svc.orders "  # noqa: S608 - schema names come from the stage registry
-                    "WHERE deal_id LIKE :d OR deal_id LIKE :p"
-                )
-            ]
-            db.invoices = [
-                InvoiceRow(
-                    r.invoice_id,
-                    r.order_id,
-                    r.deal_id,
-                    r.state,
-                    totals_of(r._mapping),
-                    Decimal(r.amount_paid),
-                    Decimal(r.balance_due),
-                )
-                for r in await rows(
-                    f"SELECT invoice_id, order_id, deal_id, state, {cols}, amount_paid, "  # noqa: S608 - schema names come from the stage registry
-                    "balance_due FROM invoice_svc.invoices "
-                    "WHERE deal_id LIKE :d OR deal_id LIKE :p"
-                )
-            ]
-            db.payments = [
-                PaymentRow(r.payment_id, r.invoice_id, Decimal(r.amount))
-                for r in await rows(
-                    "SELECT p.payment_id, p.invoice_id, p.amount FROM invoice_svc.payments p "
-                    "JOIN invoice_svc.invoices i USING (invoice_id) "
-                    "WHERE i.deal_id LIKE :d OR i.deal_id LIKE :p"
-                )
-            ]
-            for service in SERVICES:
-                seen: set[UUID] = set()
-                for i in range(0, len(ids), 5000):
-                    chunk = ids[i : i + 5000]
-                    result = await conn.execute(
-                        text(
-                            f"SELECT event_id FROM {service}.inbox "  # noqa: S608 - schema names come from the stage registry
-                            "WHERE event_id = ANY(CAST(:ids AS uuid[]))"
-                        ),
-                        {"ids": chunk},
-                    )
-                    seen.update(row[0] for row in result)
-                db.inbox[service] = seen
-                db.outbox_rows[service] = int(
-                    await conn.scalar(text(f"SELECT count(*) FROM {service}.outbox")) or 0  # noqa: S608 - schema names come from the stage registry
-                )
-    finally:
-        await engine.dispose()
-    return db
-
-
-async def outbox_rows(database_url: str) -> dict[str, int]:
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-            return {
-                s: int(await conn.scalar(text(f"SELECT count(*) FROM {s}.outbox")) or 0)  # noqa: S608 - schema names come from the stage registry
-                for s in SERVICES
-            }
-    finally:
-        await engine.dispose()
 
 
 def event_ids(records: Iterable[Rec]) -> set[UUID]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from chaos import business
+from chaos import billing, business
 from chaos.checker import (
     Index,
     Result,
@@ -34,9 +34,14 @@ def check(history: History) -> list[Result]:
         business.leads_decided_once(ix),
         business.opportunity_per_qualified_lead(ix),
         business.order_per_accepted_quote(ix),
-        business.invoice_per_confirmed_order(ix),
+        billing.billed_by_policy(ix),
+        billing.billed_within_ordered(ix),
+        billing.cancelled_orders_credited(ix),
         business.totals_to_the_cent(ix),
         business.legal_transitions(ix),
+        billing.receivables_balance(ix),
+        billing.customer_credit_non_negative(ix),
+        billing.document_numbers_gap_free(ix),
         poison_answered(ix),
     ]
 

@@ -1,15 +1,24 @@
 """The lifecycle driver: plays everyone around salesflow and reports the funnel.
 
 It publishes captured leads at a steady rate (the upstream systems), then reacts to what the
-workers publish the way people and systems would: customers accept most issued quotes, reject
-some, ask for a revision of some and let some lie (they expire after their validity); fulfilment
-ships accepted orders, a few orders are cancelled; accounting pays most invoices, some only
-partly, and in external invoicing mode it also registers the ERP's invoice for each confirmed
-order. Every decision is drawn from a seeded generator, so a run can be replayed.
+workers publish the way people and systems would: customers accept most issued quotes (some
+asking to be billed per shipment or with a down payment), reject some, ask for a revision of
+some and let some lie (they expire after their validity); fulfilment ships accepted orders, some
+in two partial shipments, and the remainder of some of those is cancelled; a few orders are
+cancelled at once, a few as their first invoice is paid (the cancel and the payment published
+together); accounting pays most invoices, some only partly, credits a returned line of some, and
+when a refund falls due pays it back or applies it to another open invoice of the account; in
+external invoicing mode it also plays the ERP: it registers the ERP's invoices (sometimes two
+per order) and its credit notes for cancelled orders. Every decision is drawn from a seeded
+generator, so a run can be replayed.
 
-Decisions are drawn per deal (seed, deal number, what is decided), never from one shared stream,
-so a deal decides the same way whatever order the events of all deals arrive in: a replayed
+Decisions are drawn per deal (seed, deal number, what is decided), never from one shared
+stream, so a deal decides the same way whatever order the events of all deals arrive in: a replayed
 seed replays the same business, even when faults reorder the deliveries.
+
+A deal is finished when every event it expects was seen, every command sent for it was answered
+(an event it caused, or a refusal), and its billing and money are settled (`simulator.books`):
+a cancelled deal, for example, ends once its credit notes and refunds are seen and handled.
 
 The demo prints its funnel; the benchmark and the fault-injection suite (`chaos/`) reuse the same
 driver: offered rate for a duration, latency from lead.captured to invoice.posted, per-deal
@@ -22,38 +31,33 @@ event delivered twice is reacted to once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import time
 import uuid
 from collections import Counter, defaultdict, deque
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from contracts.envelope import Envelope, decode, encode, kafka_headers
-from contracts.leads import (
-    ContactInfo,
-    LeadCaptured,
-    LeadSource,
-    ProductInterest,
-    PurchaseTimeframe,
-)
+from contracts.envelope import Envelope, decode
+from contracts.leads import ContactInfo
 from contracts.topics import topic as topic_spec
-from simulator.customers import PRODUCER, Behaviour, Customers, Deal, envelope
+from simulator.accounting import Accounting
+from simulator.customers import PRODUCER, Behaviour, Commands, Customers, Deal, envelope
 from simulator.funnel import Funnel, percentiles
+from simulator.leads import SKUS, captured_lead
+from simulator.publisher import Publisher, SentRecord
 
 __all__ = [
     "PRODUCER",
+    "SKUS",
     "WATCHED",
     "Behaviour",
     "Deal",
     "Funnel",
     "LifecycleDriver",
     "SentRecord",
+    "captured_lead",
     "percentiles",
 ]
 
@@ -69,10 +73,15 @@ WATCHED = (
     "order.confirmed",
     "order.fulfilled",
     "order.cancelled",
+    "order.invoiced",
     "order.rejected",
     "invoice.posted",
     "invoice.paid",
     "invoice.cancelled",
+    "invoice.credited",
+    "refund.due",
+    "invoice.refunded",
+    "invoice.credit_applied",
     "invoice.rejected",
     "lead_svc.dlq",
     "quote_svc.dlq",
@@ -80,67 +89,6 @@ WATCHED = (
     "invoice_svc.dlq",
 )
 LEAD_DECIDED = "lead.qualified|lead.disqualified"
-SKUS = ("SKU-1001", "SKU-1002", "SKU-2001", "SKU-3005", "SKU-4000")
-_COMPANIES = ("Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli", "Vandelay")
-
-
-def captured_lead(
-    rng: random.Random,
-    *,
-    lead_id: str,
-    run_id: str,
-    index: int,
-    behaviour: Behaviour,
-    emails: list[tuple[str, ContactInfo]],
-) -> tuple[str, LeadCaptured]:
-    """The `index`-th lead of a run and its kind: "fit", "unreachable" (no email or phone) or
-    "duplicate" (the company and contact of an earlier fit lead, taken from `emails`, to which a
-    fit lead is added)."""
-    roll = rng.random()
-    company = f"{rng.choice(_COMPANIES)} {run_id}-{index % 97}"
-    contact = ContactInfo(
-        first_name="Ada",
-        last_name=f"Buyer-{index}",
-        email=f"buyer{index}@{run_id}.example.com",
-        phone=None,
-    )
-    kind = "fit"
-    if roll < behaviour.unreachable:
-        kind = "unreachable"
-        contact = ContactInfo(first_name="Ada", last_name=f"Buyer-{index}", email=None, phone=None)
-    elif roll < behaviour.unreachable + behaviour.duplicate and emails:
-        kind = "duplicate"
-        company, contact = rng.choice(emails)
-    else:
-        emails.append((company, contact))
-    interests = tuple(
-        ProductInterest(sku=sku, quantity=Decimal(rng.randint(1, 20)))
-        for sku in rng.sample(SKUS, rng.randint(1, 3))
-    )
-    return kind, LeadCaptured(
-        lead_id=lead_id,
-        source=rng.choice(list(LeadSource)),
-        company_name=company,
-        contact=contact,
-        topic="equipment",
-        budget_amount=Decimal(5000),
-        currency="EUR",
-        purchase_timeframe=PurchaseTimeframe.THIS_QUARTER,
-        product_interests=interests,
-        estimated_amount=None,
-        estimated_close_date=None,
-        notes=None,
-    )
-
-
-@dataclass(frozen=True)
-class SentRecord:
-    """A record as the driver published it: the exact bytes, for re-publishing a copy."""
-
-    topic: str
-    key: bytes | None
-    value: bytes | None
-    headers: tuple[tuple[str, bytes | None], ...]
 
 
 class LifecycleDriver:
@@ -174,17 +122,20 @@ class LifecycleDriver:
         self._idle_timeout_s = idle_timeout_s
         self.deals: dict[str, Deal] = {}
         self.funnel = Funnel()
-        self._producer: AIOKafkaProducer | None = None
-        self._pending: list[tuple[SentRecord, asyncio.Future[Any]]] = []
-        self._people = Customers(self._b, seed, self.funnel, self._send)
+        self._publisher = Publisher(bootstrap, keep_recent)
+        self._commands = Commands(self._send)
+        self._people = Customers(self._b, seed, self.funnel, self._commands)
+        self._accounting = Accounting(self._b, seed, self.funnel, self._commands)
+        self._native = not self._b.erp_invoices
+        self._accounts: set[str] = set()  # account ids of the run's orders (refunds are keyed so)
+        self._types: dict[Any, str] = {}  # event id -> type, of what the driver sent and saw
+        self._fully_invoiced: set[Any] = set()
         self._seen: set[str] = set()
         self._stop_feeding = False
         self.started = time.monotonic()
         # service -> second since start -> events it published that the driver saw first then
         self.timeline: defaultdict[str, Counter[int]] = defaultdict(Counter)
         self.redeliveries = 0  # records whose event id the driver had seen already
-        self.send_retries = 0
-        self.recent: deque[SentRecord] = deque(maxlen=max(keep_recent, 0))
 
     def stop_feeding(self) -> None:
         """Publish no more new leads; the run ends when the deals already started are done."""
@@ -199,7 +150,7 @@ class LifecycleDriver:
             bootstrap_servers=self._bootstrap, enable_auto_commit=False, max_poll_records=2000
         )
         await consumer.start()
-        await self._start_producer()
+        await self._publisher.start()
         try:
             await consumer._client.force_metadata_update()
             parts = [
@@ -228,86 +179,37 @@ class LifecycleDriver:
                     break
             await feeder
         finally:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._flush(), timeout=30)
-            if self._producer is not None:
-                await self._producer.stop()
+            await self._publisher.stop()
             await consumer.stop()
         self.funnel.seconds = time.monotonic() - started
-        stuck = [d for d in self.deals.values() if d.expect]
+        stuck = [d for d in self.deals.values() if not d.finished(self._native)]
         self.funnel.incomplete = len(stuck)
         self.funnel.stuck = [
-            f"{d.lead_id} expects {sorted(d.expect)} after {d.events}" for d in stuck
+            f"{d.lead_id} waits for {d.waiting_for(self._native)} after {d.events}" for d in stuck
         ]
         return self.funnel
 
     def _all_done(self) -> bool:
-        return len(self.deals) == self._leads and all(not d.expect for d in self.deals.values())
+        return len(self.deals) == self._leads and all(
+            d.done_at is not None for d in self.deals.values()
+        )
 
     # --- publishing ---------------------------------------------------------------------
 
-    async def _start_producer(self) -> None:
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=self._bootstrap, acks="all", enable_idempotence=True, linger_ms=5
-        )
-        await self._producer.start()
+    @property
+    def recent(self) -> deque[SentRecord]:
+        return self._publisher.recent
+
+    @property
+    def send_retries(self) -> int:
+        return self._publisher.send_retries
 
     async def _send(self, topic: str, envelope: Envelope[Any]) -> None:
-        record = SentRecord(
-            topic,
-            envelope.deal_id.encode(),
-            encode(envelope),
-            tuple(kafka_headers(envelope)),
-        )
-        self.recent.append(record)
-        # Awaited before touching the list: a concurrent _flush swaps self._pending meanwhile.
-        future = await self._submit(record)
-        self._pending.append((record, future))
-
-    async def _submit(self, record: SentRecord) -> asyncio.Future[Any]:
-        """Hand the record to the producer, waiting out a broker outage (send() itself fails
-        when it cannot learn the partition's leader in time)."""
-        delay = 0.2
-        while True:
-            assert self._producer is not None
-            try:
-                future: asyncio.Future[Any] = await self._producer.send(
-                    record.topic, record.value, key=record.key, headers=list(record.headers)
-                )
-            except KafkaError:
-                self.send_retries += 1
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-            else:
-                return future
+        self._types[envelope.event_id] = envelope.event_type
+        await self._publisher.send(topic, envelope)
 
     async def _flush(self) -> None:
-        """Await every delivery; what failed is sent again (same bytes, same event id)."""
-        failures = 0
-        while self._pending:
-            pending, self._pending = self._pending, []
-            results = await asyncio.gather(*(f for _, f in pending), return_exceptions=True)
-            failed = [
-                record
-                for (record, _), result in zip(pending, results, strict=True)
-                if isinstance(result, BaseException)
-            ]
-            if not failed:
-                continue
-            failures += 1
-            self.send_retries += len(failed)
-            await asyncio.sleep(min(0.2 * 2**failures, 5.0))
-            if failures % 5 == 0:
-                # An idempotent producer can end up fenced or out of sequence after the broker
-                # lost its state: a fresh producer (new producer id) gets going again.
-                old = self._producer
-                await self._start_producer()
-                if old is not None:
-                    with contextlib.suppress(Exception):
-                        await asyncio.wait_for(old.stop(), timeout=5)
-            for record in failed:
-                future = await self._submit(record)
-                self._pending.append((record, future))
+        await self._publisher.flush()
 
     async def _feed(self) -> None:
         interval = 1.0 / self._rate if self._rate > 0 else 0.0
@@ -360,10 +262,10 @@ class LifecycleDriver:
             )
         return True, env
 
-    async def _react(self, record: Any) -> None:  # noqa: PLR0912 - one branch per event type
-        deal_id = record.key.decode() if record.key else ""
-        deal = self.deals.get(deal_id)
-        if deal is None:
+    async def _react(self, record: Any) -> None:
+        key = record.key.decode() if record.key else ""
+        deal = self.deals.get(key)
+        if deal is None and key not in self._accounts:
             return
         first, env = self._first_delivery(record)
         if not first:
@@ -371,9 +273,34 @@ class LifecycleDriver:
         if env is None:
             reason = dict(record.headers).get("dlq.reason", b"?").decode()
             self.funnel.dead_letters[f"{record.topic}:{reason}"] += 1
-            deal.expect.clear()
+            if deal is not None:
+                deal.failed = True
+                self._settle(deal)
             return
+        self._types[env.event_id] = env.event_type
+        answered = self._commands.answered(env.causation_id)
+        if env.event_type.endswith(".rejected"):
+            answered = self._commands.answered(env.payload.command_event_id) or answered
+            self.funnel.counts["rejected"] += 1
+            self.funnel.refusals[f"{env.event_type}: {env.payload.reason_code}"] += 1
+            for refused in {d.lead_id: d for d in (deal, answered) if d is not None}.values():
+                refused.events.append(env.event_type)
+                refused.failed = True  # nothing the driver does is meant to be refused
+                self._settle(refused)
+            return
+        if env.event_type == "invoice.posted":
+            erp = self._commands.erp_invoices.pop(env.payload.external_invoice_id or "", None)
+            answered = self._commands.answered(erp) or answered
+        if deal is not None:
+            await self._on_deal_event(deal, env)
+        elif env.event_type == "invoice.refunded":
+            self._accounting.on_refunded(env)
+        for touched in {d.lead_id: d for d in (deal, answered) if d is not None}.values():
+            await self._progress(touched)
+
+    async def _on_deal_event(self, deal: Deal, env: Envelope[Any]) -> None:  # noqa: PLR0912 - one branch per event type
         et, p = env.event_type, env.payload
+        cause = self._types.get(env.causation_id, "")
         deal.events.append(et)
         c = self.funnel.counts
         deal.expect.discard(et)
@@ -385,31 +312,55 @@ class LifecycleDriver:
                 deal.expect.add("quote.issued")
         elif et == "lead.disqualified":
             c[f"disqualified:{p.reason.value}"] += 1
-        elif et.endswith(".rejected"):
-            c["rejected"] += 1
-            deal.expect.clear()
         elif et == "quote.issued":
             await self._people.on_quote_issued(deal, env)
         elif et == "quote.accepted":
             c["quotes accepted"] += 1
-            self.funnel.amounts["won"] += p.totals.grand_total
+            self.funnel.money(p.currency)["won"] += p.totals.grand_total
         elif et == "quote.closed":
             c["quotes revised" if p.status.value == "revised" else "quotes lost"] += 1
         elif et == "opportunity.closed":
             c[f"opportunities {p.outcome.value}"] += 1
         elif et == "order.confirmed":
-            await self._people.on_order_confirmed(deal, env)
+            self._accounts.add(str(p.account_id))
+            order = self._people.on_order_confirmed(deal, env)
+            await self._accounting.on_order_confirmed(deal, order, env)
+            # Its invoices travel on another topic and may have been read first.
+            for invoice in list(deal.invoices.values()):
+                if invoice.posted and invoice.order_id == order.order_id:
+                    await self._accounting.on_order_invoice(deal, order, invoice)
         elif et == "order.fulfilled":
-            c["orders fulfilled"] += p.completeness.value == "complete"
+            self._people.on_order_fulfilled(deal, env)
         elif et == "order.cancelled":
-            c["orders cancelled"] += 1
+            self._people.on_order_cancelled(deal, env)
+        elif et == "order.invoiced" and p.billing_status.value == "fully_invoiced":
+            if p.order_id not in self._fully_invoiced:
+                self._fully_invoiced.add(p.order_id)
+                c["orders fully invoiced"] += 1
         elif et == "invoice.posted":
-            await self._people.on_invoice_posted(deal, env)
+            await self._accounting.on_invoice_posted(deal, env, cause)
         elif et == "invoice.paid":
-            c["invoices paid" if p.status.value == "complete" else "invoices partly paid"] += 1
-            self.funnel.amounts["paid"] += p.amount
+            self._accounting.on_invoice_paid(deal, env)
+        elif et == "invoice.credited":
+            self._accounting.on_invoice_credited(deal, env, cause)
+        elif et == "invoice.credit_applied":
+            self._accounting.on_credit_applied(deal, env)
+        elif et == "refund.due":
+            await self._accounting.on_refund_due(deal, env)
         elif et == "invoice.cancelled":
             c["invoices cancelled"] += 1
-            self.funnel.amounts["invoice cancelled"] += self._people.invoiced.get(p.invoice_id, 0)
-        if not deal.expect and deal.done_at is None:
+
+    async def _progress(self, deal: Deal) -> None:
+        """Take every step of the deal whose moment has come, then see whether it is finished."""
+        for order in list(deal.orders.values()):
+            for name in sorted(order.todo):
+                taken = await self._people.step(deal, order, name)
+                if taken or await self._accounting.step(deal, order, name):
+                    order.todo.discard(name)
+        self._settle(deal)
+
+    def _settle(self, deal: Deal) -> None:
+        if not deal.finished(self._native):
+            deal.done_at = None
+        elif deal.done_at is None:
             deal.done_at = time.monotonic()

@@ -1,4 +1,5 @@
-"""The funnel the lifecycle driver reports: counts per outcome, amounts, latency percentiles."""
+"""The funnel the lifecycle driver reports: counts per outcome, money per currency, latency
+percentiles."""
 
 from __future__ import annotations
 
@@ -7,19 +8,31 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 
+def _money() -> defaultdict[str, Decimal]:
+    return defaultdict(Decimal)
+
+
 @dataclass
 class Funnel:
     counts: Counter[str] = field(default_factory=Counter)
-    amounts: defaultdict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    # currency -> what (won, invoiced, credited, paid, refunds due, refunded, ...) -> amount
+    amounts: defaultdict[str, defaultdict[str, Decimal]] = field(
+        default_factory=lambda: defaultdict(_money)
+    )
     latencies_ms: list[float] = field(default_factory=list)
     dead_letters: Counter[str] = field(default_factory=Counter)
+    refusals: Counter[str] = field(default_factory=Counter)  # event type: reason code
     seconds: float = 0.0
     incomplete: int = 0
     stuck: list[str] = field(default_factory=list)
 
+    def money(self, currency: str) -> defaultdict[str, Decimal]:
+        return self.amounts[currency]
+
     def render(self) -> str:
-        c, a = self.counts, self.amounts
+        c = self.counts
         opps_open = c["qualified"] - c["opportunities won"] - c["opportunities lost"]
+        credit_notes = sum(v for k, v in c.items() if k.startswith("credit notes "))
         rows = [
             ("leads captured", c["captured"]),
             ("  qualified", c["qualified"]),
@@ -37,25 +50,59 @@ class Funnel:
             ("  closed lost/canceled/expired", c["quotes lost"]),
             ("  left open (expire after validity)", c["quotes left open"]),
             ("orders confirmed", c["orders confirmed"]),
-            ("  fulfilled", c["orders fulfilled"]),
+            ("  billed on order", c["orders billed on_order"]),
+            ("  billed on delivery", c["orders billed on_delivery"]),
+            ("  billed with a down payment", c["orders billed down_payment"]),
+            ("  fulfilled (shipped in full)", c["orders fulfilled"]),
+            ("  partial shipments", c["partial shipments"]),
             ("  cancelled", c["orders cancelled"]),
+            ("    with nothing shipped", c["orders cancelled whole"]),
+            ("    the remainder of a partial shipment", c["orders cancelled remainder"]),
+            ("    as their invoice was paid (race)", c["cancel-after-pay races"]),
+            ("  fully invoiced (order.invoiced)", c["orders fully invoiced"]),
             ("invoices posted", c["invoices posted"]),
+            ("  at order confirmation", c["whole-order invoices"]),
+            ("  for a shipment", c["shipment invoices"]),
+            ("  down payments", c["down payment invoices"]),
+            ("  from the ERP", c["ERP invoices"]),
+            ("  with a down payment deducted", c["invoices with a down payment deducted"]),
             ("  paid in full", c["invoices paid"]),
             ("  partly paid", c["invoices partly paid"]),
-            ("  cancelled", c["invoices cancelled"]),
+            ("  cancelled (credited in full)", c["invoices cancelled"]),
+            ("credit notes", credit_notes),
+            ("  for returned lines", c["credit notes for returned lines"]),
+            ("  for cancellations", c["credit notes for cancellations"]),
+            ("  down payments deducted", c["credit notes down payments deducted"]),
+            ("  from the ERP", c["credit notes from the ERP"]),
+            ("refunds due (customer credit)", c["refunds due"]),
+            ("  applied to an open invoice", c["refunds due applied to an open invoice"]),
+            ("  paid back (refunds recorded)", c["refunds recorded"]),
             ("refusals (*.rejected)", c["rejected"]),
+            *[(f"  {k}", v) for k, v in sorted(self.refusals.items())],
             ("dead letters", sum(self.dead_letters.values())),
         ]
         lines = ["funnel"] + [f"  {label:<38} {value:>7}" for label, value in rows]
-        lines.append("amounts (EUR)")
-        outstanding = a["invoiced"] - a["paid"] - a["invoice cancelled"]
-        for label, value in (
-            ("won", a["won"]),
-            ("invoiced", a["invoiced"]),
-            ("paid", a["paid"]),
-            ("outstanding", outstanding),
-        ):
-            lines.append(f"  {label:<38} {value:>14,.2f}")
+        for currency, a in sorted(self.amounts.items()):
+            lines.append(f"amounts ({currency})")
+            outstanding = a["invoiced"] - a["credited"] - a["paid"] + a["refunded"]
+            held = a["refunds due"] - a["refunded"] - a["customer credit applied"]
+            for label, value in (
+                ("won", a["won"]),
+                ("invoiced", a["invoiced"]),
+                ("credited", a["credited"]),
+                ("paid", a["paid"]),
+                ("refunded", a["refunded"]),
+                ("outstanding (invoiced - credited - paid + refunded)", outstanding),
+                ("refunds due", a["refunds due"]),
+                ("customer credit applied", a["customer credit applied"]),
+                ("customer credit held", held),
+                ("down payments deducted", a["down payments deducted"]),
+                (
+                    "credit applied by invoice_svc (deductions, cancellations)",
+                    a["credit applied by invoice_svc"],
+                ),
+            ):
+                lines.append(f"  {label:<58} {value:>14,.2f}")
         if self.latencies_ms:
             p = percentiles(self.latencies_ms)
             lines.append(

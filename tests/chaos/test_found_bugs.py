@@ -3,7 +3,8 @@
 invoice_svc read an order.cancelled before its order.confirmed (another topic, read first after a
 restart), dropped it, then invoiced the cancelled order. The cancellation is now kept ahead of
 its order, across batches, and applied when the confirmation arrives; on the real database the
-two messages about one order are serialised by an advisory lock.
+two messages about one order are serialised by an advisory lock. Read in order, the invoice is
+posted, then credited in full by a credit note (a posted invoice is never voided).
 """
 
 from __future__ import annotations
@@ -36,6 +37,13 @@ def incoming(envelope: Envelope[Any], offset: int = 0) -> Incoming[Any]:
     return Incoming(envelope, topic_for_event(envelope.event_type).name, 0, offset)
 
 
+def new_book() -> InvoiceBook:
+    """A book whose batch locked the year's invoice and credit note counters."""
+    return InvoiceBook(
+        counters={2026: InvoiceCounter(2026, 0)}, credit_counters={2026: InvoiceCounter(2026, 0)}
+    )
+
+
 def handle(book: InvoiceBook, envelope: Envelope[Any]) -> list[str]:
     out = HANDLERS[envelope.event_type](book, incoming(envelope), NATIVE, NOW)
     return [decode(o.payload or b"").event_type for o in out]
@@ -44,13 +52,13 @@ def handle(book: InvoiceBook, envelope: Envelope[Any]) -> list[str]:
 def test_a_cancellation_read_first_is_applied_when_its_order_arrives() -> None:
     confirmed = order_confirmed("deal-ahead")
     order_id = confirmed.payload.order_id
-    book = InvoiceBook(counters={2026: InvoiceCounter(2026, 0)})
+    book = new_book()
     assert handle(book, order_cancelled("deal-ahead", order_id)) == []
     assert order_id in book.new_cancelled_ahead
     assert handle(book, confirmed) == []  # no invoice.posted
     order = book.order(order_id)
     assert order is not None and order.cancelled
-    assert book.invoice_of_order(order_id) is None
+    assert book.invoices_of_order(order_id) == []
     # Kept and applied within one batch: nothing to write to or delete from the table.
     assert not book.new_cancelled_ahead and not book.applied_cancelled_ahead
 
@@ -58,18 +66,18 @@ def test_a_cancellation_read_first_is_applied_when_its_order_arrives() -> None:
 def test_a_cancellation_kept_by_an_earlier_batch_is_consumed() -> None:
     confirmed = order_confirmed("deal-ahead-2")
     order_id = confirmed.payload.order_id
-    book = InvoiceBook(counters={2026: InvoiceCounter(2026, 0)})
-    book.cancelled_ahead[order_id] = ("deal-ahead-2", "customer withdrew", NOW)
+    book = new_book()
+    book.cancelled_ahead[order_id] = ("deal-ahead-2", "customer withdrew", NOW, {})
     assert handle(book, confirmed) == []
     assert book.applied_cancelled_ahead == {order_id}
 
 
-def test_an_order_confirmed_first_is_still_invoiced_then_voided() -> None:
+def test_an_order_confirmed_first_is_still_invoiced_then_credited() -> None:
     confirmed = order_confirmed("deal-in-order")
-    book = InvoiceBook(counters={2026: InvoiceCounter(2026, 0)})
+    book = new_book()
     assert handle(book, confirmed) == ["invoice.posted"]
     cancelled = order_cancelled("deal-in-order", confirmed.payload.order_id)
-    assert handle(book, cancelled) == ["invoice.cancelled"]
+    assert handle(book, cancelled) == ["invoice.credited", "invoice.cancelled"]
 
 
 @pytest.mark.integration

@@ -213,6 +213,28 @@ def test_on_delivery_each_shipment_is_billed_and_the_pieces_add_up_to_the_order(
     assert desk.outstanding(order.payload.account_id) == D("241.81")
 
 
+def test_a_line_credited_between_two_shipments_still_adds_up_to_the_cent() -> None:
+    """Found by the chaos run (seed 7): one unit of the first shipment's invoice credited, the
+    second shipment was priced as a share of the line instead of its rest, and the pieces came
+    to 24.52 of tax on a line of 24.51. The credited unit is not billed again."""
+    desk = Desk()
+    (line,) = s.priced_lines("EUR", (("SKU-1002", "6", "21.50", "0", "0.19"),))
+    order = s.order_confirmed("D1", lines=(line,), policy=InvoicingPolicy.ON_DELIVERY)
+    order_id = order.payload.order_id
+    desk.send(order)
+    first = only(
+        desk.send(s.order_fulfilled("D1", order_id, "S1", {1: ("6", "3")})), "invoice.posted"
+    )
+    only(desk.send(s.credit_invoice("D1", first.invoice_id, lines=((1, "1"),))), "invoice.credited")
+    second = only(
+        desk.send(s.order_fulfilled("D1", order_id, "S2", {1: ("6", "6")})), "invoice.posted"
+    )
+    assert [x.quantity for x in second.lines] == [D(3)]
+    assert [first.lines[0].tax_amount, second.lines[0].tax_amount] == [D("12.26"), D("12.25")]
+    invoices = desk.book.invoices_of_order(order_id)
+    assert line_sums(invoices, 1, "EUR") == line.amounts("EUR")
+
+
 def test_a_redelivered_or_older_shipment_bills_nothing_more() -> None:
     desk = Desk()
     order = s.order_confirmed("D1", policy=InvoicingPolicy.ON_DELIVERY)

@@ -352,16 +352,22 @@ def _bill(
     billed, lines = dict(base.billed), []
     for line, quantity in pieces:
         done = base.billed_of(line)
+        if done.quantity + quantity <= line.quantity:
+            # Within what was never billed: priced against everything billed so far, so the
+            # pieces of the line add up to it to the cent, whatever was credited in between.
+            taken, taken_quantity = done.amounts, done.quantity
+        else:
+            # Billing again what a credit note took back (an ERP's corrected invoice): priced
+            # against what is billed and not credited, completing the line like a first billing.
+            taken, taken_quantity = done.net_amounts(), done.net_quantity
         amounts = money.piece_of_line(
             line.amounts(order.currency),
             quantity=line.quantity,
             unit_price=line.unit_price,
             tax_rate=line.tax_rate,
             part=quantity,
-            # Priced against what is billed and not credited: a line billed again after its
-            # credit note completes the line to the cent like a first billing would.
-            taken=done.net_amounts(),
-            taken_quantity=done.net_quantity,
+            taken=taken,
+            taken_quantity=taken_quantity,
         )
         lines.append(line.piece(quantity, amounts))
         billed[line.line_no] = replace(

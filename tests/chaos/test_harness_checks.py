@@ -1,0 +1,64 @@
+"""The harness's own checks: faults applied, deals complete, recovery measured from the heal, a
+seed naming its schedule."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+
+from chaos.checker import Result
+from chaos.faults import Applied
+from chaos.recovery import Bounds, Recovery, measure
+from chaos.schedule import KINDS, PRESETS, Fault, build_schedule, expand
+from chaos.verdict import deals_complete, faults_applied, recovered
+
+
+def _applied(ok: bool = True, recovery: list[Recovery] | None = None) -> Applied:
+    fault = Fault(1, 20.0, "kill", "lead", {"restart_after_s": 1.0})
+    return Applied(fault, 20.0, 21.0, ok=ok, services=("lead_svc",), recovery=recovery or [])
+
+
+def test_a_fault_that_did_not_happen_fails_the_run() -> None:
+    schedule = [_applied().fault, Fault(2, 60.0, "pg_restart", None, {"down_s": 3.0})]
+    assert not faults_applied([_applied()], schedule).passed
+    assert not faults_applied([_applied(ok=False)], schedule[:1]).passed
+    assert faults_applied([_applied()], schedule[:1]).passed
+
+
+def test_incomplete_deals_fail_the_run() -> None:
+    assert not deals_complete({"deals": 10, "incomplete_deals": 1}).passed
+    assert deals_complete({"deals": 10, "incomplete_deals": 0}).passed
+
+
+def test_recovery_is_measured_from_the_heal() -> None:
+    bounds = Bounds(progress_s=10, throughput_s=20, ratio=0.8, window_s=5)
+    stalled: Counter[int] = Counter(dict.fromkeys(range(0, 20), 10))
+    never = measure("lead_svc", stalled, 10.0, heal_s=20.0, now_s=80.0, bounds=bounds)
+    assert never.progress_s is None and not never.within(bounds)
+    slow = Counter({**dict.fromkeys(range(0, 20), 10), **dict.fromkeys(range(45, 80), 10)})
+    late = measure("lead_svc", slow, 10.0, heal_s=20.0, now_s=80.0, bounds=bounds)
+    assert late.progress_s == 26.0 and not late.within(bounds)
+    weak = Counter({**dict.fromkeys(range(0, 20), 10), **dict.fromkeys(range(20, 80), 5)})
+    half = measure("lead_svc", weak, 10.0, heal_s=20.0, now_s=80.0, bounds=bounds)
+    assert half.progress_s == 1.0 and half.throughput_s is None and half.best_ratio == 0.5
+    good = Counter(dict.fromkeys(range(0, 80), 10))
+    fine = measure("lead_svc", good, 10.0, heal_s=20.5, now_s=80.0, bounds=bounds)
+    assert fine.within(bounds) and fine.throughput_s == 4.5
+    result = recovered([_applied(recovery=[never, fine])], bounds)
+    assert [v.split(":")[0] for v in result.violations] == ["#1 kill on lead (restart_after_s=1.0)"]
+
+
+def test_a_seed_names_its_schedule() -> None:
+    kinds = expand(["all"])
+    one = build_schedule(42, 1200, kinds)
+    assert one == build_schedule(42, 1200, kinds)
+    assert one != build_schedule(43, 1200, kinds)
+    assert set(kinds) <= {f.kind for f in one}
+    assert all(b.at_s > a.at_s for a, b in itertools.pairwise(one))
+    assert set(expand(["ci"])) == set(PRESETS["ci"]) and set(KINDS) == set(kinds)
+
+
+def test_results_report_their_violations() -> None:
+    result = Result("x", "y", checked=3)
+    result.fail("broken")
+    assert not result.passed and result.summary()["samples"] == ["broken"]
