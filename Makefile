@@ -62,8 +62,8 @@ migrate: bootstrap infra-up ## apply every service's migrations
 topics: bootstrap infra-up ## create every topic with its partitions
 	$(WITH_ENV) $(VENV)/bin/salesflow topics create
 
-demo: bootstrap infra-up ## run the pipeline: infra, the worker(s), a feed of sample leads, a report
-	$(WITH_ENV) bash scripts/demo.sh
+demo: bootstrap infra-up ## run the pipeline (DEPLOYMENT=full|crm-leads|crm-quotes): infra, workers, imports, drive, report
+	$(WITH_ENV) DEMO_DEPLOYMENT=$(DEPLOYMENT) bash scripts/demo.sh
 
 schemas: bootstrap ## regenerate the committed JSON Schemas after a deliberate contract change
 	$(PY) -m contracts.schemagen
@@ -77,6 +77,7 @@ bench: bootstrap infra-up ## benchmark: raw aiokafka baseline, one stage, end to
 bench-soak: bootstrap infra-up ## ten minutes at half load, RSS of every worker every 5 s
 	$(WITH_ENV) $(PY) -m bench --soak
 
+DEPLOYMENT ?= full
 SEED ?= 424242
 DURATION ?= 600
 chaos: bootstrap infra-up ## the long randomised fault-injection run (RELIABILITY.md): SEED=... DURATION=...

@@ -189,7 +189,7 @@ ALL_TOPICS: Final[tuple[TopicSpec, ...]] = (
     _outbound("order.invoiced", ORDER, "order.invoiced"),
     _outbound("order.acknowledged", ORDER, "order.acknowledged", read_by=(INVOICE,)),
     _outbound("order.refused", ORDER, "order.refused"),
-    _outbound("order.resubmitted", ORDER, "order.resubmitted"),
+    _outbound("order.resubmitted", ORDER, "order.resubmitted", read_by=(INVOICE,)),
     _outbound("order.rejected", ORDER, _ORDER_REJECTED),
     _outbound("invoice.posted", INVOICE, "invoice.posted", read_by=(ORDER,)),
     _outbound("invoice.paid", INVOICE, "invoice.paid", read_by=(ORDER,)),

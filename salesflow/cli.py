@@ -27,6 +27,8 @@ app.add_typer(topics_app, name="topics")
 catalog_app = typer.Typer(help="Price lists.", no_args_is_help=True)
 leads_app = typer.Typer(help="Leads in bulk.", no_args_is_help=True)
 app.add_typer(leads_app, name="leads")
+accounts_app = typer.Typer(help="Accounts (master data) in bulk.", no_args_is_help=True)
+app.add_typer(accounts_app, name="accounts")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(catalog_app, name="catalog")
 report_app = typer.Typer(help="Figures read from the services' tables.")
@@ -67,9 +69,11 @@ def migrate(
 
 @topics_app.command("list")
 def topics_list() -> None:
-    """The topic map (markdown): owner, readers, event types, key, partitions of every topic."""
-    from salesflow.topic_map import markdown  # noqa: PLC0415 - each command loads only what it uses
+    """The worker table and the topic map (markdown), as the README shows them."""
+    from salesflow.topic_map import markdown, workers_markdown  # noqa: PLC0415 - each command loads only what it uses
 
+    typer.echo(workers_markdown())
+    typer.echo()
     typer.echo(markdown())
 
 
@@ -123,6 +127,32 @@ def catalog_load(
         typer.echo(f"{csv_file}: {error}", err=True)
         raise typer.Exit(code=1) from None
     typer.echo(f"published {count} price list items to catalog.prices")
+
+
+@accounts_app.command("import")
+def accounts_import(
+    file: Annotated[Path, typer.Argument(help="JSON lines, one account.upsert payload each.")],
+    wait: Annotated[
+        float, typer.Option(help="Seconds to wait until lead_svc holds them (0: do not wait).")
+    ] = 0.0,
+) -> None:
+    """Send accounts as a CRM's or an ERP's sync would (account.commands); bad lines are listed
+    and the rest sent; the same file sent twice is applied once."""
+    from salesflow.account_import import plan_accounts, publish_accounts, wait_until_held  # noqa: PLC0415 - each command loads only what it uses
+
+    runtime = RuntimeSettings()
+    plan = plan_accounts(file.read_text(encoding="utf-8-sig"))
+    for problem in plan.errors:
+        typer.echo(problem, err=True)
+    sent = asyncio.run(publish_accounts(runtime.kafka_bootstrap, plan)) if plan.envelopes else 0
+    typer.echo(f"{file}: {plan.lines} lines, {sent} sent to account.commands")
+    if wait and sent:
+        held = asyncio.run(wait_until_held(runtime.sqlalchemy_url(), plan, wait))
+        if not held:
+            typer.echo(f"lead_svc did not hold them all within {wait:.0f} s", err=True)
+            raise typer.Exit(code=1)
+    if plan.errors:
+        raise typer.Exit(code=2)
 
 
 @leads_app.command("import")
@@ -259,15 +289,45 @@ def drive(
     erp_invoices: Annotated[
         bool, typer.Option(help="Play the ERP: register external invoices.")
     ] = False,
+    deployment: Annotated[
+        str,
+        typer.Option(
+            help="Which stages salesflow runs: full, crm-leads or crm-quotes; the driver plays "
+            "the ERP for the others."
+        ),
+    ] = "full",
     idle_timeout: Annotated[
         float, typer.Option(help="Give up after this long without progress.")
     ] = 30.0,
 ) -> None:
-    """Play customers, fulfilment and accounting around the workers; print the funnel."""
-    from simulator.driver import Behaviour, LifecycleDriver  # noqa: PLC0415 - each command loads only what it uses
+    """Play customers, fulfilment and accounting around the workers (and the ERP's stages of
+    the deployment); print the funnel."""
+    from contracts.stages import deployment as deployment_named  # noqa: PLC0415 - each command loads only what it uses
 
+    try:
+        plan = deployment_named(deployment)
+    except KeyError as error:
+        raise typer.BadParameter(str(error)) from None
     runtime = RuntimeSettings()
     configure_logging("WARNING", json=runtime.log_json)
+    if plan.erp_stages:
+        from simulator.deployment_driver import DeploymentDriver  # noqa: PLC0415 - each command loads only what it uses
+
+        erp_run = DeploymentDriver(
+            runtime.kafka_bootstrap,
+            plan,
+            leads=leads,
+            rate=rate,
+            seed=seed,
+            idle_timeout_s=idle_timeout,
+        )
+        result = asyncio.run(erp_run.run())
+        typer.echo(result.render())
+        if result.incomplete:
+            raise typer.Exit(code=1)
+        return
+    from simulator.driver import Behaviour, LifecycleDriver  # noqa: PLC0415 - each command loads only what it uses
+
     driver = LifecycleDriver(
         runtime.kafka_bootstrap,
         leads=leads,

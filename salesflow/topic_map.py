@@ -1,9 +1,11 @@
-"""The topic map as the README shows it, rendered from `contracts.topics` (the one declaration):
-`salesflow topics list` prints it, and a contract test holds the README to it."""
+"""The topic map and the worker table as the README shows them, rendered from `contracts.topics`
+and `contracts.stages` (the one declaration): `salesflow topics list` prints them, and a
+contract test holds the README to them."""
 
 from __future__ import annotations
 
-from contracts.topics import ALL_TOPICS, TopicKind, TopicSpec
+from contracts.stages import STAGES
+from contracts.topics import ALL_TOPICS, TopicKind, TopicSpec, consumed_by, published_by
 
 _KINDS = {TopicKind.INBOUND: "inbound", TopicKind.OUTBOUND: "outbound"}
 
@@ -32,3 +34,17 @@ def _row(spec: TopicSpec) -> str:
         f"| `{spec.name}` | {_KINDS[spec.kind]} | {spec.owner} | {readers or '-'} | {types} "
         f"| `{spec.key_rule}` | {partitions} |"
     )
+
+
+def workers_markdown() -> str:
+    """One row per worker: what it owns, the topics it reads and writes (dead letters aside)."""
+    rows = ["| worker | owns | consumes | publishes |", "|---|---|---|---|"]
+    for stage in STAGES:
+        reads = ", ".join(f"`{t.name}`" for t in consumed_by(stage.service))
+        writes = ", ".join(
+            f"`{t.name}`"
+            for t in published_by(stage.service)
+            if t.kind is not TopicKind.DEAD_LETTER
+        )
+        rows.append(f"| `{stage.service}` | {stage.owns} | {reads} | {writes} |")
+    return "\n".join(rows)

@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
 # The pipeline end to end on the local infra: migrate, create topics, load the sample price list,
-# start the four workers as separate processes, then
-#   1. a small lead feed that shows every kind of lead outcome (and three poison messages),
-#   2. the lifecycle driver: a few hundred deals from lead to paid invoice, with customers and
-#      accounting played by the driver, and its funnel;
-# then stop the workers with SIGTERM. DEMO_INVOICE_MODE=external lets the driver play the ERP.
+# start the workers of the deployment as separate processes (DEMO_DEPLOYMENT: full, the default,
+# crm-leads or crm-quotes; the driver plays the ERP for the stages salesflow does not run), then
+#   1. the ERP's customer master data (samples/accounts.jsonl: addresses, tax ids, customer
+#      numbers) and a trade-show list of leads (samples/leads.csv, some rows bad on purpose)
+#      imported; their orders carry the addresses,
+#   2. a small lead feed that shows every kind of lead outcome (and three poison messages),
+#   3. the driver: a few hundred deals from lead to paid invoice, with customers and accounting
+#      (and the ERP's stages) played by it, and its funnel;
+# then stop the workers with SIGTERM. DEMO_INVOICE_MODE=external lets the driver post the
+# invoices as the ERP in the full deployment.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 LEADS="${DEMO_LEADS:-300}"
 MODE="${DEMO_INVOICE_MODE:-native}"
-read -r -a WORKERS <<<"${DEMO_WORKERS:-lead quote order invoice}"
+DEPLOYMENT="${DEMO_DEPLOYMENT:-full}"
+RUNS="$($BIN/python -c "from contracts.stages import deployment; print(' '.join(deployment('$DEPLOYMENT').runs))")"
+read -r -a WORKERS <<<"${DEMO_WORKERS:-$RUNS}"
 mkdir -p .local/logs
 export SALESFLOW_LOG_JSON=true SALESFLOW_INVOICE_MODE="$MODE"
 
@@ -43,9 +50,14 @@ for stage in "${WORKERS[@]}"; do
 done
 
 echo
+# The ERP's customers first (waiting until lead_svc holds them), so the imported leads link to
+# them; the import lists its bad rows and exits 2 for them, which the demo expects.
+$BIN/salesflow accounts import samples/accounts.jsonl --wait 30
+$BIN/salesflow leads import samples/leads.csv --campaign CMP-2026-AUTUMN || [[ $? -eq 2 ]]
+echo
 SALESFLOW_LOG_LEVEL=WARNING $BIN/salesflow feed --leads 60 --seed "${DEMO_SEED:-7}"
 echo
-extra=()
+extra=(--deployment "$DEPLOYMENT")
 [[ "$MODE" == external ]] && extra+=(--erp-invoices)
 $BIN/salesflow drive --leads "$LEADS" --rate "${DEMO_RATE:-100}" --seed "${DEMO_SEED:-7}" "${extra[@]}"
 echo

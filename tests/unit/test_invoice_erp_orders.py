@@ -8,14 +8,15 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 
 from contracts import money
 from contracts.documents import DocumentTotals, InvoicingPolicy
-from contracts.envelope import Envelope
-from contracts.orders import OrderConfirmed
+from contracts.envelope import Envelope, make_envelope
+from contracts.orders import OrderConfirmed, OrderResubmitted
 from services.invoice_svc import domain
 from services.invoice_svc.handlers import touches_of
 from services.invoice_svc.store.parties import details_from_json, details_to_json
@@ -358,3 +359,37 @@ def _totals_of(
         if line.line_no in quantities
     ]
     return DocumentTotals.from_money(money.sum_totals(pieces, known.currency))
+
+
+# --- a refused order corrected and resubmitted ------------------------------------------------
+
+
+def _resubmitted(order: Envelope[OrderConfirmed], **changes: object) -> Envelope[Any]:
+    payload = OrderResubmitted(**{**order.payload.model_dump(), **changes})
+    return make_envelope(
+        payload,
+        event_type="order.resubmitted",
+        deal_id=order.deal_id,
+        producer="order_svc",
+        occurred_at=NOW,
+    )
+
+
+def test_invoices_after_a_resubmission_go_where_the_correction_says() -> None:
+    desk, order = erp_desk()
+    details = order.payload.customer_details
+    assert details is not None
+    elsewhere = details.model_copy(update={"ship_to": address(city="Leeds")})
+    assert desk.send(_resubmitted(order, customer_details=elsewhere, customer_po="PO-2")) == []
+    kept = desk.order(order.payload.order_id)
+    assert kept.customer_po == "PO-2"
+    assert kept.customer_details == customer_details_of(elsewhere)
+    assert desk.send(_resubmitted(order, customer_details=elsewhere, customer_po="PO-2")) == []
+
+
+def test_a_resubmission_read_before_its_order_confirms_it() -> None:
+    desk = Desk()
+    order = confirmed("D9")
+    posted = only(desk.send(_resubmitted(order, customer_po="PO-9")), "invoice.posted")
+    assert posted.customer_po == "PO-9"
+    assert desk.send(order) == []  # the confirmation read after it: the first one won

@@ -38,6 +38,7 @@ def test_every_message_invoice_svc_consumes_has_a_handler() -> None:
         "order.fulfilled",
         "order.cancelled",
         "order.acknowledged",
+        "order.resubmitted",
         "invoice.register_external",
         "invoice.record_payment",
         "invoice.cancel",

@@ -38,6 +38,7 @@ from services.invoice_svc.handlers.orders import (
     on_order_cancelled,
     on_order_confirmed,
     on_order_fulfilled,
+    on_order_resubmitted,
 )
 from services.invoice_svc.handlers.replies import Policy
 from services.invoice_svc.store import InvoiceBook, Touches
@@ -51,6 +52,7 @@ HANDLERS: dict[str, Handler[InvoiceBook, Policy]] = {
     "order.fulfilled": on_order_fulfilled,
     "order.cancelled": on_order_cancelled,
     "order.acknowledged": on_order_acknowledged,
+    "order.resubmitted": on_order_resubmitted,
     "invoice.register_external": on_register_external,
     "invoice.record_payment": on_record_payment,
     "invoice.cancel": on_cancel_invoice,

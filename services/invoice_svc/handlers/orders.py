@@ -8,7 +8,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from contracts.orders import OrderAcknowledged, OrderCancelled, OrderConfirmed, OrderFulfilled
+from contracts.orders import (
+    OrderAcknowledged,
+    OrderCancelled,
+    OrderConfirmed,
+    OrderFulfilled,
+    OrderResubmitted,
+)
 from services.invoice_svc import domain, wire
 from services.invoice_svc.handlers.replies import Policy, log, numbers_of, record
 from services.invoice_svc.store import InvoiceBook
@@ -139,6 +145,24 @@ def on_order_acknowledged(
     book.put_order(acknowledged)
     # ERP invoices that named the order by the ERP's number before it was known here.
     return settle_held(book, msg, policy, acknowledged, now)
+
+
+def on_order_resubmitted(
+    book: InvoiceBook, msg: Incoming[OrderResubmitted], policy: Policy, now: datetime
+) -> list[Outgoing]:
+    """A refused order corrected and sent to the ERP again: its invoices from now on go where
+    the correction says. Read before the order itself (another topic, a lagging worker), the
+    whole document it carries is the order's confirmation."""
+    event = msg.payload
+    order = book.order(event.order_id)
+    if order is None:
+        return on_order_confirmed(book, msg, policy, now)
+    fixed = domain.corrected(
+        order, wire.customer_details_of(event.customer_details), event.customer_po
+    )
+    if fixed is not None:
+        book.put_order(fixed)
+    return []
 
 
 def settle_held(

@@ -47,6 +47,7 @@ from services.invoice_svc.domain.decisions.credits import (
 from services.invoice_svc.domain.decisions.orders import (
     Allocation,
     acknowledge,
+    corrected,
     named_order,
     order_payment,
 )
@@ -87,6 +88,7 @@ __all__ = [
     "billing_of",
     "cancel_invoice",
     "cancel_order",
+    "corrected",
     "credit_invoice",
     "named_order",
     "order_payment",

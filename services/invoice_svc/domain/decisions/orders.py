@@ -20,6 +20,7 @@ from services.invoice_svc.domain.model import (
     InvoiceState,
     Order,
 )
+from services.invoice_svc.domain.parties import CustomerDetails
 
 # (invoice, how it was named, amount): what `billing.record_payment` takes.
 Allocation = tuple[Invoice | None, str, Decimal]
@@ -34,6 +35,17 @@ def acknowledge(order: Order, erp_order_number: str) -> Order | None:
     if order.erp_order_number == erp_order_number:
         return None
     return replace(order, erp_order_number=erp_order_number)
+
+
+def corrected(
+    order: Order, customer_details: CustomerDetails | None, customer_po: str | None
+) -> Order | None:
+    """The order with the corrections of its resubmission (where it goes, the customer's PO):
+    the invoices posted from now on carry them; None when nothing changed. Lines and totals
+    cannot change on a resubmission (order_svc sends the same document again)."""
+    if (order.customer_details, order.customer_po) == (customer_details, customer_po):
+        return None
+    return replace(order, customer_details=customer_details, customer_po=customer_po)
 
 
 def named_order(command: str, ref: str, found: Sequence[Order | None]) -> Order | Refusal | None:
