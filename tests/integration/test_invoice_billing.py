@@ -153,7 +153,7 @@ async def test_native_billing_by_policy_credits_and_cancellations(
                 ),
             )
             events = await _until(reader, down, 5)
-            final = next(p for t, p in events[2:] if t == "invoice.posted")
+            final = next(p for t, p in events if t == "invoice.posted" and p.deductions)
             assert final.totals.grand_total == GRAND
             assert sum(d.total_amount for d in final.deductions) == dp.totals.grand_total
             applied = next(p for t, p in events if t == "invoice.credit_applied")
@@ -174,7 +174,8 @@ async def test_native_billing_by_policy_credits_and_cancellations(
                     credit_invoice(line_credit, inv3.invoice_id, lines=((1, "2"),)),
                 ),
             )
-            note = (await _until(reader, line_credit, 2))[1][1]
+            events = await _until(reader, line_credit, 2)
+            note = next(p for t, p in events if t == "invoice.credited")
             assert [(x.line_no, x.quantity) for x in note.order_lines] == [(1, Decimal(2))]
             assert note.totals.grand_total == Decimal("45.22")  # 2 of 10 x 19.99 less 1.98, +19 %
             assert note.invoice_balance_due == GRAND - Decimal("45.22")
@@ -192,14 +193,14 @@ async def test_native_billing_by_policy_credits_and_cancellations(
                 ("order.cancelled", order_cancelled(paid_then_cancelled, o4.payload.order_id)),
             )
             events = await _until(reader, paid_then_cancelled, 5)
-            assert [t for t, _ in events] == [
-                "invoice.posted",
-                "invoice.paid",
-                "invoice.credited",
+            assert sorted(t for t, _ in events) == [
                 "invoice.cancelled",
+                "invoice.credited",
+                "invoice.paid",
+                "invoice.posted",
                 "refund.due",
             ]
-            due = events[-1][1]
+            due = next(p for t, p in events if t == "refund.due")
             assert (due.amount, due.credit_balance) == (GRAND, GRAND)
             assert await _owed(db, o4.payload.account_id) == (-GRAND, GRAND)
 
@@ -215,8 +216,8 @@ async def test_native_billing_by_policy_credits_and_cancellations(
                 ("order.cancelled", order_cancelled(remainder, o5_id, shipped=shipped)),
             )
             events = await _until(reader, remainder, 2)
-            assert [t for t, _ in events] == ["invoice.posted", "invoice.credited"]
-            credit = events[1][1]
+            assert sorted(t for t, _ in events) == ["invoice.credited", "invoice.posted"]
+            credit = next(p for t, p in events if t == "invoice.credited")
             assert [(x.line_no, x.quantity) for x in credit.order_lines] == [(1, Decimal(6))]
             assert credit.invoice_balance_due == GRAND - credit.totals.grand_total
     finally:
@@ -276,10 +277,15 @@ async def test_several_erp_invoices_bill_one_order_one_arriving_first(
             events = await _until(reader, deal, 3)
     finally:
         await reader.stop()
-    assert [t for t, _ in events] == ["invoice.posted", "invoice.posted", "invoice.rejected"]
-    assert _sum([p for t, p in events if t == "invoice.posted"]) == GRAND
-    assert events[2][1].reason_code == "over_billing"
-    assert "line 1" in events[2][1].detail
+    # Two topics: the reader sees them in no fixed order relative to each other.
+    assert sorted(t for t, _ in events) == ["invoice.posted", "invoice.posted", "invoice.rejected"]
+    posted = [p for t, p in events if t == "invoice.posted"]
+    assert [p.external_invoice_id for p in posted] == [f"ERP-1-{run}", f"ERP-2-{run}"]
+    assert _sum(posted) == GRAND
+    (refused,) = [p for t, p in events if t == "invoice.rejected"]
+    assert refused.reason_code == "over_billing"
+    assert refused.command_event_id == too_much.event_id
+    assert "line 1" in refused.detail
     assert await _owed(db, order.payload.account_id) == (GRAND, Decimal(0))
 
 
