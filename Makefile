@@ -27,7 +27,7 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 
 bootstrap: $(VENV)/.synced ## virtualenv + locked install (uv)
 
-infra-up: ## start Kafka (KRaft) and PostgreSQL as local processes on 127.0.0.1
+infra-up: bootstrap ## start Kafka (SASL/SCRAM, TLS, ACLs) and PostgreSQL (a role per service) on 127.0.0.1
 	bash infra/up.sh
 
 infra-down: ## stop them

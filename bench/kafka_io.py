@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import NewTopic
 from aiokafka.errors import KafkaError
 
 from bench.processes import cancel_and_wait
 from contracts.topics import PARTITIONS
+from shared import kafka_clients
 
 BASELINE_IN = "bench.passthrough.in"
 BASELINE_OUT = "bench.passthrough.out"
@@ -37,8 +38,8 @@ class Record:
 
 def producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
     """For preloading input topics: durable and ordered like every producer of the project."""
-    return AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
+    return kafka_clients.producer(
+        bootstrap,
         client_id=client_id,
         acks="all",
         enable_idempotence=True,
@@ -48,7 +49,7 @@ def producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
 
 
 async def ensure_bench_topics(bootstrap: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="salesflow-bench")
+    admin = kafka_clients.admin(bootstrap, client_id="salesflow-bench")
     try:
         await admin.start()
         existing = set(await admin.list_topics())
@@ -66,9 +67,7 @@ async def ensure_bench_topics(bootstrap: str) -> None:
 
 async def group_lag(bootstrap: str, group: str, topics: Sequence[str]) -> int:
     """Records on `topics` the group has not committed yet."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-    )
+    consumer = kafka_clients.consumer(bootstrap=bootstrap, group_id=group, enable_auto_commit=False)
     try:
         await consumer.start()
         parts = await _partitions(consumer, topics)
@@ -84,9 +83,7 @@ async def group_lag(bootstrap: str, group: str, topics: Sequence[str]) -> int:
 
 async def commit_to_end(bootstrap: str, group: str, topics: Sequence[str]) -> None:
     """Move a group we own (the baseline's) to the end of its topics: a clean start."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-    )
+    consumer = kafka_clients.consumer(bootstrap=bootstrap, group_id=group, enable_auto_commit=False)
     try:
         await consumer.start()
         parts = await _partitions(consumer, topics)
@@ -133,8 +130,8 @@ class KeyObserver:
     _task: asyncio.Task[None] | None = None
 
     async def start(self) -> KeyObserver:
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap,
+        self._consumer = kafka_clients.consumer(
+            bootstrap=self.bootstrap,
             enable_auto_commit=False,
             max_poll_records=5000,
             fetch_max_wait_ms=20,
@@ -185,7 +182,7 @@ class KeyObserver:
 
 
 async def end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = kafka_clients.consumer(bootstrap=bootstrap, enable_auto_commit=False)
     try:
         await consumer.start()
         parts = await _partitions(consumer, [topic])
@@ -208,9 +205,7 @@ async def skip_own_records(
     thousands of quotes. Anyone else's record in the range, or a group with live members (the
     commit is refused), leaves the group as it was. Returns the records skipped.
     """
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-    )
+    consumer = kafka_clients.consumer(bootstrap=bootstrap, group_id=group, enable_auto_commit=False)
     try:
         await consumer.start()
         parts = list(since)

@@ -33,7 +33,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 
 from bench.kafka_io import Record
 from bench.processes import cancel_and_wait
@@ -48,6 +48,7 @@ from contracts.quotes import (
     RejectQuote,
     ReviseQuote,
 )
+from shared import kafka_clients
 from simulator.driver import WATCHED, Behaviour, captured_lead
 
 PRODUCER = "salesflow-bench"
@@ -177,14 +178,14 @@ class LoadGenerator:
 
     async def run(self) -> LoadResult:
         cpu = time.process_time()
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap,
+        consumer = kafka_clients.consumer(
+            bootstrap=self._bootstrap,
             enable_auto_commit=False,
             max_poll_records=5000,
             fetch_max_wait_ms=20,
         )
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=self._bootstrap, acks="all", enable_idempotence=True, linger_ms=5
+        self._producer = kafka_clients.producer(
+            self._bootstrap, acks="all", enable_idempotence=True, linger_ms=5
         )
         feeder: asyncio.Task[None] | None = None
         try:

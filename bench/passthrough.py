@@ -19,9 +19,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 
+from shared import kafka_clients
 from shared.relay import make_producer
 
 
@@ -46,8 +47,8 @@ async def run(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+    consumer = kafka_clients.consumer(
+        bootstrap=bootstrap,
         group_id=group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",

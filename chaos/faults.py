@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
 from chaos import poison
@@ -23,6 +23,7 @@ from chaos.fleet import SESSION_TIMEOUT_S, Fleet
 from chaos.infra import Endpoints, InfraControl
 from chaos.schedule import CRASH_POINTS, INFRA_KINDS, Fault
 from contracts.stages import SERVICES, stage
+from shared import kafka_clients
 from simulator.driver import LifecycleDriver
 
 log = structlog.stdlib.get_logger("chaos.faults")
@@ -228,9 +229,7 @@ async def _duplicates(
     recent = list(ctx.driver.recent)
     share = float(fault.params.get("share", 0.05))
     picked = rng.sample(recent, min(len(recent), max(20, round(share * len(recent)))))
-    producer = AIOKafkaProducer(
-        bootstrap_servers=ctx.endpoints.kafka, acks="all", enable_idempotence=True
-    )
+    producer = kafka_clients.producer(ctx.endpoints.kafka, acks="all", enable_idempotence=True)
     await producer.start()
     try:
         deliveries = [
@@ -253,8 +252,8 @@ async def _reset_group(
     service = stage(fault.stage).service
     for worker in list(ctx.fleet.live[fault.stage]):
         await ctx.fleet.retire(worker)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=ctx.endpoints.kafka, group_id=service, enable_auto_commit=False
+    consumer = kafka_clients.consumer(
+        bootstrap=ctx.endpoints.kafka, group_id=service, enable_auto_commit=False
     )
     await consumer.start()
     try:

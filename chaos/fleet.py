@@ -23,6 +23,8 @@ from pathlib import Path
 
 from chaos.infra import REPO, Endpoints
 from contracts.stages import STAGE_NAMES
+from contracts.stages import stage as stage_named
+from shared.local_secrets import identity_env
 
 COUNTERS = (
     "salesflow_messages_processed_total",
@@ -185,6 +187,7 @@ class Fleet:
             "SALESFLOW_KAFKA_BOOTSTRAP": endpoints.kafka,
             "SALESFLOW_DATABASE_URL": endpoints.database_url,
         }
+        self._secrets = env.get("SALESFLOW_SECRETS_DIR")
         self._serial = 0
         self.live: dict[str, list[WorkerProcess]] = {name: [] for name in STAGE_NAMES}
         self.every: list[WorkerProcess] = []
@@ -195,7 +198,8 @@ class Fleet:
             stage,
             self._serial,
             self._log_dir / f"{stage}-{self._serial:03d}.log",
-            {**self._env, **env},
+            # each worker as its own Kafka principal and database role, as deployed
+            {**self._env, **identity_env(self._secrets, stage_named(stage).service), **env},
         ).start()
         self.live[stage].append(worker)
         self.every.append(worker)

@@ -18,12 +18,13 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
 from chaos.poison import PoisonRecord
 from contracts.envelope import Envelope, decode
 from contracts.errors import InvalidMessage
 from contracts.topics import ALL_TOPICS
+from shared import kafka_clients
 
 Totals = tuple[Decimal, Decimal, Decimal, Decimal, Decimal]  # subtotal, discount, net, tax, grand
 TOTAL_FIELDS = ("subtotal", "discount_total", "net_total", "tax_total", "grand_total")
@@ -238,7 +239,7 @@ def run_keys(run_id: str) -> tuple[str, str]:
 
 
 async def end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = kafka_clients.consumer(bootstrap=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
         await consumer._client.force_metadata_update()
@@ -257,8 +258,8 @@ async def read_records(
 ) -> list[Rec]:
     """Every record of the run between `start` and the current end of each partition."""
     prefixes = run_keys(run_id)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+    consumer = kafka_clients.consumer(
+        bootstrap=bootstrap,
         enable_auto_commit=False,
         max_poll_records=5000,
         fetch_max_bytes=64 * 1024 * 1024,

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from shared.settings import database_url_from_env
+
 REPO = Path(__file__).resolve().parents[1]
 INFRA = REPO / "infra"
 
@@ -35,7 +37,7 @@ class Endpoints:
         cls, env: Mapping[str, str], kafka: str | None = None, database_url: str | None = None
     ) -> Endpoints:
         kafka = kafka or env.get("SALESFLOW_KAFKA_BOOTSTRAP")
-        database_url = database_url or env.get("SALESFLOW_DATABASE_URL")
+        database_url = database_url or database_url_from_env(env)
         if not kafka or not database_url:
             raise SetupError(
                 "no endpoints: set SALESFLOW_KAFKA_BOOTSTRAP and SALESFLOW_DATABASE_URL "

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import TopicPartition
+
+from shared import kafka_clients
 
 
 async def group_lags(bootstrap: str, groups: Mapping[str, Sequence[str]]) -> dict[str, int]:
     """group -> records on its topics beyond its committed offsets (all partitions)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    admin = kafka_clients.admin(bootstrap)
+    consumer = kafka_clients.consumer(bootstrap=bootstrap, enable_auto_commit=False)
     await admin.start()
     try:
         await consumer.start()

@@ -17,13 +17,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaProducer
 
 from contracts.envelope import Envelope, encode, kafka_headers, make_envelope
 from contracts.invoices import CancelInvoice
 from contracts.leads import QualifyLead
 from contracts.orders import CancelOrder
 from contracts.quotes import AcceptQuote
+from shared import kafka_clients
 
 PRODUCER = "chaos-poison"
 OVERSIZED_BYTES = 300_000  # above the workers' 262144 limit, below the broker's 1 MB
@@ -180,8 +180,8 @@ def plan(run_id: str, batch: int, seed: int) -> list[PoisonRecord]:
 
 async def publish(bootstrap: str, records: list[PoisonRecord]) -> list[PoisonRecord]:
     """Publish and return the records with the partition and offset the broker gave them."""
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, max_request_size=1048576
+    producer = kafka_clients.producer(
+        bootstrap, acks="all", enable_idempotence=True, max_request_size=1048576
     )
     await producer.start()
     try:

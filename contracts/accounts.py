@@ -19,7 +19,7 @@ Who owns which field when both systems send updates (`authority` of a command):
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import ClassVar, Self
+from typing import ClassVar, Final, Self
 
 from pydantic import Field, model_validator
 
@@ -28,8 +28,10 @@ from contracts.leads import CONTACT_EXAMPLE, ContactInfo
 from contracts.parties import AccountDetails
 
 __all__ = [
+    "ERASED",
     "AccountUpdated",
     "Authority",
+    "ContactErased",
     "ContactUpdated",
     "LinkErpCustomer",
     "UpsertAccount",
@@ -37,6 +39,9 @@ __all__ = [
 ]
 
 _ACCOUNT_ID_EXAMPLE = "8f14e45f-ceea-4e7a-9f4b-3c1a2b5d6e7f"
+
+# What stands where an erased person's name was (documents keep their numbers and amounts).
+ERASED: Final = "[erased]"
 
 
 class Authority(StrEnum):
@@ -136,3 +141,27 @@ class ContactUpdated(Payload):
     account_id: EntityId = Field(description="Its account.", examples=[_ACCOUNT_ID_EXAMPLE])
     contact: ContactInfo = Field(description="The person.", examples=[CONTACT_EXAMPLE])
     created: bool = Field(description="True when the contact is new.", examples=[True])
+
+
+class ContactErased(Payload):
+    """A person's data was erased from every service on request (their right to erasure).
+
+    Published on the contact's compacted topic under its id, so it supersedes the contact's last
+    `contact.updated` there (compaction then drops the details, `contracts.topics`), and so an
+    ERP or CRM that follows the topic erases its own copy. Documents keep their numbers and
+    amounts; where salesflow held the person's name it now reads `ERASED`."""
+
+    EVENT_TYPE: ClassVar[str] = "contact.erased"
+
+    contact_id: EntityId = Field(
+        description="The contact.", examples=["0b7e7dee-87ba-4c2e-9e0a-5f2d3c4b5a69"]
+    )
+    requested_by: ShortText = Field(
+        description="Who asked for the erasure: a user id or a privacy team's queue.",
+        examples=["privacy-team"],
+    )
+    reference: ShortText | None = Field(
+        default=None,
+        description="The erasure request's own reference, if any.",
+        examples=["DSR-2026-0042"],
+    )

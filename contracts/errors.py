@@ -8,7 +8,8 @@ that must not be copied into logs or dead-letter metadata.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from decimal import Decimal
+from typing import Any, ClassVar
 
 from pydantic import ValidationError
 
@@ -80,11 +81,23 @@ class MessageTooLarge(InvalidMessage):
         self.max_bytes = max_bytes
 
 
+def _without_input(item: Any) -> str:
+    """The rule an error states, with the offending value cut out where a validator quoted it
+    (a custom validator's message may say `unknown currency 'XYZ'`)."""
+    message = str(item["msg"])
+    value = item.get("input")
+    if isinstance(value, str | int | float | Decimal) and not isinstance(value, bool):
+        text = str(value)
+        if len(text) >= 2 and text in message:
+            message = message.replace(text, "<value>")
+    return message
+
+
 def summarize(error: ValidationError, limit: int = SUMMARY_LIMIT) -> str:
     """``"payload.contact.email: value is not a valid email; ..."``, capped at ``limit`` chars."""
     parts = [
-        f"{'.'.join(str(p) for p in item['loc']) or '<root>'}: {item['msg']}"
-        for item in error.errors(include_url=False, include_input=False, include_context=False)
+        f"{'.'.join(str(p) for p in item['loc']) or '<root>'}: {_without_input(item)}"
+        for item in error.errors(include_url=False, include_context=False)
     ]
     summary = "; ".join(parts)
     if len(summary) > limit:

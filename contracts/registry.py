@@ -13,6 +13,7 @@ from typing import Final
 
 from contracts.accounts import (
     AccountUpdated,
+    ContactErased,
     ContactUpdated,
     LinkErpCustomer,
     UpsertAccount,
@@ -95,6 +96,7 @@ PAYLOAD_TYPES: Final[tuple[type[Payload], ...]] = (
     UpsertContact,
     LinkErpCustomer,
     AccountUpdated,
+    ContactErased,
     ContactUpdated,
     # catalog
     PriceListItemUpserted,

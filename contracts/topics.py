@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Final
@@ -37,6 +38,7 @@ __all__ = [
     "price_item_key",
     "published_by",
     "rejection_event_type",
+    "retention_of",
     "topic",
     "topic_for_event",
 ]
@@ -177,7 +179,15 @@ ALL_TOPICS: Final[tuple[TopicSpec, ...]] = (
         compacted=True,
         key=ACCOUNT_KEY,
     ),
-    _outbound("contact.updated", LEAD, "contact.updated", compacted=True, key=CONTACT_KEY),
+    # An erasure supersedes the contact's last details under the same key (contracts/accounts.py).
+    _outbound(
+        "contact.updated",
+        LEAD,
+        "contact.updated",
+        "contact.erased",
+        compacted=True,
+        key=CONTACT_KEY,
+    ),
     _outbound("quote.issued", QUOTE, "quote.issued"),
     _outbound("quote.accepted", QUOTE, "quote.accepted", read_by=(ORDER,)),
     _outbound("quote.closed", QUOTE, "quote.closed"),
@@ -270,6 +280,24 @@ def rejection_event_type(service: str) -> str:
 def dead_letter_topic(service: str) -> TopicSpec:
     """The dead-letter topic of ``service`` (e.g. ``"lead_svc"``)."""
     return topic(f"{service}.dlq")
+
+
+# How long Kafka keeps what it holds, a promise to whoever must erase personal data: every topic
+# keeps a record for RETENTION (the broker's default) and then deletes it; a dead-letter topic
+# holds raw input that no service accepted (names, emails of a broken lead) and keeps it for
+# DEAD_LETTER_RETENTION, long enough for an operator to look and redrive; a compacted topic keeps
+# the latest record per key for good, and a superseded one (a contact's details before their
+# erasure) is compacted away within COMPACTION_MAX_LAG.
+RETENTION: Final = timedelta(days=7)
+DEAD_LETTER_RETENTION: Final = timedelta(days=14)
+COMPACTION_MAX_LAG: Final = timedelta(days=7)
+
+
+def retention_of(spec: TopicSpec) -> timedelta | None:
+    """How long a record stays on the topic; None: the latest per key is kept (compacted)."""
+    if spec.compacted:
+        return None
+    return DEAD_LETTER_RETENTION if spec.kind is TopicKind.DEAD_LETTER else RETENTION
 
 
 def price_item_key(price_list_id: str, sku: str) -> str:

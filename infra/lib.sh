@@ -22,6 +22,9 @@ KAFKA_PORT="${SALESFLOW_KAFKA_PORT:-9092}"
 # The controller endpoint is written into the KRaft metadata when storage is formatted:
 # changing it later needs `infra/down.sh --purge`.
 KAFKA_CONTROLLER_PORT="${SALESFLOW_KAFKA_CONTROLLER_PORT:-9093}"
+# The TLS listener (SASL_SSL) sits two above the client port, so every checkout's set of ports
+# moves together with SALESFLOW_KAFKA_PORT (set SALESFLOW_KAFKA_TLS_PORT to place it elsewhere).
+KAFKA_TLS_PORT="${SALESFLOW_KAFKA_TLS_PORT:-}"
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xmx1g -Xms512m}"
 
 SALESFLOW_CACHE="${SALESFLOW_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/salesflow}"
@@ -37,8 +40,9 @@ KAFKA_CLUSTER_ID_FILE="$KAFKA_DIR/cluster.id"
 
 PG_HOST="127.0.0.1"
 PG_PORT="${SALESFLOW_PG_PORT:-5432}"
+# The database's owner: creates the roles and schemas, and is a member of every service role
+# (operators and tests read through it). Its password is generated like every other secret.
 PG_USER="salesflow"
-PG_PASSWORD="salesflow"
 PG_DB="salesflow"
 PG_DIR="$LOCAL/pg"
 PG_DATA="${SALESFLOW_PG_DATA:-$PG_DIR/data}"
@@ -50,10 +54,14 @@ PG_LOGS="$PG_DIR/logs"
 # schemas migrated by this code, their consumer groups joined).
 if [[ -z "${SALESFLOW_KAFKA_PORT:-}" && -f "$KAFKA_CONFIG" ]]; then
     _listeners="$(sed -n 's/^listeners=//p' "$KAFKA_CONFIG")"
-    [[ "$_listeners" =~ PLAINTEXT://[^,]*:([0-9]+) ]] && KAFKA_PORT="${BASH_REMATCH[1]}"
+    # CLIENT since the listeners need SASL; PLAINTEXT in configs written before.
+    [[ "$_listeners" =~ (CLIENT|PLAINTEXT)://[^,]*:([0-9]+) ]] && KAFKA_PORT="${BASH_REMATCH[2]}"
     [[ -z "${SALESFLOW_KAFKA_CONTROLLER_PORT:-}" && "$_listeners" =~ CONTROLLER://[^,]*:([0-9]+) ]] &&
         KAFKA_CONTROLLER_PORT="${BASH_REMATCH[1]}"
+    [[ -z "$KAFKA_TLS_PORT" && "$_listeners" =~ TLS://[^,]*:([0-9]+) ]] &&
+        KAFKA_TLS_PORT="${BASH_REMATCH[1]}"
 fi
+KAFKA_TLS_PORT="${KAFKA_TLS_PORT:-$((KAFKA_PORT + 2))}"
 if [[ -z "${SALESFLOW_PG_PORT:-}" && -f "$PG_DATA/salesflow.conf" ]]; then
     _port="$(sed -n 's/^port = \([0-9]*\)$/\1/p' "$PG_DATA/salesflow.conf" 2>/dev/null || true)"
     [[ -n "$_port" ]] && PG_PORT="$_port"
@@ -61,6 +69,12 @@ fi
 PG_LOG_FILE="$PG_LOGS/postgres.log"
 
 ENV_FILE="$LOCAL/salesflow.env"
+
+# Secrets made at first start and kept until `infra/down.sh --purge`: one password per Kafka
+# principal (secrets/kafka/<name>) and per PostgreSQL role (secrets/pg/<name>), and a local CA
+# with the servers' certificate (secrets/tls/). Files only their owner can read, never printed.
+SECRETS_DIR="$LOCAL/secrets"
+TLS_DIR="$SECRETS_DIR/tls"
 
 # ---- output ---------------------------------------------------------------------------
 log()  { printf '[infra] %s\n' "$*" >&2; }
@@ -137,12 +151,72 @@ is_pid_alive() {
     return 0
 }
 
+# ---- secrets ----------------------------------------------------------------------------
+# The project's Python (the principals and roles are declared in contracts/, not here).
+repo_python() {
+    local py="$ROOT/.venv/bin/python"
+    [[ -x "$py" ]] || die "no virtualenv at $ROOT/.venv: run 'make bootstrap' first (the Kafka users and database roles are read from contracts/)"
+    (cd "$ROOT" && "$py" "$@")
+}
+
+# secret KIND NAME: the path of the password file of principal/role NAME, made on first use
+secret() {
+    local file="$SECRETS_DIR/$1/$2"
+    if [[ ! -s "$file" ]]; then
+        mkdir -p "$SECRETS_DIR/$1"
+        chmod 700 "$SECRETS_DIR" "$SECRETS_DIR/$1"
+        (umask 077 && openssl rand -hex 24 >"$file.tmp" && mv "$file.tmp" "$file")
+    fi
+    echo "$file"
+}
+
+secret_value() { tr -d '\n' <"$(secret "$1" "$2")"; }
+
+# A local CA and certificates for 127.0.0.1/localhost signed by it (the servers, a test client).
+ensure_tls() {
+    [[ -s "$TLS_DIR/server.pem" && -s "$TLS_DIR/client.pem" ]] && return 0
+    command -v openssl >/dev/null 2>&1 || apt_install openssl
+    mkdir -p "$TLS_DIR"
+    chmod 700 "$SECRETS_DIR" "$TLS_DIR"
+    log "making a local CA and certificates in $TLS_DIR (first start only)"
+    (
+        set -e
+        umask 077
+        cd "$TLS_DIR"
+        openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 3650 \
+            -subj "/CN=salesflow local CA" -addext "basicConstraints=critical,CA:TRUE" \
+            -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+        for who in server client; do
+            openssl req -newkey rsa:2048 -nodes -keyout "$who.key.tmp" -out "$who.csr" \
+                -subj "/CN=salesflow-$who" 2>/dev/null
+            printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth,clientAuth\n' >"$who.ext"
+            openssl x509 -req -in "$who.csr" -CA ca.pem -CAkey ca.key -CAcreateserial \
+                -out "$who.crt" -days 825 -extfile "$who.ext" 2>/dev/null
+            # PKCS#8: the form Kafka's PEM key store reads
+            openssl pkcs8 -topk8 -nocrypt -in "$who.key.tmp" -out "$who.key"
+            cat "$who.crt" "$who.key" >"$who.pem"
+            rm -f "$who.key.tmp" "$who.csr" "$who.ext"
+        done
+        # the CA certificate is public; the rest stays its owner's
+        chmod 644 ca.pem
+    ) || die "could not make the local CA (openssl)"
+}
+
 write_env_file() {
     mkdir -p "$LOCAL"
-    cat >"$ENV_FILE" <<EOF
+    (umask 077 && cat >"$ENV_FILE" <<EOF
 SALESFLOW_KAFKA_BOOTSTRAP=$KAFKA_HOST:$KAFKA_PORT
-SALESFLOW_DATABASE_URL=postgresql+asyncpg://$PG_USER:$PG_PASSWORD@$PG_HOST:$PG_PORT/$PG_DB
+SALESFLOW_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT
+SALESFLOW_KAFKA_SASL_MECHANISM=SCRAM-SHA-512
+SALESFLOW_KAFKA_SASL_USERNAME=admin
+SALESFLOW_KAFKA_SASL_PASSWORD_FILE=$(secret kafka admin)
+SALESFLOW_KAFKA_SSL_CAFILE=$TLS_DIR/ca.pem
+SALESFLOW_KAFKA_TLS_BOOTSTRAP=$KAFKA_HOST:$KAFKA_TLS_PORT
+SALESFLOW_DATABASE_URL=postgresql+asyncpg://$PG_USER@$PG_HOST:$PG_PORT/$PG_DB
+SALESFLOW_DATABASE_PASSWORD_FILE=$(secret pg "$PG_USER")
+SALESFLOW_SECRETS_DIR=$SECRETS_DIR
 EOF
+    )
 }
 
 print_endpoints() {

@@ -2,7 +2,8 @@
 # The project's own PostgreSQL cluster as a local process (not the Debian service).
 #
 #   infra/postgres.sh start           initdb once, start, wait until it accepts connections,
-#                                     ensure role/database salesflow exist
+#                                     ensure role/database salesflow exist, a role per service
+#                                     owning its schema and a read-only reporting role
 #   infra/postgres.sh stop            pg_ctl stop -m fast
 #   infra/postgres.sh stop-immediate  pg_ctl stop -m immediate (crash simulation; next start
 #                                     runs WAL recovery, committed data is kept)
@@ -165,7 +166,22 @@ fsync = on
 logging_collector = off
 log_line_prefix = '%m [%p] %q%u@%d '
 log_min_messages = warning
+# TLS with the local CA's certificate (clients may ask for sslmode=verify-full)
+ssl = on
+ssl_cert_file = 'server.crt'
+ssl_key_file = 'server.key'
 EOF
+}
+
+# the server's certificate, readable by the server's user only (PostgreSQL insists)
+install_tls() {
+    ensure_tls
+    local f
+    for f in server.crt server.key; do
+        as_pg test -r "$PG_DATA/$f" 2>/dev/null && cmp -s "$TLS_DIR/$f" "$PG_DATA/$f" && continue
+        install -m 600 "$TLS_DIR/$f" "$PG_DATA/$f"
+        if [[ $EUID -eq 0 ]]; then chown "$PG_OS_USER:" "$PG_DATA/$f"; fi
+    done
 }
 
 # ---- server ---------------------------------------------------------------------------
@@ -179,14 +195,24 @@ superuser_psql() {
 }
 
 ensure_role_and_db() {
+    local password
+    password="$(secret_value pg "$PG_USER")"
     superuser_psql <<EOF
 DO \$\$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PG_USER') THEN
-    CREATE ROLE $PG_USER LOGIN CREATEDB PASSWORD '$PG_PASSWORD';
+    CREATE ROLE $PG_USER LOGIN CREATEDB;
   END IF;
 END \$\$;
+ALTER ROLE $PG_USER PASSWORD '$password';
 SELECT 'CREATE DATABASE $PG_DB OWNER $PG_USER' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$PG_DB')\gexec
 EOF
+    # A role per service owning its schema, and the reporting role (shared/db_roles.py); each
+    # password in .local/secrets/pg/<role>.
+    local role
+    for role in $(repo_python -m shared.db_roles names); do secret pg "$role" >/dev/null; done
+    repo_python -m shared.db_roles sql "$SECRETS_DIR/pg" "$PG_USER" \
+        | as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$(socket_dir)" -p "$PG_PORT" -d "$PG_DB" \
+        || die "could not set up the database roles"
 }
 
 wait_ready() {
@@ -217,6 +243,7 @@ cmd_start() {
         die "port $PG_HOST:$PG_PORT is already in use by another process (Debian's postgresql service? see 'pg_lsclusters', stop it with 'pg_ctlcluster <ver> main stop'), or choose another port: SALESFLOW_PG_PORT=5433 infra/up.sh"
     fi
     ensure_initdb
+    install_tls
     write_conf
     local t0=$SECONDS
     echo "==== $(date -Is) infra/postgres.sh start" | as_pg tee -a "$PG_LOG_FILE" >/dev/null
@@ -264,7 +291,7 @@ case "${1:-}" in
     psql)
         shift
         PG_BIN="$(find_pg_bin)" || PG_BIN=/nonexistent
-        PGPASSWORD="$PG_PASSWORD" pgtool psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$PG_DB" "$@"
+        PGPASSWORD="$(secret_value pg "$PG_USER")" pgtool psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$PG_DB" "$@"
         ;;
     *)
         echo "usage: $0 {start|stop|stop-immediate|restart|status|psql [args...]}" >&2

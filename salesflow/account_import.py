@@ -17,13 +17,13 @@ from datetime import UTC, datetime
 from uuid import UUID, uuid5
 
 import orjson
-from aiokafka import AIOKafkaProducer
 from pydantic import ValidationError
 from sqlalchemy import text
 
 from contracts.accounts import UpsertAccount
 from contracts.envelope import Envelope, encode, kafka_headers, make_envelope
 from salesflow.book_queries import read_only
+from shared import kafka_clients
 
 TOPIC = "account.commands"
 _NAMESPACE = UUID("0c4f1f6e-5d2a-4b8e-9e7a-3a1d2c5b6f70")
@@ -73,7 +73,7 @@ def plan_accounts(text_: str, *, producer: str = "account-import") -> AccountPla
 
 
 async def publish_accounts(bootstrap: str, plan: AccountPlan) -> int:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = kafka_clients.producer(bootstrap, acks="all", enable_idempotence=True)
     await producer.start()
     try:
         sent = [

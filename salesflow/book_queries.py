@@ -21,8 +21,15 @@ from salesflow.pipeline_report import LedgerTotal, PipelineFigures, StateCount
 from salesflow.receivables import KindSum
 from salesflow.statement import LedgerEntry
 from shared.db import make_engine
+from shared.db_roles import READER
 
 _UNDEFINED = ("42P01", "3F000")  # undefined table, undefined schema
+
+
+_MAY_READ_AS_READER = text(
+    "SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = :reader"
+    " AND pg_has_role(current_user, oid, 'MEMBER'))"
+)
 
 
 class MissingTablesError(LookupError):
@@ -35,6 +42,10 @@ async def read_only(database_url: str) -> AsyncIterator[AsyncConnection]:
     try:
         async with engine.connect() as conn:
             await conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+            # Least privilege: whoever connects (an operator as the database's owner), the
+            # reports read as the read-only reporting role where there is one.
+            if await conn.scalar(_MAY_READ_AS_READER, {"reader": READER}):
+                await conn.execute(text(f'SET LOCAL ROLE "{READER}"'))
             yield conn
             await conn.rollback()
     except ProgrammingError as error:

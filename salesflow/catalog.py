@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
 from pydantic import ValidationError
 from sqlalchemy import text as sql_text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -28,6 +27,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from contracts.catalog import PriceListItemUpserted
 from contracts.envelope import Envelope, encode, kafka_headers, make_envelope
 from contracts.topics import kafka_key
+from shared import kafka_clients
 
 PRODUCER = "catalog-loader"
 TOPIC = "catalog.prices"
@@ -125,8 +125,8 @@ def price_envelopes(
 async def publish_items(bootstrap: str, envelopes: Sequence[Envelope[Any]]) -> None:
     # acks=all + idempotence: aiokafka's defaults (acks=1, no idempotence) could lose or
     # duplicate a price on a leader change.
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, client_id=PRODUCER, acks="all", enable_idempotence=True
+    producer = kafka_clients.producer(
+        bootstrap, client_id=PRODUCER, acks="all", enable_idempotence=True
     )
     await producer.start()
     try:

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from contracts.stages import SERVICES, STAGE_NAMES
+from salesflow.access_cli import acl_app, db_app
 from salesflow.rendering import OutputFormat
 from salesflow.stages import build_stage
 from shared.logs import configure_logging
@@ -33,6 +34,8 @@ app.add_typer(dlq_app, name="dlq")
 app.add_typer(catalog_app, name="catalog")
 report_app = typer.Typer(help="Figures read from the services' tables.")
 app.add_typer(report_app, name="report")
+app.add_typer(acl_app, name="acl")
+app.add_typer(db_app, name="db")
 
 
 @app.command()
@@ -42,13 +45,27 @@ def worker(
     """Run one worker until SIGTERM/SIGINT (finishes its batch, drains its outbox, exits)."""
     if stage not in STAGE_NAMES:
         raise typer.BadParameter(f"unknown stage {stage!r}; known: {', '.join(STAGE_NAMES)}")
-    runtime = RuntimeSettings()
+    from shared.failures import access_refused  # noqa: PLC0415 - each command loads only what it uses
+
+    try:
+        runtime = RuntimeSettings()
+    except ValueError as error:
+        typer.echo(f"salesflow worker {stage}: bad settings: {error}", err=True)
+        raise typer.Exit(2) from None
     configure_logging(runtime.log_level, json=runtime.log_json)
 
     async def run() -> None:
         await build_stage(stage, runtime).app.run()
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except Exception as error:
+        refused = access_refused(error)
+        if refused is None:
+            raise
+        # One clear line, not a traceback: the operator has a setting to fix.
+        typer.echo(f"salesflow worker {stage}: {refused}", err=True)
+        raise typer.Exit(3) from None
 
 
 @app.command()
@@ -63,7 +80,7 @@ def migrate(
     runtime = RuntimeSettings()
     configure_logging(runtime.log_level, json=runtime.log_json)
     for name in service or SERVICES:
-        upgrade(runtime.sqlalchemy_url(), name)
+        upgrade(runtime.sqlalchemy_url(), name, connect_args=runtime.database_connect_args())
         typer.echo(f"migrated {name}")
 
 
@@ -81,15 +98,23 @@ def topics_list() -> None:
 def topics_create(
     replication_factor: Annotated[int, typer.Option(help="Replicas per partition.")] = 1,
 ) -> None:
-    """Create every salesflow topic with its declared partitions (existing ones are kept)."""
+    """Create every salesflow topic with its declared partitions and retention (existing ones
+    are kept, their retention set as declared)."""
     from contracts.topics import ALL_TOPICS  # noqa: PLC0415 - each command loads only what it uses
-    from shared.topics_admin import ensure_topics  # noqa: PLC0415 - each command loads only what it uses
+    from shared.topics_admin import align_topic_configs, ensure_topics  # noqa: PLC0415 - each command loads only what it uses
 
     runtime = RuntimeSettings()
     configure_logging(runtime.log_level, json=runtime.log_json)
+    security = runtime.kafka_security
     created = asyncio.run(
-        ensure_topics(runtime.kafka_bootstrap, ALL_TOPICS, replication_factor=replication_factor)
+        ensure_topics(
+            runtime.kafka_bootstrap,
+            ALL_TOPICS,
+            replication_factor=replication_factor,
+            security=security,
+        )
     )
+    asyncio.run(align_topic_configs(runtime.kafka_bootstrap, ALL_TOPICS, security=security))
     typer.echo(f"{len(created)} topics created, {len(ALL_TOPICS) - len(created)} already there")
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
+
+from shared import kafka_clients
 
 DLQ_HEADERS_PREFIX = "dlq."
 
 
 async def _read_all(bootstrap: str, topic: str, limit: int | None) -> list[Any]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = kafka_clients.consumer(bootstrap=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
         await consumer._client.force_metadata_update()
@@ -50,7 +52,7 @@ async def show(bootstrap: str, service: str, limit: int) -> None:
 
 async def redrive(bootstrap: str, service: str, reason: str | None) -> int:
     records = await _read_all(bootstrap, f"{service}.dlq", None)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = kafka_clients.producer(bootstrap, acks="all", enable_idempotence=True)
     await producer.start()
     try:
         deliveries = []

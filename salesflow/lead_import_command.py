@@ -7,12 +7,12 @@ import asyncio
 import sys
 from pathlib import Path
 
-from aiokafka import AIOKafkaProducer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from contracts.leads import LeadSource
 from salesflow.lead_import import plan_import, publish_plan
+from shared import kafka_clients
 from shared.settings import RuntimeSettings
 
 MAX_ERRORS_SHOWN = 200
@@ -43,8 +43,8 @@ async def run_import(
         err.print(f"... and {len(plan.errors) - MAX_ERRORS_SHOWN} more errors")
     sent = 0
     if plan.envelopes and not dry_run:
-        producer = AIOKafkaProducer(
-            bootstrap_servers=runtime.kafka_bootstrap, acks="all", enable_idempotence=True
+        producer = kafka_clients.producer(
+            runtime.kafka_bootstrap, acks="all", enable_idempotence=True
         )
         await producer.start()
         try:

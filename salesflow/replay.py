@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts.stages import SERVICES
 from contracts.topics import consumed_by
+from shared import kafka_clients
 
 
 class ReplayRefusedError(RuntimeError):
@@ -46,7 +46,7 @@ def topics_of(group: str, topics: Sequence[str]) -> list[str]:
 async def replay(
     bootstrap: str, group: str, topics: Sequence[str], since: datetime, *, dry_run: bool = False
 ) -> list[Moved]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="salesflow-replay")
+    admin = kafka_clients.admin(bootstrap, client_id="salesflow-replay")
     await admin.start()
     try:
         for described in await admin.describe_consumer_groups([group]):
@@ -61,9 +61,7 @@ async def replay(
             parts.extend(TopicPartition(topic["topic"], n) for n in numbers)
     finally:
         await admin.close()
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-    )
+    consumer = kafka_clients.consumer(bootstrap=bootstrap, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
         at = int(since.timestamp() * 1000)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.partitioner import DefaultPartitioner
 from sqlalchemy import text
 
@@ -21,6 +21,7 @@ from contracts.envelope import decode
 from contracts.errors import InvalidMessage
 from contracts.topics import ALL_TOPICS
 from salesflow.book_queries import read_only
+from shared import kafka_clients
 
 # An order named by salesflow's number or the ERP's; the newest first if an ERP reused one.
 _ORDER_BY_NUMBER = text(
@@ -47,7 +48,7 @@ async def deal_of(database_url: str, ref: str) -> tuple[str, str | None]:
 async def trace_deal(bootstrap: str, deal_id: str) -> list[str]:
     key = deal_id.encode()
     partitioner = DefaultPartitioner()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = kafka_clients.consumer(bootstrap=bootstrap, enable_auto_commit=False)
     await consumer.start()
     found: list[tuple[int, str, Any]] = []
     try:

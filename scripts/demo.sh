@@ -32,9 +32,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Each worker as its own Kafka principal and database role (the local infra's secrets); the
+# commands below run as the admin of .local/salesflow.env.
+identity() {
+    local svc="${1}_svc"
+    [[ -n "${SALESFLOW_SECRETS_DIR:-}" ]] || return 0
+    printf '%s ' "SALESFLOW_KAFKA_SASL_USERNAME=$svc" \
+        "SALESFLOW_KAFKA_SASL_PASSWORD_FILE=$SALESFLOW_SECRETS_DIR/kafka/$svc" \
+        "SALESFLOW_DATABASE_USER=$svc" "SALESFLOW_DATABASE_PASSWORD_FILE=$SALESFLOW_SECRETS_DIR/pg/$svc"
+}
+
 port=18080
 for stage in "${WORKERS[@]}"; do
-    SALESFLOW_HEALTH_PORT=$port $BIN/salesflow worker "$stage" >".local/logs/$stage.log" 2>&1 &
+    # shellcheck disable=SC2046  # identity prints NAME=VALUE words without spaces
+    env $(identity "$stage") SALESFLOW_HEALTH_PORT=$port $BIN/salesflow worker "$stage" >".local/logs/$stage.log" 2>&1 &
     pids+=($!)
     ready=0
     for _ in $(seq 1 120); do

@@ -37,9 +37,14 @@ from sqlalchemy.sql.elements import ColumnElement, TextClause
 
 
 def make_engine(
-    url: str, *, pool_size: int = 5, application_name: str = "salesflow"
+    url: str,
+    *,
+    pool_size: int = 5,
+    application_name: str = "salesflow",
+    connect_args: Mapping[str, Any] | None = None,
 ) -> AsyncEngine:
-    """The one engine of a worker process, built by its composition root."""
+    """The one engine of a worker process, built by its composition root (`connect_args`:
+    the TLS settings, `RuntimeSettings.database_connect_args`)."""
     return create_async_engine(
         url,
         pool_size=pool_size,
@@ -57,6 +62,7 @@ def make_engine(
             "server_settings": {"application_name": application_name},
             "timeout": 5,
             "command_timeout": 60,
+            **(connect_args or {}),
         },
     )
 

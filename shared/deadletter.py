@@ -7,11 +7,14 @@ never be torn apart by a crash.
 
 from __future__ import annotations
 
+import re
+import traceback
 from dataclasses import dataclass
 from datetime import datetime
 
 from aiokafka import ConsumerRecord
 
+from shared.failures import root_cause
 from shared.messages import Outgoing
 
 MAX_ERROR_TEXT = 2000
@@ -28,6 +31,49 @@ class DeadLetterReason:
     @classmethod
     def of(cls, code: str, error: BaseException) -> DeadLetterReason:
         return cls(code=code, error_class=type(error).__name__, message=str(error))
+
+    @classmethod
+    def processing_failed(cls, error: BaseException) -> DeadLetterReason:
+        """A message whose handling raised: named by what failed where, never by its text.
+
+        A driver's message quotes the statement and its parameters (ids, names, emails) and a
+        constraint's detail quotes the row (`Key (email)=(...)`), so only names are kept: the
+        SQLSTATE and the table, column and constraint for a database error, the raising
+        function and line for any other."""
+        cause = root_cause(error)
+        return cls("processing_failed", type(cause).__name__, failure_text(cause))
+
+
+def failure_text(cause: BaseException) -> str:
+    """`sqlstate 23505 unique_violation; table lead_svc.contacts; constraint ux_...` or
+    `raised in services/lead_svc/handlers.py:120 (handle_captured)`: names, never values."""
+    sqlstate = getattr(cause, "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate:
+        parts = [f"sqlstate {sqlstate}"]
+        condition = re.sub(r"(?<!^)(?=[A-Z])", "_", type(cause).__name__).lower()
+        parts[0] += f" {condition.removesuffix('_error')}"
+        schema, table = getattr(cause, "schema_name", None), getattr(cause, "table_name", None)
+        if table:
+            parts.append(f"table {schema + '.' if schema else ''}{table}")
+        for name in ("column_name", "constraint_name", "data_type_name"):
+            value = getattr(cause, name, None)
+            if value:
+                parts.append(f"{name.removesuffix('_name').replace('_', ' ')} {value}")
+        return "; ".join(parts)
+    frames = traceback.extract_tb(cause.__traceback__)
+    if not frames:
+        return f"{type(cause).__name__} raised"
+    last = frames[-1]
+    return (
+        f"{type(cause).__name__} raised in {_relative(last.filename)}:{last.lineno} ({last.name})"
+    )
+
+
+def _relative(filename: str) -> str:
+    for root in ("services/", "shared/", "contracts/"):
+        if root in filename:
+            return root + filename.split(root, 1)[1]
+    return filename.rsplit("/", 1)[-1]
 
 
 def dead_letter(

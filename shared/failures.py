@@ -13,6 +13,8 @@ import asyncpg
 from aiokafka import errors as kafka_errors
 from sqlalchemy import exc
 
+from shared import kafka_clients
+
 # Only data exceptions (class 22) and integrity violations (class 23) are blamed on the message.
 # Every other SQLSTATE (connection loss, shutdown, lock timeouts, but also a missing table after a
 # forgotten migration) is retried: parking good messages because the database was down or
@@ -64,6 +66,26 @@ def is_transient(error: BaseException) -> bool:
         if isinstance(cause, _TRANSIENT_TYPES):
             return True
     return False
+
+
+def access_refused(error: BaseException) -> str | None:
+    """Why a server refused us (credentials, certificate, permission), or None when `error` is
+    something else. Start-up gives up on these at once: retrying cannot fix a password."""
+    kind = kafka_clients.refusal(error)
+    if kind is not None:
+        for cause in _causes(error):
+            if isinstance(cause, kafka_clients.KafkaAccessRefused):
+                return str(cause)
+        return f"Kafka refused access ({kind}): {describe(error)}"
+    for cause in _causes(error):
+        sqlstate = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+        # 28: invalid authorization (wrong password, unknown role); 42501: not allowed
+        if isinstance(sqlstate, str) and (sqlstate.startswith("28") or sqlstate == "42501"):
+            return (
+                f"PostgreSQL refused access: {describe(cause)} (check SALESFLOW_DATABASE_USER, "
+                "SALESFLOW_DATABASE_PASSWORD or _PASSWORD_FILE and the role's grants)"
+            )
+    return None
 
 
 def is_broker_failure(error: BaseException) -> bool:

@@ -3,11 +3,17 @@
 Each service keeps its own versions and its own version table inside its own schema; its
 `env.py` is one call to `run_env`. Migrations take a PostgreSQL advisory lock so that several
 workers starting at once (a scaled deployment) apply them exactly once.
+
+Migrations run as the service's own role (`shared.db_roles`) whenever the connecting user may
+act as it (the service itself, or the database's owner running `salesflow migrate`), so every
+table they create belongs to the service and to nobody else.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
+from typing import Any
 
 from alembic import command, context
 from alembic.config import Config
@@ -18,20 +24,28 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from shared.db import advisory_key
 
 
-def alembic_config(url: str, service: str) -> Config:
+def alembic_config(url: str, service: str, connect_args: Mapping[str, Any] | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", f"services.{service}:migrations")
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    config.attributes["connect_args"] = dict(connect_args or {})
     return config
 
 
-def upgrade(url: str, service: str, revision: str = "head") -> None:
+def upgrade(
+    url: str,
+    service: str,
+    revision: str = "head",
+    connect_args: Mapping[str, Any] | None = None,
+) -> None:
     """Bring the service's schema to `revision` (blocking; call from a thread in async code)."""
-    command.upgrade(alembic_config(url, service), revision)
+    command.upgrade(alembic_config(url, service, connect_args), revision)
 
 
-async def upgrade_async(url: str, service: str) -> None:
-    await asyncio.to_thread(upgrade, url, service)
+async def upgrade_async(
+    url: str, service: str, connect_args: Mapping[str, Any] | None = None
+) -> None:
+    await asyncio.to_thread(upgrade, url, service, "head", connect_args)
 
 
 def run_env(schema: str, metadata: MetaData) -> None:
@@ -52,14 +66,31 @@ def run_env(schema: str, metadata: MetaData) -> None:
             context.run_migrations()
 
     async def run() -> None:
-        engine = create_async_engine(url)
+        engine = create_async_engine(
+            url, connect_args=context.config.attributes.get("connect_args", {})
+        )
         try:
             async with engine.connect() as conn:
                 await conn.execute(
                     text("SELECT pg_advisory_lock(:key)"),
                     {"key": advisory_key(f"salesflow.migrate.{schema}")},
                 )
-                await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+                role = await conn.scalar(
+                    text(
+                        "SELECT rolname FROM pg_roles WHERE rolname = :schema"
+                        " AND pg_has_role(current_user, oid, 'MEMBER')"
+                    ),
+                    {"schema": schema},
+                )
+                exists = await conn.scalar(
+                    text("SELECT true FROM pg_namespace WHERE nspname = :schema"),
+                    {"schema": schema},
+                )
+                if not exists:
+                    owner = f' AUTHORIZATION "{role}"' if role else ""
+                    await conn.execute(text(f'CREATE SCHEMA "{schema}"{owner}'))
+                if role:
+                    await conn.execute(text(f'SET ROLE "{role}"'))
                 await conn.commit()
                 await conn.run_sync(migrate)
                 await conn.commit()

@@ -38,11 +38,13 @@ from typing import Any
 import structlog
 from aiokafka import AIOKafkaProducer
 
+from shared import kafka_clients
 from shared.backoff import Backoff, RetryPolicy, retry
 from shared.crash import CrashPoints
 from shared.failures import describe, is_broker_failure, is_transient
 from shared.handover import Pending
 from shared.health import Readiness
+from shared.kafka_security import KafkaSecurity
 from shared.mailbox import Mailbox, OutboxRow
 from shared.messages import Outgoing
 from shared.metrics import WorkerMetrics
@@ -52,11 +54,14 @@ log = structlog.stdlib.get_logger("salesflow.relay")
 BACKLOG_EVERY_S = 2.0
 
 
-def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
+def make_producer(
+    bootstrap: str, client_id: str, security: KafkaSecurity | None = None
+) -> AIOKafkaProducer:
     # aiokafka's defaults are acks=1 without idempotence: a leader crash could drop acked
     # events and a retry could duplicate or reorder them within the session.
-    return AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
+    return kafka_clients.producer(
+        bootstrap,
+        security=security,
         client_id=client_id,
         acks="all",
         enable_idempotence=True,

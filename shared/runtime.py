@@ -208,9 +208,7 @@ class BatchRuntime(Generic[ConnT]):
             except BatchDeferred:
                 raise
             except Exception as error:  # noqa: BLE001 - the message's own fault: park it, go on
-                reason = DeadLetterReason(
-                    "processing_failed", type(root_cause(error)).__name__, str(error)
-                )
+                reason = DeadLetterReason.processing_failed(error)
                 parked.append(self._park(record, reason, now))
             finally:
                 structlog.contextvars.unbind_contextvars("event_id", "deal_id", "offset")

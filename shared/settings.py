@@ -6,8 +6,18 @@ Each service adds its own settings class with its own env prefix next to this on
 
 from __future__ import annotations
 
+import ssl
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+from shared.kafka_security import KafkaSecurity
+
+SslMode = Literal["", "disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
 
 
 class RuntimeSettings(BaseSettings):
@@ -18,9 +28,26 @@ class RuntimeSettings(BaseSettings):
     kafka_bootstrap: str = Field(
         default="127.0.0.1:9092", description="Kafka bootstrap servers, comma separated."
     )
+    kafka_security: KafkaSecurity = Field(
+        default_factory=KafkaSecurity,
+        description="SASL/TLS of every Kafka client (SALESFLOW_KAFKA_*, shared.kafka_security).",
+    )
     database_url: SecretStr = Field(
-        default=SecretStr("postgresql+asyncpg://salesflow:salesflow@127.0.0.1:5432/salesflow"),
+        default=SecretStr("postgresql+asyncpg://salesflow@127.0.0.1:5432/salesflow"),
         description="SQLAlchemy URL of PostgreSQL (asyncpg driver).",
+    )
+    # Each service connects as its own role (shared.db_roles); the URL's user and password are
+    # replaced by these when set, so one URL serves every worker and the secret stays in a file.
+    database_user: str = Field(default="", description="Role to connect as (else the URL's).")
+    database_password: SecretStr = Field(default=SecretStr(""))
+    database_password_file: Path | None = Field(
+        default=None, description="File holding the password (a Docker/Kubernetes secret)."
+    )
+    database_sslmode: SslMode = Field(
+        default="", description="libpq's sslmode; empty: the URL's or none."
+    )
+    database_sslrootcert: Path | None = Field(
+        default=None, description="CA of the server's certificate for verify-ca/verify-full."
     )
     health_host: str = Field(default="127.0.0.1", description="Address of /healthz, /readyz.")
     health_port: int = Field(
@@ -85,4 +112,57 @@ class RuntimeSettings(BaseSettings):
     crash_after: int = Field(default=1, ge=1)
 
     def sqlalchemy_url(self) -> str:
-        return self.database_url.get_secret_value()
+        return database_url(
+            self.database_url.get_secret_value(),
+            user=self.database_user,
+            password=_password(self.database_password, self.database_password_file),
+        )
+
+    def database_connect_args(self) -> dict[str, Any]:
+        """asyncpg's `ssl` argument for `database_sslmode` (nothing when unset)."""
+        return database_ssl(self.database_sslmode, self.database_sslrootcert)
+
+
+def _password(value: SecretStr, file: Path | None) -> str:
+    if value.get_secret_value():
+        return value.get_secret_value()
+    return file.read_text().rstrip("\r\n") if file is not None else ""
+
+
+def database_url(url: str, *, user: str = "", password: str = "") -> str:
+    """`url` with its user and password replaced by those given (kept when empty)."""
+    if not user and not password:
+        return url
+    parsed = make_url(url)
+    if user:
+        parsed = parsed.set(username=user)
+    if password:
+        parsed = parsed.set(password=password)
+    return parsed.render_as_string(hide_password=False)
+
+
+def database_url_from_env(env: Mapping[str, str]) -> str | None:
+    """The database URL the environment describes (SALESFLOW_DATABASE_URL with
+    SALESFLOW_DATABASE_USER and SALESFLOW_DATABASE_PASSWORD(_FILE) applied), for tools that
+    take their endpoints from a given environment."""
+    url = env.get("SALESFLOW_DATABASE_URL")
+    if not url:
+        return None
+    file = env.get("SALESFLOW_DATABASE_PASSWORD_FILE")
+    password = _password(
+        SecretStr(env.get("SALESFLOW_DATABASE_PASSWORD", "")), Path(file) if file else None
+    )
+    return database_url(url, user=env.get("SALESFLOW_DATABASE_USER", ""), password=password)
+
+
+def database_ssl(mode: str, rootcert: Path | None) -> dict[str, Any]:
+    """asyncpg's `ssl` connect argument for a libpq sslmode (`{}` when none is asked for)."""
+    if mode in ("", "disable"):
+        return {}
+    if mode in ("allow", "prefer", "require") and rootcert is None:
+        return {"ssl": mode}
+    context = ssl.create_default_context(cafile=str(rootcert) if rootcert else None)
+    if mode != "verify-full":
+        # require/verify-ca with a CA: the chain is checked, the host name is not (libpq's rule)
+        context.check_hostname = False
+    return {"ssl": context}

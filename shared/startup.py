@@ -14,7 +14,7 @@ from faststream.kafka.subscriber.usecase import BatchSubscriber
 
 from contracts.topics import TopicSpec
 from shared.backoff import RetryPolicy, retry
-from shared.failures import describe, is_transient
+from shared.failures import access_refused, describe, is_transient
 from shared.health import Readiness
 from shared.mailbox import Mailbox
 from shared.migrations import upgrade_async
@@ -35,15 +35,18 @@ async def until_available(what: str, step: Callable[[], Awaitable[None]]) -> Non
     def waiting(error: BaseException, delay: float) -> None:
         log.warning("startup_waiting", step=what, error=describe(error), retry_in_s=delay)
 
-    await retry(step, policy=STARTUP_RETRY, retryable=is_transient, on_retry=waiting)
+    def retryable(error: BaseException) -> bool:
+        return is_transient(error) and access_refused(error) is None
+
+    await retry(step, policy=STARTUP_RETRY, retryable=retryable, on_retry=waiting)
 
 
 async def prepare(settings: RuntimeSettings, service: str, topics: list[TopicSpec]) -> None:
     """Migrate the service's schema and create its topics (both idempotent), when asked to."""
     if settings.migrate_on_start:
-        await upgrade_async(settings.sqlalchemy_url(), service)
+        await upgrade_async(settings.sqlalchemy_url(), service, settings.database_connect_args())
     if settings.create_topics_on_start:
-        await ensure_topics(settings.kafka_bootstrap, topics)
+        await ensure_topics(settings.kafka_bootstrap, topics, security=settings.kafka_security)
 
 
 async def watch(

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from contracts.envelope import envelope_type
 from contracts.stages import Stage
 from contracts.topics import TopicSpec, consumed_by, published_by, topic
-from shared import tolerant_records
+from shared import kafka_clients, tolerant_records
 from shared.backoff import RetryPolicy
 from shared.clock import Clock, OffsetClock, SystemClock
 from shared.crash import CrashPoints
@@ -131,7 +131,10 @@ def build_worker(
     spec.check_handles(handling.consumed_event_types())
     tolerant_records.install()
     engine = make_engine(
-        settings.sqlalchemy_url(), pool_size=settings.db_pool_size, application_name=spec.service
+        settings.sqlalchemy_url(),
+        pool_size=settings.db_pool_size,
+        application_name=spec.service,
+        connect_args=settings.database_connect_args(),
     )
     mailbox = PostgresMailbox(engine, spec.service)
     metrics = WorkerMetrics(spec.service)
@@ -144,7 +147,9 @@ def build_worker(
     relay = OutboxRelay(
         service=spec.service,
         mailbox=mailbox,
-        producer_factory=lambda: make_producer(settings.kafka_bootstrap, client_id),
+        producer_factory=lambda: make_producer(
+            settings.kafka_bootstrap, client_id, settings.kafka_security
+        ),
         metrics=metrics,
         readiness=readiness,
         batch_size=settings.relay_batch_size,
@@ -168,8 +173,9 @@ def build_worker(
         outbox=relay,
         crash=crash,
     )
-    broker = KafkaBroker(
+    broker = kafka_clients.broker(
         settings.kafka_bootstrap,
+        security=settings.kafka_security,
         client_id=client_id,
         allow_auto_create_topics=False,
         graceful_timeout=settings.graceful_timeout_s,
@@ -206,6 +212,12 @@ def build_worker(
 
     async def start() -> None:
         await health.start()
+        # Wrong credentials or an untrusted certificate end the start here, with a message
+        # naming what to fix, instead of minutes of retries that look like a broker outage.
+        await until_available(
+            "kafka",
+            lambda: kafka_clients.check_access(settings.kafka_bootstrap, settings.kafka_security),
+        )
         await until_available(
             "migrations+topics", lambda: prepare(settings, spec.service, spec.topic_specs())
         )

@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
 from contracts.envelope import decode
 from contracts.parties import Address
 from contracts.quotes import AcceptQuote
 from contracts.stages import Deployment
 from contracts.topics import topic
+from shared import kafka_clients
 from simulator.customers import Behaviour, envelope
 from simulator.erp import PRODUCER as ERP
 from simulator.erp import ErpPlayer
@@ -99,7 +100,7 @@ class DeploymentDriver:
     async def run(self) -> DeploymentFunnel:
         started = time.monotonic()
         watched = [topic(step).name for step in _STEPS]
-        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
+        consumer = kafka_clients.consumer(bootstrap=self._bootstrap, enable_auto_commit=False)
         await consumer.start()
         await self._publisher.start()
         try:
@@ -108,7 +109,9 @@ class DeploymentDriver:
             await consumer.seek_to_end(*parts)
             for tp in parts:
                 await consumer.position(tp)
-            async with ErpPlayer(self._bootstrap, self._plan):
+            async with ErpPlayer(
+                self._bootstrap, self._plan, client_options=kafka_clients.client_options()
+            ):
                 feeder = asyncio.create_task(self._feed())
                 last = time.monotonic()
                 while not (feeder.done() and self._all_paid()):

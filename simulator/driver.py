@@ -37,11 +37,12 @@ import uuid
 from collections import Counter, defaultdict, deque
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
 from contracts.envelope import Envelope, decode
 from contracts.leads import ContactInfo
 from contracts.topics import topic as topic_spec
+from shared import kafka_clients
 from simulator.accounting import Accounting
 from simulator.customers import PRODUCER, Behaviour, Commands, Customers, Deal, envelope
 from simulator.funnel import Funnel, percentiles
@@ -146,8 +147,8 @@ class LifecycleDriver:
 
     async def run(self) -> Funnel:
         self.started = started = time.monotonic()
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap, enable_auto_commit=False, max_poll_records=2000
+        consumer = kafka_clients.consumer(
+            bootstrap=self._bootstrap, enable_auto_commit=False, max_poll_records=2000
         )
         await consumer.start()
         await self._publisher.start()

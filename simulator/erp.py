@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import TracebackType
@@ -46,9 +46,17 @@ class ErpPlayer:
     """Plays the ERP's stages of `plan` until stopped; `paid` holds the deals it collected."""
 
     def __init__(
-        self, bootstrap: str, plan: Deployment, *, clock: Callable[[], datetime] | None = None
+        self,
+        bootstrap: str,
+        plan: Deployment,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        client_options: Mapping[str, Any] | None = None,
     ) -> None:
+        """`client_options`: aiokafka's connection keywords (security protocol, SASL, TLS
+        context), whatever the integrator's own configuration makes them."""
         self._bootstrap = bootstrap
+        self._options = dict(client_options or {})
         self._plan = plan
         self._clock = clock or (lambda: datetime.now(UTC))
         self._consumer: AIOKafkaConsumer | None = None
@@ -68,14 +76,14 @@ class ErpPlayer:
 
     async def __aenter__(self) -> Self:
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=self._bootstrap, acks="all", enable_idempotence=True
+            bootstrap_servers=self._bootstrap, acks="all", enable_idempotence=True, **self._options
         )
         await self._producer.start()
         if self.reads:
             # Assigned, not a group member: it starts at the end of each partition, so it plays
             # the deals that come after it starts, and nothing it reads is ever committed.
             self._consumer = AIOKafkaConsumer(
-                bootstrap_servers=self._bootstrap, enable_auto_commit=False
+                bootstrap_servers=self._bootstrap, enable_auto_commit=False, **self._options
             )
             await self._consumer.start()
             partitions = [

@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from contracts.envelope import Envelope, encode, kafka_headers
+from shared import kafka_clients
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,8 @@ class Publisher:
         self.recent: deque[SentRecord] = deque(maxlen=max(keep_recent, 0))
 
     async def start(self) -> None:
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=self._bootstrap, acks="all", enable_idempotence=True, linger_ms=5
+        self._producer = kafka_clients.producer(
+            self._bootstrap, acks="all", enable_idempotence=True, linger_ms=5
         )
         await self._producer.start()
 

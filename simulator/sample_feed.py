@@ -33,6 +33,7 @@ from contracts.leads import (
     PurchaseTimeframe,
     QualifyLead,
 )
+from shared import kafka_clients
 
 OUTCOME_TOPICS = ("lead.qualified", "lead.disqualified", "lead.rejected", "lead_svc.dlq")
 PRODUCER = "sample-feed"
@@ -208,8 +209,8 @@ async def run_feed(bootstrap: str, *, leads: int, seed: int, wait_s: float) -> F
     capture_events = sum(1 for lead in planned if not lead.kind.startswith("open"))
     report.expected_events = capture_events + len(decisions) + len(POISON)
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    consumer = kafka_clients.consumer(bootstrap=bootstrap, enable_auto_commit=False)
+    producer = kafka_clients.producer(bootstrap, acks="all", enable_idempotence=True)
     await consumer.start()
     await producer.start()
     try:

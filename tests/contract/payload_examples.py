@@ -11,6 +11,7 @@ from contracts import money
 from contracts.accounts import (
     AccountUpdated,
     Authority,
+    ContactErased,
     ContactUpdated,
     LinkErpCustomer,
     UpsertAccount,
@@ -220,6 +221,9 @@ def _master_data_examples() -> list[Payload]:
             created=False,
         ),
         ContactUpdated(contact_id=CONTACT_ID, account_id=ACCOUNT_ID, contact=CONTACT, created=True),
+        ContactErased(
+            contact_id=CONTACT_ID, requested_by="privacy-team", reference="DSR-2026-0042"
+        ),
         UpdateLead(
             lead_id=DEAL_ID,
             product_interests=INTERESTS,

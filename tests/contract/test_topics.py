@@ -33,12 +33,12 @@ def test_every_registered_event_type_is_on_exactly_one_topic() -> None:
 
 
 def test_registry() -> None:
-    assert len(EVENT_TYPES) == 53
+    assert len(EVENT_TYPES) == 54
     assert payload_type("lead.captured").__name__ == "LeadCaptured"
     assert {payload_type(t).__name__ for t in ("lead.rejected", "invoice.rejected")} == {
         "CommandRejected"
     }
-    assert len(PAYLOAD_TYPES) == 50
+    assert len(PAYLOAD_TYPES) == 51
     with pytest.raises(UnknownEventType):
         payload_type("lead.nope")
 

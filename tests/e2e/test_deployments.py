@@ -16,6 +16,7 @@ from contracts.quotes import AcceptQuote
 from contracts.stages import DEPLOYMENTS, Deployment, stage
 from contracts.topics import consumed_by, topic_for_event
 from salesflow.replay import replay
+from shared import kafka_clients
 from simulator.erp import PRODUCER, ErpPlayer
 from tests.support.kafka_probe import publish, record_of
 from tests.support.pipeline import Pipeline, command, lead_of, pay
@@ -65,7 +66,9 @@ async def test_each_deployment_carries_deals_to_a_paid_invoice(
     pipe, plan = deployed
     assert not set(plan.erp_stages) & set(pipe.workers)  # the ERP's stages run nowhere here
     leads = [lead_of(f"dep-{plan.name}") for _ in range(DEALS)]
-    async with ErpPlayer(pipe.endpoints.kafka, plan) as erp:
+    async with ErpPlayer(
+        pipe.endpoints.kafka, plan, client_options=kafka_clients.client_options()
+    ) as erp:
         await publish(pipe.endpoints.kafka, [record_of("lead.captured", lead) for lead in leads])
         for lead in leads:
             await _play_people(pipe, plan, lead.deal_id)

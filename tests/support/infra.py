@@ -18,6 +18,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from shared.local_secrets import identity_env
+from shared.settings import database_url_from_env
+
 REPO = Path(__file__).resolve().parents[2]
 INFRA = REPO / "infra"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -120,6 +123,13 @@ class Endpoints:
     kafka: str
     database_url: str
     control: LocalInfra | None
+    # The local infra's secrets (a password per Kafka principal and database role): workers
+    # then run as themselves. None: servers without authentication (testcontainers).
+    secrets: Path | None = None
+
+    def identity(self, service: str) -> dict[str, str]:
+        """The environment of a process running as `service` (its principal and role)."""
+        return identity_env(self.secrets, service)
 
     def require_control(self) -> LocalInfra:
         if self.control is None:
@@ -149,9 +159,12 @@ def _docker_answers() -> bool:
 def resolve_endpoints() -> tuple[Endpoints, list[object]]:
     """The endpoints, plus any containers to stop at the end of the session."""
     kafka = os.environ.get("SALESFLOW_KAFKA_BOOTSTRAP")
-    database = os.environ.get("SALESFLOW_DATABASE_URL")
+    database = database_url_from_env(os.environ)
     if kafka and database:
-        return Endpoints(kafka, database, LocalInfra.serving(kafka, database)), []
+        secrets = os.environ.get("SALESFLOW_SECRETS_DIR")
+        return Endpoints(
+            kafka, database, LocalInfra.serving(kafka, database), Path(secrets) if secrets else None
+        ), []
     if _docker_answers():
         from testcontainers.kafka import KafkaContainer  # noqa: PLC0415 - testcontainers is loaded only when a Docker engine answers
         from testcontainers.postgres import PostgresContainer  # noqa: PLC0415 - testcontainers is loaded only when a Docker engine answers
@@ -178,9 +191,17 @@ def resolve_endpoints() -> tuple[Endpoints, list[object]]:
     values = dict(
         line.split("=", 1) for line in done.stdout.splitlines() if line.startswith("SALESFLOW_")
     )
+    # The clients of this process (probes, readers, the CLI run in it) find the security
+    # settings in the environment, as a shell that sourced .local/salesflow.env would.
+    os.environ.update(values)
+    database = database_url_from_env(values)
+    assert database is not None
     return (
         Endpoints(
-            values["SALESFLOW_KAFKA_BOOTSTRAP"], values["SALESFLOW_DATABASE_URL"], LocalInfra()
+            values["SALESFLOW_KAFKA_BOOTSTRAP"],
+            database,
+            LocalInfra(),
+            Path(values["SALESFLOW_SECRETS_DIR"]),
         ),
         [],
     )

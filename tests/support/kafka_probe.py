@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from contracts.envelope import Envelope, encode, kafka_headers
+from shared import kafka_clients
 
 RawHeaders = Sequence[tuple[str, bytes | None]]
 
@@ -29,7 +29,7 @@ def record_of(topic: str, envelope: Envelope[Any]) -> RawRecord:
 
 
 async def publish(bootstrap: str, records: Iterable[RawRecord]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = kafka_clients.producer(bootstrap, acks="all", enable_idempotence=True)
     await producer.start()
     try:
         deliveries = [
@@ -51,7 +51,7 @@ class TopicReader:
         self.records: list[ConsumerRecord[bytes, bytes]] = []
 
     async def start(self) -> TopicReader:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
+        consumer = kafka_clients.consumer(bootstrap=self._bootstrap, enable_auto_commit=False)
         await consumer.start()
         await consumer._client.force_metadata_update()
         parts = [
@@ -100,8 +100,8 @@ class TopicReader:
 
 async def group_lag(bootstrap: str, group: str, topics: Sequence[str]) -> int:
     """Records on `topics` that `group` has not committed past."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    admin = kafka_clients.admin(bootstrap)
+    consumer = kafka_clients.consumer(bootstrap=bootstrap, enable_auto_commit=False)
     await admin.start()
     await consumer.start()
     try:

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aiokafka import AIOKafkaClient, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.protocol.produce import ProduceRequest
 from aiokafka.record.default_records import _DefaultRecordBatchBuilderPy
+
+from shared import kafka_clients
 
 Header = tuple[str | bytes, bytes]
 
@@ -46,7 +48,7 @@ def batch(records: Sequence[tuple[bytes | None, bytes, Sequence[Header]]]) -> by
 
 
 async def produce_batch(bootstrap: str, tp: TopicPartition, data: bytes) -> None:
-    client = AIOKafkaClient(bootstrap_servers=bootstrap)
+    client = kafka_clients.client(bootstrap)
     await client.bootstrap()
     try:
         client.add_topic(tp.topic)

@@ -16,14 +16,31 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from contracts.stages import stage as stage_named
 from salesflow.stages import build_stage
+from shared.kafka_security import KafkaSecurity
+from shared.local_secrets import password_file
 from shared.settings import RuntimeSettings
 from shared.worker import Worker
 from tests.support.infra import REPO, Endpoints
 
 
-def runtime_settings(endpoints: Endpoints, **overrides: Any) -> RuntimeSettings:
+def runtime_settings(
+    endpoints: Endpoints, service: str | None = None, **overrides: Any
+) -> RuntimeSettings:
+    """Settings of a worker in this process; `service`: as that service's own Kafka principal
+    and database role (when the servers have them)."""
+    identity: dict[str, Any] = {}
+    if service is not None and endpoints.secrets is not None:
+        identity = {
+            "kafka_security": KafkaSecurity().as_principal(
+                service, password_file(endpoints.secrets, "kafka", service)
+            ),
+            "database_user": service,
+            "database_password_file": password_file(endpoints.secrets, "pg", service),
+        }
     values: dict[str, Any] = {
+        **identity,
         "kafka_bootstrap": endpoints.kafka,
         "database_url": endpoints.database_url,
         "health_port": 0,
@@ -44,7 +61,7 @@ async def running_worker(
 
     `settings` is the service's own settings object (None: read from the environment);
     `overrides` are RuntimeSettings fields."""
-    runtime = runtime_settings(endpoints, **overrides)
+    runtime = runtime_settings(endpoints, stage_named(stage).service, **overrides)
     worker = build_stage(stage, runtime, settings=settings)
     await worker.app.start()
     try:
@@ -81,6 +98,7 @@ class WorkerProcess:
         self.log_path = log_path
         self._env = {
             **os.environ,
+            **endpoints.identity(stage_named(stage).service),
             "SALESFLOW_KAFKA_BOOTSTRAP": endpoints.kafka,
             "SALESFLOW_DATABASE_URL": endpoints.database_url,
             "SALESFLOW_HEALTH_PORT": str(self.port),
