@@ -12,6 +12,7 @@ from contracts.access import PRINCIPALS
 
 acl_app = typer.Typer(help="Kafka ACLs, generated from the topic map.", no_args_is_help=True)
 db_app = typer.Typer(help="PostgreSQL roles.", no_args_is_help=True)
+erase_app = typer.Typer(help="Erase personal data (right to erasure).", no_args_is_help=True)
 
 
 def access_markdown() -> str:
@@ -112,3 +113,40 @@ def db_roles(
 
     asyncio.run(run())
     typer.echo("database roles applied")
+
+
+@erase_app.command("contact")
+def erase_contact(
+    requested_by: Annotated[str, typer.Option(help="Who asked (a user id, a privacy queue).")],
+    contact_id: Annotated[
+        list[str] | None, typer.Option("--contact-id", help="A contact's id (repeatable).")
+    ] = None,
+    email: Annotated[
+        str | None, typer.Option(help="An email: its contact, and leads never qualified.")
+    ] = None,
+    reference: Annotated[str | None, typer.Option(help="The request's own reference.")] = None,
+) -> None:
+    """Erase a person's data from every service (names replaced by a marker, email, phone, job
+    title and notes removed; ids, numbers and amounts kept) and publish contact.erased."""
+    from uuid import UUID  # noqa: PLC0415 - each command loads only what it uses
+
+    from salesflow import erasure  # noqa: PLC0415 - each command loads only what it uses
+    from shared.erasure import ErasureRequest  # noqa: PLC0415 - each command loads only what it uses
+    from shared.settings import RuntimeSettings  # noqa: PLC0415 - each command loads only what it uses
+
+    if not contact_id and not email:
+        raise typer.BadParameter("name the person: --contact-id and/or --email")
+    try:
+        ids = frozenset(UUID(value) for value in contact_id or ())
+    except ValueError:
+        raise typer.BadParameter("--contact-id takes a UUID") from None
+    runtime = RuntimeSettings()
+    report = asyncio.run(
+        erasure.erase_contact(
+            runtime,
+            ErasureRequest(ids, email),
+            requested_by=requested_by,
+            reference=reference,
+        )
+    )
+    typer.echo(erasure.render(report))

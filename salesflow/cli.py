@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from contracts.stages import SERVICES, STAGE_NAMES
-from salesflow.access_cli import acl_app, db_app
+from salesflow.access_cli import acl_app, db_app, erase_app
 from salesflow.rendering import OutputFormat
 from salesflow.stages import build_stage
 from shared.logs import configure_logging
@@ -36,6 +36,7 @@ report_app = typer.Typer(help="Figures read from the services' tables.")
 app.add_typer(report_app, name="report")
 app.add_typer(acl_app, name="acl")
 app.add_typer(db_app, name="db")
+app.add_typer(erase_app, name="erase")
 
 
 @app.command()
