@@ -23,6 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from contracts.stages import stage as stage_named
+from shared.local_secrets import identity_env
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 # Sets PR_SET_PDEATHSIG (1) to SIGTERM, then execs the real command in the same process (the
@@ -191,11 +194,14 @@ class Children:
     def worker(self, stage: str, tag: str = "", **env: str) -> WorkerChild:
         port = free_port()
         executable = Path(sys.executable).parent / "salesflow"
+        secrets = self.base_env.get("SALESFLOW_SECRETS_DIR")
         child = WorkerChild(
             name=f"{stage}_svc{tag}",
             argv=[str(executable), "worker", stage],
             env={
                 **self.base_env,
+                # as its own Kafka principal and database role, as deployed
+                **identity_env(secrets, stage_named(stage).service),
                 "SALESFLOW_HEALTH_PORT": str(port),
                 "SALESFLOW_LOG_JSON": "true",
                 **env,

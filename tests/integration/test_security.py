@@ -16,13 +16,16 @@ from uuid import uuid4
 import asyncpg
 import pytest
 from aiokafka import errors as kafka_errors
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from contracts.access import WEB_FORMS
 from contracts.envelope import encode
 from shared import kafka_clients
+from shared.db import make_engine
 from shared.kafka_security import KafkaSecurity
 from shared.local_secrets import password_file
+from shared.settings import RuntimeSettings
 from tests.support.infra import IN_CI, Endpoints
 from tests.support.invoices import record_payment
 from tests.support.leads import captured, new_run_id
@@ -255,3 +258,28 @@ async def test_the_reporting_role_reads_every_schema_and_writes_none(
             await conn.execute("DELETE FROM invoice_svc.invoices")
     finally:
         await conn.close()
+
+
+async def test_a_worker_role_connects_over_tls_verifying_the_server(
+    endpoints: Endpoints, secrets: Path
+) -> None:
+    settings = RuntimeSettings(
+        database_url=endpoints.database_url,  # type: ignore[arg-type]
+        database_user="order_svc",
+        database_password_file=password_file(secrets, "pg", "order_svc"),
+        database_sslmode="verify-full",
+        database_sslrootcert=secrets / "tls" / "ca.pem",
+    )
+    engine = make_engine(
+        settings.sqlalchemy_url(), pool_size=1, connect_args=settings.database_connect_args()
+    )
+    try:
+        async with engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    text("SELECT current_user, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+                )
+            ).one()
+    finally:
+        await engine.dispose()
+    assert tuple(row) == ("order_svc", True)
