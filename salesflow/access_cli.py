@@ -103,7 +103,7 @@ def db_roles(
     owner = make_url(url).username or "postgres"
 
     async def run() -> None:
-        engine = make_engine(url, pool_size=1, connect_args=runtime.database_connect_args())
+        engine = make_engine(url, pool_size=1)
         try:
             async with engine.begin() as conn:
                 for statement in role_statements(passwords_from(passwords), owner):

@@ -81,7 +81,7 @@ def migrate(
     runtime = RuntimeSettings()
     configure_logging(runtime.log_level, json=runtime.log_json)
     for name in service or SERVICES:
-        upgrade(runtime.sqlalchemy_url(), name, connect_args=runtime.database_connect_args())
+        upgrade(runtime.sqlalchemy_url(), name)
         typer.echo(f"migrated {name}")
 
 

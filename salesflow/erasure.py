@@ -54,7 +54,6 @@ async def erase_contact(
         runtime.sqlalchemy_url(),
         pool_size=1,
         application_name="salesflow-erasure",
-        connect_args=runtime.database_connect_args(),
     )
     try:
         async with engine.begin() as conn:

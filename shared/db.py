@@ -10,7 +10,9 @@ statements are in shared.mailbox.postgres, the classification of failures in sha
 from __future__ import annotations
 
 import hashlib
+import ssl
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -32,8 +34,37 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql.elements import ColumnElement, TextClause
+
+
+def engine_arguments(url: str) -> tuple[str, dict[str, Any]]:
+    """`url` without libpq's `sslmode`/`sslrootcert` query parameters, which asyncpg does not
+    take from a SQLAlchemy URL, and the connect arguments that apply them."""
+    parsed = make_url(url)
+    mode = parsed.query.get("sslmode")
+    root = parsed.query.get("sslrootcert")
+    if mode is None and root is None:
+        return url, {}
+    stripped = parsed.difference_update_query(["sslmode", "sslrootcert"])
+    return (
+        stripped.render_as_string(hide_password=False),
+        database_ssl(str(mode or "verify-full"), Path(str(root)) if root else None),
+    )
+
+
+def database_ssl(mode: str, rootcert: Path | None) -> dict[str, Any]:
+    """asyncpg's `ssl` connect argument for a libpq sslmode (`{}` when none is asked for)."""
+    if mode in ("", "disable"):
+        return {}
+    if mode in ("allow", "prefer", "require") and rootcert is None:
+        return {"ssl": mode}
+    context = ssl.create_default_context(cafile=str(rootcert) if rootcert else None)
+    if mode != "verify-full":
+        # require/verify-ca with a CA: the chain is checked, the host name is not (libpq's rule)
+        context.check_hostname = False
+    return {"ssl": context}
 
 
 def make_engine(
@@ -43,8 +74,9 @@ def make_engine(
     application_name: str = "salesflow",
     connect_args: Mapping[str, Any] | None = None,
 ) -> AsyncEngine:
-    """The one engine of a worker process, built by its composition root (`connect_args`:
-    the TLS settings, `RuntimeSettings.database_connect_args`)."""
+    """The one engine of a worker process, built by its composition root; TLS from the URL's
+    `sslmode`/`sslrootcert` (RuntimeSettings.sqlalchemy_url puts them there)."""
+    url, tls = engine_arguments(url)
     return create_async_engine(
         url,
         pool_size=pool_size,
@@ -62,6 +94,7 @@ def make_engine(
             "server_settings": {"application_name": application_name},
             "timeout": 5,
             "command_timeout": 60,
+            **tls,
             **(connect_args or {}),
         },
     )

@@ -12,8 +12,6 @@ table they create belongs to the service and to nobody else.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
-from typing import Any
 
 from alembic import command, context
 from alembic.config import Config
@@ -21,31 +19,23 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from shared.db import advisory_key
+from shared.db import advisory_key, engine_arguments
 
 
-def alembic_config(url: str, service: str, connect_args: Mapping[str, Any] | None = None) -> Config:
+def alembic_config(url: str, service: str) -> Config:
     config = Config()
     config.set_main_option("script_location", f"services.{service}:migrations")
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    config.attributes["connect_args"] = dict(connect_args or {})
     return config
 
 
-def upgrade(
-    url: str,
-    service: str,
-    revision: str = "head",
-    connect_args: Mapping[str, Any] | None = None,
-) -> None:
+def upgrade(url: str, service: str, revision: str = "head") -> None:
     """Bring the service's schema to `revision` (blocking; call from a thread in async code)."""
-    command.upgrade(alembic_config(url, service, connect_args), revision)
+    command.upgrade(alembic_config(url, service), revision)
 
 
-async def upgrade_async(
-    url: str, service: str, connect_args: Mapping[str, Any] | None = None
-) -> None:
-    await asyncio.to_thread(upgrade, url, service, "head", connect_args)
+async def upgrade_async(url: str, service: str) -> None:
+    await asyncio.to_thread(upgrade, url, service)
 
 
 def run_env(schema: str, metadata: MetaData) -> None:
@@ -66,9 +56,8 @@ def run_env(schema: str, metadata: MetaData) -> None:
             context.run_migrations()
 
     async def run() -> None:
-        engine = create_async_engine(
-            url, connect_args=context.config.attributes.get("connect_args", {})
-        )
+        bare, tls = engine_arguments(url)
+        engine = create_async_engine(bare, connect_args=tls)
         try:
             async with engine.connect() as conn:
                 await conn.execute(

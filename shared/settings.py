@@ -6,10 +6,9 @@ Each service adds its own settings class with its own env prefix next to this on
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -112,15 +111,20 @@ class RuntimeSettings(BaseSettings):
     crash_after: int = Field(default=1, ge=1)
 
     def sqlalchemy_url(self) -> str:
-        return database_url(
+        """The URL with this worker's role and password, and the TLS settings as libpq's
+        `sslmode`/`sslrootcert` query parameters (shared.db.make_engine applies them), so every
+        engine made from it, reports and migrations included, connects the same way."""
+        url = database_url(
             self.database_url.get_secret_value(),
             user=self.database_user,
             password=_password(self.database_password, self.database_password_file),
         )
-
-    def database_connect_args(self) -> dict[str, Any]:
-        """asyncpg's `ssl` argument for `database_sslmode` (nothing when unset)."""
-        return database_ssl(self.database_sslmode, self.database_sslrootcert)
+        tls: dict[str, str] = {"sslmode": self.database_sslmode} if self.database_sslmode else {}
+        if self.database_sslrootcert is not None:
+            tls["sslrootcert"] = str(self.database_sslrootcert)
+        if not tls:
+            return url
+        return make_url(url).update_query_dict(tls).render_as_string(hide_password=False)
 
 
 def _password(value: SecretStr, file: Path | None) -> str:
@@ -153,16 +157,3 @@ def database_url_from_env(env: Mapping[str, str]) -> str | None:
         SecretStr(env.get("SALESFLOW_DATABASE_PASSWORD", "")), Path(file) if file else None
     )
     return database_url(url, user=env.get("SALESFLOW_DATABASE_USER", ""), password=password)
-
-
-def database_ssl(mode: str, rootcert: Path | None) -> dict[str, Any]:
-    """asyncpg's `ssl` connect argument for a libpq sslmode (`{}` when none is asked for)."""
-    if mode in ("", "disable"):
-        return {}
-    if mode in ("allow", "prefer", "require") and rootcert is None:
-        return {"ssl": mode}
-    context = ssl.create_default_context(cafile=str(rootcert) if rootcert else None)
-    if mode != "verify-full":
-        # require/verify-ca with a CA: the chain is checked, the host name is not (libpq's rule)
-        context.check_hostname = False
-    return {"ssl": context}

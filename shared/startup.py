@@ -44,7 +44,7 @@ async def until_available(what: str, step: Callable[[], Awaitable[None]]) -> Non
 async def prepare(settings: RuntimeSettings, service: str, topics: list[TopicSpec]) -> None:
     """Migrate the service's schema and create its topics (both idempotent), when asked to."""
     if settings.migrate_on_start:
-        await upgrade_async(settings.sqlalchemy_url(), service, settings.database_connect_args())
+        await upgrade_async(settings.sqlalchemy_url(), service)
     if settings.create_topics_on_start:
         await ensure_topics(settings.kafka_bootstrap, topics, security=settings.kafka_security)
 

@@ -134,7 +134,6 @@ def build_worker(
         settings.sqlalchemy_url(),
         pool_size=settings.db_pool_size,
         application_name=spec.service,
-        connect_args=settings.database_connect_args(),
     )
     mailbox = PostgresMailbox(engine, spec.service)
     metrics = WorkerMetrics(spec.service)

@@ -11,12 +11,15 @@ from typing import Any
 
 import pytest
 
+from contracts.access import ERP as ERP_PRINCIPAL
 from contracts.parties import Address
 from contracts.quotes import AcceptQuote
 from contracts.stages import DEPLOYMENTS, Deployment, stage
 from contracts.topics import consumed_by, topic_for_event
 from salesflow.replay import replay
 from shared import kafka_clients
+from shared.kafka_security import KafkaSecurity
+from shared.local_secrets import password_file
 from simulator.erp import PRODUCER, ErpPlayer
 from tests.support.kafka_probe import publish, record_of
 from tests.support.pipeline import Pipeline, command, lead_of, pay
@@ -66,8 +69,14 @@ async def test_each_deployment_carries_deals_to_a_paid_invoice(
     pipe, plan = deployed
     assert not set(plan.erp_stages) & set(pipe.workers)  # the ERP's stages run nowhere here
     leads = [lead_of(f"dep-{plan.name}") for _ in range(DEALS)]
+    # The ERP connects as itself: what it does here, its ACLs allow (contracts/access.py).
+    security = None
+    if pipe.endpoints.secrets is not None:
+        security = KafkaSecurity().as_principal(
+            ERP_PRINCIPAL, password_file(pipe.endpoints.secrets, "kafka", ERP_PRINCIPAL)
+        )
     async with ErpPlayer(
-        pipe.endpoints.kafka, plan, client_options=kafka_clients.client_options()
+        pipe.endpoints.kafka, plan, client_options=kafka_clients.client_options(security)
     ) as erp:
         await publish(pipe.endpoints.kafka, [record_of("lead.captured", lead) for lead in leads])
         for lead in leads:

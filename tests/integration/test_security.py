@@ -270,9 +270,7 @@ async def test_a_worker_role_connects_over_tls_verifying_the_server(
         database_sslmode="verify-full",
         database_sslrootcert=secrets / "tls" / "ca.pem",
     )
-    engine = make_engine(
-        settings.sqlalchemy_url(), pool_size=1, connect_args=settings.database_connect_args()
-    )
+    engine = make_engine(settings.sqlalchemy_url(), pool_size=1)
     try:
         async with engine.connect() as conn:
             row = (

@@ -3,10 +3,23 @@ from their own settings (a password file, as secrets are mounted); TLS from sslm
 
 from __future__ import annotations
 
+import os
 import ssl
 from pathlib import Path
 
-from shared.settings import RuntimeSettings, database_ssl, database_url_from_env
+import pytest
+
+from shared.db import database_ssl, engine_arguments
+from shared.settings import RuntimeSettings, database_url_from_env
+
+
+@pytest.fixture(autouse=True)
+def _no_salesflow_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings read the environment; a shell that sourced .local/salesflow.env must not
+    change what these tests see."""
+    for name in [n for n in os.environ if n.startswith("SALESFLOW_")]:
+        monkeypatch.delenv(name)
+
 
 URL = "postgresql+asyncpg://salesflow@db.example:5432/salesflow"
 
@@ -45,3 +58,18 @@ def test_sslmode_maps_to_asyncpg() -> None:
     assert isinstance(full, ssl.SSLContext)
     assert full.check_hostname
     assert not database_ssl("verify-ca", None)["ssl"].check_hostname
+
+
+def test_the_tls_settings_travel_in_the_url_to_every_engine(tmp_path: Path) -> None:
+    settings = RuntimeSettings(
+        database_url=URL,  # type: ignore[arg-type]
+        database_sslmode="verify-ca",
+        database_sslrootcert=tmp_path / "ca.pem",
+    )
+    url = settings.sqlalchemy_url()
+    assert "sslmode=verify-ca" in url
+    assert f"sslrootcert={tmp_path / 'ca.pem'}".replace("/", "%2F") in url
+    bare, args = engine_arguments(settings.sqlalchemy_url().split("&sslrootcert")[0])
+    assert bare == URL
+    assert isinstance(args["ssl"], ssl.SSLContext)
+    assert engine_arguments(URL) == (URL, {})

@@ -3,6 +3,7 @@ and that no secret shows in a repr or an error."""
 
 from __future__ import annotations
 
+import os
 import ssl
 from pathlib import Path
 
@@ -10,6 +11,14 @@ import pytest
 
 from shared.kafka_clients import KafkaAccessRefused, client_options, refusal
 from shared.kafka_security import KafkaSecurity
+
+
+@pytest.fixture(autouse=True)
+def _no_salesflow_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings read the environment; a shell that sourced .local/salesflow.env must not
+    change what these tests see."""
+    for name in [n for n in os.environ if n.startswith("SALESFLOW_")]:
+        monkeypatch.delenv(name)
 
 
 def test_plaintext_is_the_default_and_adds_nothing() -> None:
