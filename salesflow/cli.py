@@ -233,9 +233,17 @@ def replay(
         list[str] | None, typer.Option(help="Topics to move; default: the worker's inputs.")
     ] = None,
     dry_run: Annotated[bool, typer.Option(help="Show the moves, commit nothing.")] = False,
+    allow_forward: Annotated[
+        bool,
+        typer.Option(
+            help="Also move partitions where the group is behind --since (or never committed) "
+            "forward to it, skipping the records it has not read."
+        ),
+    ] = False,
 ) -> None:
     """Move a stopped consumer group back to a point in time on its topics: it reads them again
-    from there (salesflow's workers drop what they applied already, by event id)."""
+    from there (salesflow's workers drop what they applied already, by event id). A partition
+    where it is behind that time is kept where it is, unless --allow-forward."""
     from salesflow import replay as replaying  # noqa: PLC0415 - each command loads only what it uses
 
     runtime = RuntimeSettings()
@@ -245,14 +253,21 @@ def replay(
     try:
         topics = replaying.topics_of(group, topic or ())
         moved = asyncio.run(
-            replaying.replay(runtime.kafka_bootstrap, group, topics, when, dry_run=dry_run)
+            replaying.replay(
+                runtime.kafka_bootstrap,
+                group,
+                topics,
+                when,
+                dry_run=dry_run,
+                allow_forward=allow_forward,
+            )
         )
     except replaying.ReplayRefusedError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(code=1) from None
     for m in moved:
-        typer.echo(f"{m.partition.topic}:{m.partition.partition} {m.before} -> {m.after}")
-    typer.echo(f"{'would move' if dry_run else 'moved'} {len(moved)} partitions of {group}")
+        typer.echo(m.describe())
+    typer.echo(replaying.summary(group, moved, dry_run=dry_run))
 
 
 @app.command()

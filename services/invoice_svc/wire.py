@@ -154,6 +154,22 @@ def allocations_of(command: RecordPayment) -> list[tuple[UUID | None, str | None
     return [(command.invoice_id, command.external_invoice_id, command.amount)]
 
 
+def remittance_of(msg: Incoming[RecordPayment], now: datetime) -> domain.Remittance:
+    """The payment and what it names (an order, or its invoices), as it may be held."""
+    command = msg.payload
+    return domain.Remittance(
+        payment=payment_of(command, now),
+        deal_id=msg.deal_id,
+        command_event_id=msg.event_id,
+        received_at=now,
+        order_number=command.order_number,
+        erp_order_number=command.erp_order_number,
+        allocations=()
+        if command.order_number is not None or command.erp_order_number is not None
+        else tuple(allocations_of(command)),
+    )
+
+
 def credit_request_of(command: CreditInvoice) -> domain.CreditRequest:
     return domain.CreditRequest(
         ref=command.credit_ref,

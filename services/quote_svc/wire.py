@@ -71,9 +71,11 @@ def qualification_of(lead: LeadQualified) -> domain.Qualification:
         source=None if lead.source is None else lead.source.value,
         campaign_id=lead.campaign_id,
         notes=lead.notes,
+        # Versioned like account.updated when lead_svc says which version it carries (older
+        # producers do not: FROM_LEAD, below every version).
         account=None
         if lead.account is None
-        else account_of(lead.account_id, domain.FROM_LEAD, lead.account),
+        else account_of(lead.account_id, lead.account_version or domain.FROM_LEAD, lead.account),
     )
 
 

@@ -28,7 +28,6 @@ from services.invoice_svc.handlers.commands import (
     on_apply_credit,
     on_cancel_invoice,
     on_credit_invoice,
-    on_record_payment,
     on_record_refund,
     on_register_external,
     on_register_external_credit,
@@ -40,6 +39,7 @@ from services.invoice_svc.handlers.orders import (
     on_order_fulfilled,
     on_order_resubmitted,
 )
+from services.invoice_svc.handlers.payments import on_record_payment
 from services.invoice_svc.handlers.replies import Policy
 from services.invoice_svc.store import InvoiceBook, Touches
 from shared.messages import Incoming

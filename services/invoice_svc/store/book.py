@@ -7,6 +7,7 @@ later messages of the batch see earlier decisions (two payments of one invoice i
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -24,6 +25,7 @@ from services.invoice_svc.domain import (
     Order,
     Payment,
     Refund,
+    Remittance,
 )
 
 
@@ -52,6 +54,8 @@ class InvoiceBook:
     orders: dict[UUID, Order] = field(default_factory=dict)
     invoices: dict[UUID, Invoice] = field(default_factory=dict)
     held: dict[str, ExternalClaim] = field(default_factory=dict)
+    # payments read before what they name (payment id -> the payment and its names)
+    held_payments: dict[str, Remittance] = field(default_factory=dict)
     counters: dict[int, InvoiceCounter] = field(default_factory=dict)
     credit_counters: dict[int, InvoiceCounter] = field(default_factory=dict)
     credits: dict[tuple[UUID, str], AccountCredit] = field(default_factory=dict)
@@ -88,6 +92,8 @@ class InvoiceBook:
     new_entries: list[Entry] = field(default_factory=list)
     new_held: dict[str, ExternalClaim] = field(default_factory=dict)
     released: set[str] = field(default_factory=set)
+    new_held_payments: dict[str, Remittance] = field(default_factory=dict)
+    released_payments: set[str] = field(default_factory=set)
     new_cancelled_ahead: set[UUID] = field(default_factory=set)
     applied_cancelled_ahead: set[UUID] = field(default_factory=set)
     changed_counters: dict[int, InvoiceCounter] = field(default_factory=dict)
@@ -165,6 +171,20 @@ class InvoiceBook:
         waiting = [c for c in self.held.values() if c.names(order)]
         return sorted(waiting, key=lambda c: (c.received_at, c.external_invoice_id))
 
+    def held_payment(self, payment_id: str) -> Remittance | None:
+        return self.held_payments.get(payment_id)
+
+    def held_payments_for(self, order: Order, external_ids: Iterable[str]) -> list[Remittance]:
+        """Payments waiting for this order (named by its number or the ERP's) or for one of
+        `external_ids` (ERP invoices of it, posted or refused just now), oldest first."""
+        invoices = frozenset(external_ids)
+        waiting = [
+            r
+            for r in self.held_payments.values()
+            if r.names(order) or r.external_invoice_ids & invoices
+        ]
+        return sorted(waiting, key=lambda r: (r.received_at, r.payment.payment_id))
+
     def numbers(self, year: int, prefix: str, credit_prefix: str) -> Numbers:
         """The year's counters as loaded (absent when the batch did not lock them)."""
         return Numbers(
@@ -231,6 +251,16 @@ class InvoiceBook:
         # Held and released within one batch: it never reaches the table.
         if self.new_held.pop(external_invoice_id, None) is None:
             self.released.add(external_invoice_id)
+
+    def hold_payment(self, remittance: Remittance) -> None:
+        self.held_payments[remittance.payment.payment_id] = remittance
+        self.new_held_payments[remittance.payment.payment_id] = remittance
+
+    def release_payment(self, payment_id: str) -> None:
+        self.held_payments.pop(payment_id, None)
+        # Held and settled within one batch: it never reaches the table.
+        if self.new_held_payments.pop(payment_id, None) is None:
+            self.released_payments.add(payment_id)
 
     def cancel_ahead(
         self,

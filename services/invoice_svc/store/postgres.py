@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.invoice_svc.domain import InvoiceCounter
 from services.invoice_svc.store.book import InvoiceBook, Touches
 from services.invoice_svc.store.orders import load_orders, names_of
+from services.invoice_svc.store.remittances import load_held_payments, row_from_remittance
 from services.invoice_svc.store.rows import (
     claim_from_row,
     credit_from_row,
@@ -37,6 +38,7 @@ from services.invoice_svc.store.tables import (
     credit_applications,
     credit_note_counters,
     credit_notes,
+    held_payments,
     invoice_counters,
     invoices,
     orders,
@@ -65,8 +67,9 @@ class InvoiceStore:
 
     async def load(self, conn: AsyncConnection, touches: Touches) -> InvoiceBook:
         """Everything the batch touches, locked in one fixed order (order locks; orders and
-        what was read ahead of them; held ERP invoices; invoices; customer credit; counters) so
-        that two batches that meet wait for each other instead of deadlocking (`orders`)."""
+        what was read ahead of them; held ERP invoices; held payments; invoices; customer
+        credit; counters) so that two batches that meet wait for each other instead of
+        deadlocking (`orders`)."""
         book = InvoiceBook()
         order_ids = await load_orders(conn, book, touches)
         order_numbers, erp_numbers = names_of(book, touches)
@@ -91,6 +94,14 @@ class InvoiceStore:
                 claim = claim_from_row(row)
                 book.held[claim.external_invoice_id] = claim
                 numbers.add(claim.invoice_number)
+        await load_held_payments(
+            conn,
+            book,
+            order_numbers=order_numbers,
+            erp_order_numbers=erp_numbers,
+            external_ids=set(external_ids) | set(book.held),
+            payment_ids=touches.payment_ids,
+        )
         if order_ids or touches.invoice_ids or external_ids or numbers:
             rows = await conn.execute(
                 select(invoices)
@@ -182,6 +193,17 @@ class InvoiceStore:
             )
         await insert_many(
             conn,
+            held_payments,
+            [row_from_remittance(r) for r in book.new_held_payments.values()],
+        )
+        if book.released_payments:
+            await conn.execute(
+                delete(held_payments).where(
+                    any_of(held_payments.c.payment_id, sorted(book.released_payments))
+                )
+            )
+        await insert_many(
+            conn,
             cancelled_ahead,
             [
                 {
@@ -264,10 +286,12 @@ async def _load_documents(conn: AsyncConnection, book: InvoiceBook, touches: Tou
         )
         for row in rows:
             book.known_note(note_from_row(row))
-    if touches.payment_ids:
+    # Payments held and settled by this batch are retries of one recorded already, maybe.
+    payment_ids = touches.payment_ids | set(book.held_payments)
+    if payment_ids:
         rows = await conn.execute(
             select(payments.c.payment_id, payments.c.invoice_id).where(
-                any_of(payments.c.payment_id, sorted(touches.payment_ids))
+                any_of(payments.c.payment_id, sorted(payment_ids))
             )
         )
         for row in rows:

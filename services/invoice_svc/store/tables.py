@@ -21,7 +21,7 @@ from sqlalchemy import (
     Uuid,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from shared.counters import counter_table
 from shared.db import runtime_tables
@@ -225,6 +225,35 @@ pending_external_invoices = Table(
     Index("ix_pending_external_invoices_order_id", "order_id"),
     Index("ix_pending_external_invoices_order_number", "order_number"),
     Index("ix_pending_external_invoices_erp_order_number", "erp_order_number"),
+)
+
+# A payment naming an order or ERP invoices not known yet (domain.decisions.remittances): held
+# under the names it gave (salesflow's order number, the ERP's, the ERP invoice ids) until they
+# are known, then recorded or refused in that transaction. One row per payment id.
+held_payments = Table(
+    "held_payments",
+    metadata,
+    Column("payment_id", Text, primary_key=True),
+    Column("deal_id", Text, nullable=False),
+    Column("amount", Numeric, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("paid_at", DateTime(timezone=True), nullable=False),
+    Column("method", Text),
+    Column("order_number", Text),
+    Column("erp_order_number", Text),
+    # [[invoice id or null, ERP invoice id or null, amount], ...]; [] when it names an order
+    Column("allocations", JSONB, nullable=False, server_default="[]"),
+    # The ERP invoice ids among them, for the lookup by what was just posted (GIN, overlap).
+    Column("external_invoice_ids", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("command_event_id", Uuid, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Index("ix_held_payments_order_number", "order_number"),
+    Index("ix_held_payments_erp_order_number", "erp_order_number"),
+    Index(
+        "ix_held_payments_external_invoice_ids",
+        "external_invoice_ids",
+        postgresql_using="gin",
+    ),
 )
 
 # An order.cancelled read before its order.confirmed: the two travel on different topics, so a

@@ -46,7 +46,7 @@ class OrderStore:
         An invoice.paid names only its deal (the key) and its invoice, so its order is found among
         the deal's orders; `ix_orders_deal_id` serves that lookup. ERP commands may name an order
         by number, and an acknowledgement's ERP number is checked against other orders: the
-        UNIQUE order_number and `ix_orders_erp_order_number` serve those.
+        UNIQUE order_number and `uq_orders_erp_order_number` serve those.
         """
         book = OrderBook()
         if touches.counter_year is not None:

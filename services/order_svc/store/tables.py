@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Date, DateTime, Index, Integer, MetaData, Numeric, Table, Text, Uuid
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    Table,
+    Text,
+    Uuid,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 
 from shared.counters import counter_table
@@ -68,7 +80,14 @@ orders = Table(
     Column("erp_refusal_code", Text),
     Column("erp_refusal_detail", Text),
     Index("ix_orders_deal_id", "deal_id"),
-    Index("ix_orders_erp_order_number", "erp_order_number"),
+    # One order per ERP number: the second line of defence behind `erp_number_in_use`, which
+    # a new number cannot lock (two acknowledgements on two partitions; migration 0005).
+    Index(
+        "uq_orders_erp_order_number",
+        "erp_order_number",
+        unique=True,
+        postgresql_where=text("erp_order_number IS NOT NULL"),
+    ),
 )
 
 # Gap-free order numbers: see shared.counters.

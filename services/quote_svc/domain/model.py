@@ -161,7 +161,8 @@ class Qualification:
     source: str | None = None
     campaign_id: str | None = None
     notes: str | None = None
-    # The account's master data as the lead knew it at qualification (version FROM_LEAD).
+    # The account's master data as the lead knew it at qualification, at its version (FROM_LEAD
+    # when the lead gave none).
     account: Account | None = None
 
 

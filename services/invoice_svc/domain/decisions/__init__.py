@@ -1,7 +1,8 @@
 """invoice_svc's decisions, by subject: `billing` (orders billed by policy, ERP invoices,
 payments), `credits` (credit notes, invoice cancellations), `settlement` (order cancellations,
 refunds, customer credit applied), `orders` (the ERP's order number, orders named by an ERP
-document, payments naming an order), and the bookkeeping they share (`books`). Callers use
+document, payments naming an order), `remittances` (payments held until what they name is
+known), and the bookkeeping they share (`books`). Callers use
 `domain.<name>`."""
 
 from services.invoice_svc.domain.decisions.billing import (
@@ -51,6 +52,12 @@ from services.invoice_svc.domain.decisions.orders import (
     named_order,
     order_payment,
 )
+from services.invoice_svc.domain.decisions.remittances import (
+    PaymentHeld,
+    Remittance,
+    invoices_awaited,
+    order_awaited,
+)
 from services.invoice_svc.domain.decisions.settlement import (
     apply_credit,
     cancel_order,
@@ -76,9 +83,11 @@ __all__ = [
     "ExternalCredit",
     "Held",
     "Numbers",
+    "PaymentHeld",
     "Refund",
     "RefundDueFact",
     "Refusal",
+    "Remittance",
     "Unchanged",
     "accept_external",
     "acknowledge",
@@ -90,7 +99,9 @@ __all__ = [
     "cancel_order",
     "corrected",
     "credit_invoice",
+    "invoices_awaited",
     "named_order",
+    "order_awaited",
     "order_payment",
     "recheck_lines",
     "record_payment",
