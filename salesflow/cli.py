@@ -54,7 +54,7 @@ def worker(
 @app.command()
 def migrate(
     service: Annotated[
-        list[str] | None, typer.Option(help="Service schema(s); default all.")
+        list[str] | None, typer.Option(help="Service schema(s) or gateway; default all.")
     ] = None,
 ) -> None:
     """Apply every service's database migrations (idempotent)."""
@@ -62,9 +62,29 @@ def migrate(
 
     runtime = RuntimeSettings()
     configure_logging(runtime.log_level, json=runtime.log_json)
-    for name in service or SERVICES:
-        upgrade(runtime.sqlalchemy_url(), name)
+    for name in service or (*SERVICES, "gateway"):
+        location = "gateway:migrations" if name == "gateway" else None
+        upgrade(runtime.sqlalchemy_url(), name, location=location)
         typer.echo(f"migrated {name}")
+
+
+@app.command()
+def gateway(
+    host: Annotated[
+        str | None, typer.Option(help="Listen address (SALESFLOW_GATEWAY_HOST).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (SALESFLOW_GATEWAY_PORT).")] = None,
+) -> None:
+    """Run the HTTP gateway until SIGTERM/SIGINT: leads and commands over HTTP (OpenAPI at
+    /docs and /openapi.json), published to Kafka through its own outbox."""
+    from gateway.main import build_gateway, serve  # noqa: PLC0415 - each command loads only what it uses
+    from gateway.settings import GatewaySettings  # noqa: PLC0415 - each command loads only what it uses
+
+    runtime = RuntimeSettings()
+    configure_logging(runtime.log_level, json=runtime.log_json)
+    settings = GatewaySettings()
+    given = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    asyncio.run(serve(build_gateway(runtime, settings), **given))
 
 
 @topics_app.command("list")

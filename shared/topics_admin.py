@@ -23,11 +23,17 @@ TOPIC_ALREADY_EXISTS = 36
 
 
 async def ensure_topics(
-    bootstrap: str, specs: Iterable[TopicSpec], *, replication_factor: int = 1
+    bootstrap: str,
+    specs: Iterable[TopicSpec],
+    *,
+    replication_factor: int = 1,
+    admin: AIOKafkaAdminClient | None = None,
 ) -> list[str]:
-    """Create the topics that do not exist yet; returns the names created."""
+    """Create the topics that do not exist yet; returns the names created. `admin`: a client
+    built by the caller (not started; it is closed here), else one to `bootstrap`."""
     wanted = {spec.name: spec for spec in specs}
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="salesflow-admin")
+    if admin is None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="salesflow-admin")
     await admin.start()
     try:
         existing = set(await admin.list_topics())
