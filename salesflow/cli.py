@@ -90,11 +90,13 @@ def gateway(
 @topics_app.command("list")
 def topics_list() -> None:
     """The worker table and the topic map (markdown), as the README shows them."""
-    from salesflow.topic_map import markdown, workers_markdown  # noqa: PLC0415 - each command loads only what it uses
+    from salesflow.topic_map import markdown, retention_markdown, workers_markdown  # noqa: PLC0415 - each command loads only what it uses
 
     typer.echo(workers_markdown())
     typer.echo()
     typer.echo(markdown())
+    typer.echo()
+    typer.echo(retention_markdown())
 
 
 @topics_app.command("create")
