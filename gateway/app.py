@@ -104,13 +104,13 @@ def create_app(parts: GatewayParts) -> FastAPI:
     )
     counted = Counter(
         "salesflow_gateway_requests_total",
-        "Requests to the gateway's command routes by outcome (accepted, replayed, invalid, "
-        "unauthenticated, forbidden, unavailable).",
+        "Requests to the gateway by outcome: accepted, replayed (a retry), invalid, forbidden, "
+        "unavailable; unauthenticated ones with principal and event_type '-'.",
         ["principal", "event_type", "outcome"],
         registry=parts.metrics.registry,
     )
     _install_error_handlers(app, counted)
-    _install_authentication(app, parts)
+    _install_authentication(app, parts, counted)
 
     commands = APIRouter(responses=dict.fromkeys((401, 403, 413, 415, 422, 503), PROBLEM_SCHEMA))
     for event_type in INBOUND_EVENT_TYPES:
@@ -145,7 +145,7 @@ def _add_command(router: APIRouter, parts: GatewayParts, counted: Counter, event
 
     async def post(
         body: model,  # type: ignore[valid-type]
-        client: Annotated[Client, Depends(_may_send(event_type))],
+        client: Annotated[Client, Depends(_may_send(event_type, counted))],
         idempotency_key: Annotated[
             str | None,
             Header(
@@ -183,7 +183,7 @@ def _add_command(router: APIRouter, parts: GatewayParts, counted: Counter, event
 def _add_lead_route(router: APIRouter, parts: GatewayParts, counted: Counter) -> None:
     async def post_lead(
         lead: LeadCaptured,
-        client: Annotated[Client, Depends(_may_send("lead.captured"))],
+        client: Annotated[Client, Depends(_may_send("lead.captured", counted))],
         idempotency_key: Annotated[
             str | None,
             Header(alias="Idempotency-Key", min_length=1, max_length=MAX_IDEMPOTENCY_KEY),
@@ -275,10 +275,11 @@ async def _accept(
     return Response(body.model_dump_json(), 202, media_type="application/json")
 
 
-def _may_send(event_type: str) -> Callable[[Request], Client]:
+def _may_send(event_type: str, counted: Counter) -> Callable[[Request], Client]:
     def check(request: Request) -> Client:
         client: Client = request.state.client
         if not client.may_send(event_type):
+            counted.labels(client.principal, event_type, "forbidden").inc()
             raise ProblemError(403, "forbidden", f"{client.principal} may not send {event_type}")
         return client
 
@@ -361,7 +362,7 @@ def _add_health(app: FastAPI, parts: GatewayParts) -> None:
         return Response(parts.metrics.render(), media_type="text/plain; version=0.0.4")
 
 
-def _install_authentication(app: FastAPI, parts: GatewayParts) -> None:
+def _install_authentication(app: FastAPI, parts: GatewayParts, counted: Counter) -> None:
     @app.middleware("http")
     async def authenticate(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
@@ -380,6 +381,7 @@ def _install_authentication(app: FastAPI, parts: GatewayParts) -> None:
         found = parts.clients.authenticate(request.headers, body, time.time())
         if isinstance(found, Denied):
             log.info("gateway_refused", reason=found.reason, path=request.url.path)
+            counted.labels("-", "-", "unauthenticated").inc()
             return problem(
                 401,
                 "unauthenticated",
