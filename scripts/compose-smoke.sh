@@ -14,7 +14,8 @@
 #      (priced from the loaded list), read back through the gateway's trace endpoint;
 #   3. `salesflow drive` in a one-off container carries SMOKE_DEALS deals from lead to invoice
 #      with the customers and accounting played, and every one completes;
-#   4. the workers stop within their grace period (docker: exit code 0).
+#   4. the workers and the gateway stop within their grace period with exit code 0 (stopped
+#      through the engine with the compose file's grace: podman-compose 1.0.3 would use 10 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,6 +41,8 @@ else
     exit 2
 fi
 dc() { "${compose[@]}" -p "$PROJECT" "$@"; }
+engine=docker
+[[ "${compose[0]}" == podman* ]] && engine=podman
 say() { printf '[smoke] %s\n' "$*" >&2; }
 
 teardown() {
@@ -94,6 +97,14 @@ say "lead $lead qualified and quoted (quote.issued)"
 say "driving $DEALS deals through the workers"
 dc run --rm --entrypoint salesflow setup drive --leads "$DEALS" --rate 2 --idle-timeout 90 >&2
 
-say "stopping the workers"
-dc stop >&2
-say "OK: the stack came up, a lead over HTTP was quoted, $DEALS deals completed"
+say "stopping the workers and the gateway (SIGTERM, 60 s grace)"
+mapfile -t stopping < <("$engine" ps -q --filter "label=com.docker.compose.project=$PROJECT")
+"$engine" stop -t 60 "${stopping[@]}" >/dev/null
+failed=0
+while read -r name service code; do
+    case "$service" in lead_svc | quote_svc | order_svc | invoice_svc | gateway) ;; *) continue ;; esac
+    say "$name exited $code"
+    [[ "$code" == 0 ]] || failed=1
+done < <("$engine" inspect -f '{{.Name}} {{index .Config.Labels "com.docker.compose.service"}} {{.State.ExitCode}}' "${stopping[@]}")
+((!failed)) || { say "a worker did not stop cleanly"; exit 1; }
+say "OK: the stack came up, a lead over HTTP was quoted, $DEALS deals completed, all stopped cleanly"
