@@ -29,7 +29,8 @@ pytestmark = pytest.mark.integration
 async def test_every_topic_has_its_declared_retention(endpoints: Endpoints) -> None:
     found = await topic_configs(endpoints.kafka, ALL_TOPICS)
     for spec in ALL_TOPICS:
-        assert {k: found[spec.name][k] for k in spec.configs} == spec.configs, spec.name
+        declared = {k: found[spec.name][k] for k in spec.configs}
+        assert declared == spec.configs, f"{spec.name}: run `salesflow topics create`"
     assert found["lead_svc.dlq"]["retention.ms"] == str(DEAD_LETTER_RETENTION_MS)
 
 
