@@ -22,6 +22,7 @@ from contracts.envelope import decode
 from contracts.errors import InvalidMessage
 from contracts.topics import ALL_TOPICS
 from salesflow.book_queries import read_only
+from shared import tolerant_records
 
 # An order named by salesflow's number or the ERP's; the newest first if an ERP reused one.
 _ORDER_BY_NUMBER = text(
@@ -80,6 +81,9 @@ async def trace_deal(bootstrap: str, deal_id: str) -> list[str]:
 async def read_deal(consumer: AIOKafkaConsumer, deal_id: str) -> list[TracedEvent]:
     """Every record of the deal, in time order, read with `consumer` (not started; it is
     started and stopped here)."""
+    # A deal's partition may hold a record whose header name is not UTF-8 (a hostile client's):
+    # aiokafka would fail the whole read on it, as it would a worker's poll.
+    tolerant_records.install()
     key = deal_id.encode()
     partitioner = DefaultPartitioner()
     await consumer.start()
