@@ -26,9 +26,14 @@ __all__ = [
     "ACCOUNT_KEY",
     "ALL_TOPICS",
     "CONTACT_KEY",
+    "DEAD_LETTER_RETENTION_MS",
     "DEAL_KEY",
+    "EVENT_RETENTION_MS",
     "PARTITIONS",
     "PRICE_ITEM_KEY",
+    "REPLAY_WINDOW_MS",
+    "RETAIN_FOREVER",
+    "SEGMENT_MS",
     "TopicKind",
     "TopicSpec",
     "consumed_by",
@@ -45,6 +50,23 @@ __all__ = [
 # and one number to reason about. Changing it remaps keys to partitions, i.e. breaks per-deal order
 # for messages in flight, so it is a migration, not a config tweak.
 PARTITIONS: Final = 6
+
+_DAY_MS: Final = 24 * 3600 * 1000
+# Retention, explicit on every topic (the broker default, 7 days, would otherwise apply silently).
+# Events and commands: a week, enough for any consumer (a connector of yours included) to be
+# replayed from a point in time (`salesflow replay`). Kafka deletes whole segments only, so a
+# record may outlive its retention by up to one segment's age: segments roll daily, and a record
+# can be read again for at most REPLAY_WINDOW_MS after it was written. Each worker's inbox keeps
+# event ids at least that long (SALESFLOW_INBOX_RETENTION_HOURS, a test holds the default to
+# it), so nothing it reads again is ever applied twice.
+EVENT_RETENTION_MS: Final = 7 * _DAY_MS
+SEGMENT_MS: Final = _DAY_MS
+REPLAY_WINDOW_MS: Final = EVENT_RETENTION_MS + SEGMENT_MS
+# Dead letters wait for a person to fix the cause and redrive them (`salesflow dlq redrive`):
+# four weeks, so that a holiday does not make a parked message expire unseen.
+DEAD_LETTER_RETENTION_MS: Final = 28 * _DAY_MS
+# Compacted topics keep the latest record per key for ever (a price list, an account).
+RETAIN_FOREVER: Final = -1
 
 DEAL_KEY: Final = "deal_id"
 PRICE_ITEM_KEY: Final = "<price_list_id>:<sku>"
@@ -75,6 +97,22 @@ class TopicSpec:
     # The services whose workers consume the topic: the owner of an inbound topic, the next
     # stages of an outbound one. Each must handle every event type on it (tests/contract).
     readers: tuple[str, ...] = ()
+    retention_ms: int = EVENT_RETENTION_MS
+
+    def __post_init__(self) -> None:
+        if self.compacted != (self.retention_ms == RETAIN_FOREVER):
+            raise ValueError(f"{self.name}: a compacted topic, and only one, is kept for ever")
+
+    @property
+    def configs(self) -> dict[str, str]:
+        """The topic's broker configuration, set when it is created (`shared.topics_admin`)."""
+        if self.compacted:
+            return {"cleanup.policy": "compact", "retention.ms": str(RETAIN_FOREVER)}
+        return {
+            "cleanup.policy": "delete",
+            "retention.ms": str(self.retention_ms),
+            "segment.ms": str(SEGMENT_MS),
+        }
 
 
 def _inbound(name: str, owner: str, *event_types: str, key: str = DEAL_KEY) -> TopicSpec:
@@ -90,7 +128,15 @@ def _outbound(
     key: str = DEAL_KEY,
 ) -> TopicSpec:
     return TopicSpec(
-        name, event_types, key, PARTITIONS, compacted, TopicKind.OUTBOUND, owner, read_by
+        name,
+        event_types,
+        key,
+        PARTITIONS,
+        compacted,
+        TopicKind.OUTBOUND,
+        owner,
+        read_by,
+        RETAIN_FOREVER if compacted else EVENT_RETENTION_MS,
     )
 
 
@@ -104,6 +150,8 @@ def _dead_letter(owner: str) -> TopicSpec:
         False,
         TopicKind.DEAD_LETTER,
         owner,
+        (),
+        DEAD_LETTER_RETENTION_MS,
     )
 
 
@@ -139,6 +187,7 @@ ALL_TOPICS: Final[tuple[TopicSpec, ...]] = (
         TopicKind.INBOUND,
         QUOTE,
         (QUOTE,),
+        RETAIN_FOREVER,
     ),
     _inbound("quote.commands", QUOTE, "quote.revise", "quote.accept", "quote.reject"),
     _inbound(

@@ -54,7 +54,7 @@ def worker(
 @app.command()
 def migrate(
     service: Annotated[
-        list[str] | None, typer.Option(help="Service schema(s); default all.")
+        list[str] | None, typer.Option(help="Service schema(s) or gateway; default all.")
     ] = None,
 ) -> None:
     """Apply every service's database migrations (idempotent)."""
@@ -62,35 +62,62 @@ def migrate(
 
     runtime = RuntimeSettings()
     configure_logging(runtime.log_level, json=runtime.log_json)
-    for name in service or SERVICES:
-        upgrade(runtime.sqlalchemy_url(), name)
+    for name in service or (*SERVICES, "gateway"):
+        location = "gateway:migrations" if name == "gateway" else None
+        upgrade(runtime.sqlalchemy_url(), name, location=location)
         typer.echo(f"migrated {name}")
+
+
+@app.command()
+def gateway(
+    host: Annotated[
+        str | None, typer.Option(help="Listen address (SALESFLOW_GATEWAY_HOST).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (SALESFLOW_GATEWAY_PORT).")] = None,
+) -> None:
+    """Run the HTTP gateway until SIGTERM/SIGINT: leads and commands over HTTP (OpenAPI at
+    /docs and /openapi.json), published to Kafka through its own outbox."""
+    from gateway.main import build_gateway, serve  # noqa: PLC0415 - each command loads only what it uses
+    from gateway.settings import GatewaySettings  # noqa: PLC0415 - each command loads only what it uses
+
+    runtime = RuntimeSettings()
+    configure_logging(runtime.log_level, json=runtime.log_json)
+    settings = GatewaySettings()
+    given = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    asyncio.run(serve(build_gateway(runtime, settings), **given))
 
 
 @topics_app.command("list")
 def topics_list() -> None:
     """The worker table and the topic map (markdown), as the README shows them."""
-    from salesflow.topic_map import markdown, workers_markdown  # noqa: PLC0415 - each command loads only what it uses
+    from salesflow.topic_map import markdown, retention_markdown, workers_markdown  # noqa: PLC0415 - each command loads only what it uses
 
     typer.echo(workers_markdown())
     typer.echo()
     typer.echo(markdown())
+    typer.echo()
+    typer.echo(retention_markdown())
 
 
 @topics_app.command("create")
 def topics_create(
     replication_factor: Annotated[int, typer.Option(help="Replicas per partition.")] = 1,
 ) -> None:
-    """Create every salesflow topic with its declared partitions (existing ones are kept)."""
+    """Create every salesflow topic with its declared partitions and configuration (retention,
+    compaction); existing topics are kept and their configuration brought in line."""
     from contracts.topics import ALL_TOPICS  # noqa: PLC0415 - each command loads only what it uses
-    from shared.topics_admin import ensure_topics  # noqa: PLC0415 - each command loads only what it uses
+    from shared.topics_admin import apply_configs, ensure_topics  # noqa: PLC0415 - each command loads only what it uses
 
     runtime = RuntimeSettings()
     configure_logging(runtime.log_level, json=runtime.log_json)
     created = asyncio.run(
         ensure_topics(runtime.kafka_bootstrap, ALL_TOPICS, replication_factor=replication_factor)
     )
-    typer.echo(f"{len(created)} topics created, {len(ALL_TOPICS) - len(created)} already there")
+    configured = asyncio.run(apply_configs(runtime.kafka_bootstrap, ALL_TOPICS))
+    typer.echo(
+        f"{len(created)} topics created, {len(ALL_TOPICS) - len(created)} already there, "
+        f"{len(configured)} reconfigured"
+    )
 
 
 @app.command()
@@ -357,30 +384,82 @@ def drive(
         raise typer.Exit(code=1)
 
 
+def _dead_letter_filter(
+    reason: list[str] | None,
+    event_id: list[str] | None,
+    since: str | None,
+    until: str | None,
+    source: list[str] | None,
+) -> Any:
+    from salesflow.dead_letters import DeadLetterFilter  # noqa: PLC0415 - each command loads only what it uses
+
+    return DeadLetterFilter(
+        reasons=frozenset(reason or ()),
+        event_ids=frozenset(event_id or ()),
+        since=_aware(since, "--since"),
+        until=_aware(until, "--until"),
+        sources=frozenset(source or ()),
+    )
+
+
+def _aware(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(f"{option} {value!r} is not an ISO time") from None
+    if when.tzinfo is None:
+        raise typer.BadParameter(f"{option} needs a time zone (Z or +hh:mm)")
+    return when
+
+
+_REASON = typer.Option("--reason", help="Only entries with this dlq.reason (repeatable).")
+_EVENT_ID = typer.Option("--event-id", help="Only the entry of this event id (repeatable).")
+_SINCE = typer.Option(help="Only entries parked at or after this ISO time, e.g. 2026-12-01T00:00Z.")
+_UNTIL = typer.Option(help="Only entries parked before this ISO time.")
+_SOURCE = typer.Option("--source-topic", help="Only entries from this topic (repeatable).")
+
+
 @dlq_app.command("show")
 def dlq_show(
     service: Annotated[str, typer.Argument(help="Service whose dead-letter topic to read.")],
     limit: Annotated[int, typer.Option(help="At most this many entries.")] = 20,
+    reason: Annotated[list[str] | None, _REASON] = None,
+    event_id: Annotated[list[str] | None, _EVENT_ID] = None,
+    since: Annotated[str | None, _SINCE] = None,
+    until: Annotated[str | None, _UNTIL] = None,
+    source_topic: Annotated[list[str] | None, _SOURCE] = None,
 ) -> None:
-    """Print the dead-letter entries of a service: reason, source and the original bytes."""
+    """Print the dead-letter entries of a service: reason, source, event id, the original
+    bytes."""
     from salesflow.dead_letters import show  # noqa: PLC0415 - each command loads only what it uses
 
     runtime = RuntimeSettings()
-    asyncio.run(show(runtime.kafka_bootstrap, service, limit))
+    which = _dead_letter_filter(reason, event_id, since, until, source_topic)
+    asyncio.run(show(runtime.kafka_bootstrap, service, limit, which))
 
 
 @dlq_app.command("redrive")
 def dlq_redrive(
     service: Annotated[str, typer.Argument(help="Service whose dead letters to re-publish.")],
-    reason: Annotated[str | None, typer.Option(help="Only entries with this dlq.reason.")] = None,
+    reason: Annotated[list[str] | None, _REASON] = None,
+    event_id: Annotated[list[str] | None, _EVENT_ID] = None,
+    since: Annotated[str | None, _SINCE] = None,
+    until: Annotated[str | None, _UNTIL] = None,
+    source_topic: Annotated[list[str] | None, _SOURCE] = None,
+    dry_run: Annotated[bool, typer.Option(help="List what would be sent; send nothing.")] = False,
 ) -> None:
     """Re-publish dead letters to their source topic, unchanged (same event id: the inbox still
-    drops anything that was applied); run after fixing the cause."""
+    drops anything that was applied); run after fixing the cause, best with --dry-run first."""
     from salesflow.dead_letters import redrive  # noqa: PLC0415 - each command loads only what it uses
 
     runtime = RuntimeSettings()
-    count = asyncio.run(redrive(runtime.kafka_bootstrap, service, reason))
-    typer.echo(f"re-published {count} dead letters")
+    which = _dead_letter_filter(reason, event_id, since, until, source_topic)
+    chosen = asyncio.run(redrive(runtime.kafka_bootstrap, service, which, dry_run=dry_run))
+    for letter in chosen:
+        typer.echo(letter.describe())
+    typer.echo(f"{'would re-publish' if dry_run else 're-published'} {len(chosen)} dead letters")
 
 
 def _today() -> date:

@@ -63,7 +63,10 @@ class RuntimeSettings(BaseSettings):
     # The worker hands its committed rows to the relay (or wakes it) itself; the poll only
     # finds rows another process committed or a crashed one left behind.
     relay_poll_interval_s: float = Field(default=0.5, gt=0)
-    inbox_retention_hours: float = Field(default=168.0, gt=0)
+    # The dedupe window: at least as long as a record can be read again from its topic
+    # (contracts.topics.REPLAY_WINDOW_MS: a week's retention plus a day's segment), so that a
+    # replay or a redelivery is never applied twice.
+    inbox_retention_hours: float = Field(default=192.0, gt=0)
 
     # A partition whose position has not moved for this long while records wait on it turns
     # /readyz false and shows in salesflow_partition_stalled_seconds (shared.progress). Above

@@ -31,6 +31,7 @@ from shared.backoff import RetryPolicy
 from shared.clock import Clock, OffsetClock, SystemClock
 from shared.crash import CrashPoints
 from shared.db import make_engine
+from shared.depth import dead_letter_depth_forever
 from shared.health import HealthServer, Readiness
 from shared.intake import Intake
 from shared.mailbox.postgres import PostgresMailbox
@@ -221,6 +222,13 @@ def build_worker(
         )
         worker.tasks.append(
             asyncio.create_task(purge_inbox_forever(mailbox, settings.inbox_retention_hours * 3600))
+        )
+        worker.tasks.append(
+            asyncio.create_task(
+                dead_letter_depth_forever(
+                    subscriber, topic(spec.dead_letter_topic), metrics, spec.service
+                )
+            )
         )
 
     async def stop() -> None:

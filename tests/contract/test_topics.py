@@ -15,14 +15,18 @@ from contracts.topics import (
     ALL_TOPICS,
     CONTACT_KEY,
     DEAL_KEY,
+    EVENT_RETENTION_MS,
     PARTITIONS,
     PRICE_ITEM_KEY,
+    REPLAY_WINDOW_MS,
+    SEGMENT_MS,
     TopicKind,
     dead_letter_topic,
     kafka_key,
     topic,
     topic_for_event,
 )
+from shared.settings import RuntimeSettings
 from tests.contract.payload_examples import DEAL_ID, EXAMPLES
 
 
@@ -108,3 +112,31 @@ def test_kafka_key_is_the_deal_id_except_for_prices() -> None:
 
     assert kafka_key(order) == DEAL_ID.encode()
     assert kafka_key(price) == b"PL-EUR-2025:SKU-1001"
+
+
+def test_every_topic_declares_its_retention() -> None:
+    day_ms = 24 * 3600 * 1000
+    for spec in ALL_TOPICS:
+        configs = spec.configs
+        if spec.compacted:
+            assert configs == {"cleanup.policy": "compact", "retention.ms": "-1"}, spec.name
+        else:
+            assert configs["cleanup.policy"] == "delete", spec.name
+            assert int(configs["retention.ms"]) == spec.retention_ms > 0, spec.name
+            assert int(configs["segment.ms"]) == SEGMENT_MS, spec.name
+        if spec.kind is TopicKind.DEAD_LETTER:
+            # Long enough for a person to come back from a holiday and redrive them.
+            assert spec.retention_ms >= 28 * day_ms
+        elif not spec.compacted:
+            assert spec.retention_ms == EVENT_RETENTION_MS
+
+
+def test_the_inbox_remembers_ids_as_long_as_any_input_can_be_read_again() -> None:
+    # A record lives up to its retention plus one segment; a replay or redelivery within that
+    # must still find its event id in the inbox.
+    window_ms = max(
+        spec.retention_ms + SEGMENT_MS for spec in ALL_TOPICS if spec.readers and not spec.compacted
+    )
+    assert window_ms == REPLAY_WINDOW_MS
+    default_hours = RuntimeSettings.model_fields["inbox_retention_hours"].default
+    assert default_hours * 3600 * 1000 >= REPLAY_WINDOW_MS
