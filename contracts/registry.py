@@ -75,6 +75,7 @@ from contracts.quotes import (
     ReviseQuote,
 )
 from contracts.rejections import CommandRejected
+from contracts.ticks import TimeTicked
 
 __all__ = ["EVENT_TYPES", "PAYLOAD_TYPES", "payload_type"]
 
@@ -135,6 +136,8 @@ PAYLOAD_TYPES: Final[tuple[type[Payload], ...]] = (
     RefundDue,
     RefundRecorded,
     CreditApplied,
+    # time
+    TimeTicked,
     # answers to refused commands, one class under four event types
     CommandRejected,
 )

@@ -7,6 +7,10 @@ accepts), and the service whose poison messages a dead-letter topic holds.
 Every topic is keyed by the deal id so that all messages of one deal land on one partition, in
 order, whichever stage wrote them; the one exception is the compacted price topic, whose key must
 identify the price list item so that compaction keeps the latest price per item.
+
+Ticks (`clock.ticks`) are the one topic no service owns: the scheduler writes them (`salesflow
+tick` and every worker's own ticker, deduplicated by a per-period event id), and every stage with
+a time rule reads them.
 """
 
 from __future__ import annotations
@@ -21,10 +25,12 @@ from contracts.catalog import PriceListItemUpserted
 from contracts.envelope import Envelope
 from contracts.rejections import REJECTION_EVENT_TYPES
 from contracts.stages import STAGES, stage
+from contracts.ticks import CLOCK_DEAL_ID, TICK_PRODUCER
 
 __all__ = [
     "ACCOUNT_KEY",
     "ALL_TOPICS",
+    "CLOCK_KEY",
     "CONTACT_KEY",
     "DEAL_KEY",
     "PARTITIONS",
@@ -51,6 +57,8 @@ PRICE_ITEM_KEY: Final = "<price_list_id>:<sku>"
 # Master data belongs to no deal: the envelope's deal_id (and so the key) is the record's id.
 ACCOUNT_KEY: Final = "account_id"
 CONTACT_KEY: Final = "contact_id"
+# Ticks belong to no deal: one constant key, so they stay in order on one partition.
+CLOCK_KEY: Final = f'"{CLOCK_DEAL_ID}"'
 
 
 class TopicKind(StrEnum):
@@ -59,6 +67,7 @@ class TopicKind(StrEnum):
     INBOUND = "inbound"  # published by upstream systems (forms, ERP, people's tools)
     OUTBOUND = "outbound"  # published by a salesflow service
     DEAD_LETTER = "dead_letter"  # messages a service could never process, with the reason
+    SCHEDULE = "schedule"  # ticks from the scheduler, read by every stage with a time rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +208,17 @@ ALL_TOPICS: Final[tuple[TopicSpec, ...]] = (
     _outbound("invoice.refunded", INVOICE, "invoice.refunded"),
     _outbound("invoice.credit_applied", INVOICE, "invoice.credit_applied"),
     _outbound("invoice.rejected", INVOICE, _INVOICE_REJECTED),
+    # time: owned by the scheduler, read by the stages whose rules act on time passing
+    TopicSpec(
+        "clock.ticks",
+        ("clock.ticked",),
+        CLOCK_KEY,
+        PARTITIONS,
+        False,
+        TopicKind.SCHEDULE,
+        TICK_PRODUCER,
+        (QUOTE, ORDER, INVOICE),
+    ),
     # dead letters
     *(_dead_letter(s.service) for s in STAGES),
 )

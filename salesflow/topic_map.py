@@ -7,7 +7,11 @@ from __future__ import annotations
 from contracts.stages import STAGES
 from contracts.topics import ALL_TOPICS, TopicKind, TopicSpec, consumed_by, published_by
 
-_KINDS = {TopicKind.INBOUND: "inbound", TopicKind.OUTBOUND: "outbound"}
+_KINDS = {
+    TopicKind.INBOUND: "inbound",
+    TopicKind.OUTBOUND: "outbound",
+    TopicKind.SCHEDULE: "schedule",
+}
 
 
 def markdown() -> str:

@@ -27,6 +27,7 @@ from contracts.orders import (
     ResubmitOrder,
 )
 from contracts.quotes import QuoteAccepted
+from contracts.ticks import TimeTicked
 from services.order_svc import domain, wire
 from services.order_svc.store import OrderBook, Touches
 from shared.messages import Incoming, Outgoing
@@ -163,7 +164,15 @@ def on_invoice_paid(
     return _record(book, msg, decision, now)
 
 
+def on_tick(
+    book: OrderBook, msg: Incoming[TimeTicked], policy: domain.OrderPolicy, now: datetime
+) -> list[Outgoing]:
+    # order_svc's time rules act on the tick's time, never the wall clock (contracts.ticks).
+    return []
+
+
 HANDLERS: dict[str, Handler[OrderBook, domain.OrderPolicy]] = {
+    "clock.ticked": on_tick,
     "quote.accepted": on_quote_accepted,
     "order.cancel": on_cancel_order,
     "order.record_fulfilment": on_record_fulfilment,

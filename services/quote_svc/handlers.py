@@ -18,6 +18,7 @@ from contracts.accounts import AccountUpdated
 from contracts.catalog import PriceListItemUpserted
 from contracts.leads import LeadQualified
 from contracts.quotes import AcceptQuote, RejectQuote, ReviseQuote
+from contracts.ticks import TimeTicked
 from services.quote_svc import domain, wire
 from services.quote_svc.store import QuoteBook, Touches
 from shared.messages import Incoming, Outgoing
@@ -125,7 +126,15 @@ def on_reject_quote(
     return _record(book, msg, decision, now)
 
 
+def on_tick(
+    book: QuoteBook, msg: Incoming[TimeTicked], policy: domain.QuotePolicy, now: datetime
+) -> list[Outgoing]:
+    # quote_svc's time rules act on the tick's time, never the wall clock (contracts.ticks).
+    return []
+
+
 HANDLERS: dict[str, Handler[QuoteBook, domain.QuotePolicy]] = {
+    "clock.ticked": on_tick,
     "catalog.price_upserted": on_price_upserted,
     "account.updated": on_account_updated,
     "lead.qualified": on_lead_qualified,

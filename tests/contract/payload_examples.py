@@ -94,6 +94,7 @@ from contracts.quotes import (
     ReviseQuote,
 )
 from contracts.rejections import REJECTION_EVENT_TYPES, CommandRejected
+from contracts.ticks import TimeTicked
 
 DEAL_ID = "L-2024-000123"
 AT = datetime(2025, 1, 20, 14, 3, tzinfo=UTC)
@@ -257,6 +258,7 @@ def _master_data_examples() -> list[Payload]:
 
 def _single_type_examples() -> list[Payload]:
     return [
+        TimeTicked(at=datetime(2025, 3, 1, 6, tzinfo=UTC), period_seconds=3600),
         LeadCaptured(
             lead_id=DEAL_ID,
             source=LeadSource.WEB_FORM,

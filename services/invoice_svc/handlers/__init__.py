@@ -41,6 +41,7 @@ from services.invoice_svc.handlers.orders import (
     on_order_resubmitted,
 )
 from services.invoice_svc.handlers.replies import Policy
+from services.invoice_svc.handlers.time import on_tick
 from services.invoice_svc.store import InvoiceBook, Touches
 from shared.messages import Incoming
 from shared.stage import Handler
@@ -48,6 +49,7 @@ from shared.stage import Handler
 __all__ = ["HANDLERS", "touches_of"]
 
 HANDLERS: dict[str, Handler[InvoiceBook, Policy]] = {
+    "clock.ticked": on_tick,
     "order.confirmed": on_order_confirmed,
     "order.fulfilled": on_order_fulfilled,
     "order.cancelled": on_order_cancelled,
