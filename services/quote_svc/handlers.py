@@ -129,8 +129,20 @@ def on_reject_quote(
 def on_tick(
     book: QuoteBook, msg: Incoming[TimeTicked], policy: domain.QuotePolicy, now: datetime
 ) -> list[Outgoing]:
-    # quote_svc's time rules act on the tick's time, never the wall clock (contracts.ticks).
-    return []
+    # The tick's time is `now` for the rule, not the time the batch was read: a test (or a
+    # drill) moves time by publishing a tick, and a late tick decides as of its own time.
+    at = msg.payload.at
+    events: list[Outgoing] = []
+    for expired in domain.expire_due(book.quotes.values(), book.opportunities, policy, at):
+        quote = expired.quote
+        book.put_quote(quote)
+        closed = wire.quote_closed(quote, domain.CloseStatus.EXPIRED, expired.detail)
+        events.append(REPLIES.event(msg, closed, at, deal_id=quote.lead_id))
+        if expired.opportunity is not None:
+            book.put_opportunity(expired.opportunity)
+            lost = wire.opportunity_closed(expired.opportunity)
+            events.append(REPLIES.event(msg, lost, at, deal_id=quote.lead_id))
+    return events
 
 
 HANDLERS: dict[str, Handler[QuoteBook, domain.QuotePolicy]] = {
@@ -153,9 +165,13 @@ def touches_of(
     quote_ids: set[UUID] = set()
     skus: set[str] = set()
     account_ids: set[UUID] = set()
+    expiring_as_of = None
     for msg in batch:
         payload = msg.payload
-        if isinstance(payload, LeadQualified):
+        if isinstance(payload, TimeTicked):
+            day = payload.at.date()
+            expiring_as_of = day if expiring_as_of is None else max(expiring_as_of, day)
+        elif isinstance(payload, LeadQualified):
             opportunity_ids.add(payload.opportunity_id)
             lead_ids.add(payload.lead_id)
             account_ids.add(payload.account_id)
@@ -178,6 +194,7 @@ def touches_of(
         account_ids=frozenset(account_ids),
         # The counter row is locked only by batches that may open opportunities.
         counter_year=now.year if lead_ids else None,
+        expiring_as_of=expiring_as_of,
     )
 
 

@@ -34,6 +34,13 @@ class QuoteSettings(BaseSettings):
         description="Tax rate of a write-in line that has none of its own.",
     )
 
+    expiry_closes_opportunity: bool = Field(
+        default=False,
+        description="When a tick expires an Active quote past its validity: close its "
+        "opportunity as Lost (canceled) too, if no other quote of it is open. False keeps the "
+        "opportunity open so a person can revise the quote (D365's way).",
+    )
+
     def policy(self) -> QuotePolicy:
         return QuotePolicy(
             price_list_id=self.price_list_id,
@@ -41,4 +48,5 @@ class QuoteSettings(BaseSettings):
             payment_terms=self.payment_terms.value,
             auto_activate=self.auto_activate,
             default_tax_rate=self.default_tax_rate,
+            expiry_closes_opportunity=self.expiry_closes_opportunity,
         )

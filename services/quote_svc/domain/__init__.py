@@ -27,6 +27,12 @@ from services.quote_svc.domain.decisions import (
     revise,
     usable_item,
 )
+from services.quote_svc.domain.expiry import (
+    LOST_ON_EXPIRY,
+    ExpiredOnTime,
+    expire_due,
+    past_validity,
+)
 from services.quote_svc.domain.model import (
     DEFAULT_UNIT,
     PROBABILITY_OPEN,
@@ -64,6 +70,7 @@ __all__ = [
     "ACCEPT",
     "DEFAULT_UNIT",
     "FROM_LEAD",
+    "LOST_ON_EXPIRY",
     "PROBABILITY_OPEN",
     "PROBABILITY_PROPOSED",
     "REJECT",
@@ -82,6 +89,7 @@ __all__ = [
     "Decision",
     "DeliveryTerms",
     "Expired",
+    "ExpiredOnTime",
     "LineRequest",
     "Opened",
     "Opportunity",
@@ -98,9 +106,11 @@ __all__ = [
     "Revised",
     "accept",
     "customer_snapshot",
+    "expire_due",
     "format_quote_number",
     "newer_account",
     "open_opportunity",
+    "past_validity",
     "price_lines",
     "quote_currency",
     "quote_id_for",

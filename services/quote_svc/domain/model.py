@@ -174,6 +174,8 @@ class QuotePolicy:
     payment_terms: str = "net_30"
     auto_activate: bool = True
     default_tax_rate: Decimal = Decimal(0)
+    # On expiry by a tick: False keeps the opportunity open (a person may revise the quote).
+    expiry_closes_opportunity: bool = False
 
 
 @dataclass(frozen=True, slots=True)

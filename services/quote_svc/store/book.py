@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from uuid import UUID
 
 from services.quote_svc.domain import Account, Opportunity, PriceItem, Quote, format_quote_number
@@ -24,6 +25,9 @@ class Touches:
     # Accounts read or snapshotted (those of the opportunities loaded are added by the store).
     account_ids: frozenset[UUID] = frozenset()
     counter_year: int | None = None
+    # A tick's date: the Active quotes valid only until before it are loaded (with their
+    # opportunities) to expire them.
+    expiring_as_of: date | None = None
 
 
 @dataclass

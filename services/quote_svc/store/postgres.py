@@ -63,6 +63,15 @@ class QuoteStore:
                 select(quotes.c.opportunity_id).where(any_of(quotes.c.quote_id, wanted_quotes))
             )
             opp_ids.update(row.opportunity_id for row in rows)
+        if touches.expiring_as_of is not None:
+            # Unlocked, like the lookup above: the rule is decided again under the locks.
+            rows = await conn.execute(
+                select(quotes.c.opportunity_id).where(
+                    quotes.c.state == QuoteState.ACTIVE.value,
+                    quotes.c.valid_until < touches.expiring_as_of,
+                )
+            )
+            opp_ids.update(row.opportunity_id for row in rows)
         leads = sorted(touches.lead_ids)
         if opp_ids or leads:
             # Locked, in key order: two members briefly owning one partition during a rebalance

@@ -99,6 +99,12 @@ quotes = Table(
         unique=True,
         postgresql_where=text("state IN ('draft', 'active')"),
     ),
+    # What a tick looks for: the Active quotes past their validity.
+    Index(
+        "ix_quotes_active_valid_until",
+        "valid_until",
+        postgresql_where=text("state = 'active'"),
+    ),
 )
 
 price_list_items = Table(
