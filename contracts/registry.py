@@ -30,6 +30,7 @@ from contracts.billing import (
     RegisterExternalCreditNote,
 )
 from contracts.catalog import PriceListItemUpserted
+from contracts.dunning import InvoiceDunning, InvoiceOverdue
 from contracts.errors import UnknownEventType
 from contracts.invoices import (
     CancelInvoice,
@@ -127,6 +128,8 @@ PAYLOAD_TYPES: Final[tuple[type[Payload], ...]] = (
     InvoicePosted,
     InvoicePaid,
     InvoiceCancelled,
+    InvoiceOverdue,
+    InvoiceDunning,
     # credit notes, customer credit, refunds
     CreditInvoice,
     RegisterExternalCreditNote,

@@ -203,6 +203,8 @@ ALL_TOPICS: Final[tuple[TopicSpec, ...]] = (
     _outbound("invoice.posted", INVOICE, "invoice.posted", read_by=(ORDER,)),
     _outbound("invoice.paid", INVOICE, "invoice.paid", read_by=(ORDER,)),
     _outbound("invoice.cancelled", INVOICE, "invoice.cancelled"),
+    _outbound("invoice.overdue", INVOICE, "invoice.overdue"),
+    _outbound("invoice.dunning", INVOICE, "invoice.dunning"),
     _outbound("invoice.credited", INVOICE, "invoice.credited", read_by=(ORDER,)),
     _outbound("refund.due", INVOICE, "refund.due"),
     _outbound("invoice.refunded", INVOICE, "invoice.refunded"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from contracts.billing import (
@@ -18,6 +19,7 @@ from contracts.billing import (
     RegisterExternalCreditNote,
 )
 from contracts.documents import DocumentLine, DocumentTotals, PaymentTerms
+from contracts.dunning import InvoiceDunning, InvoiceOverdue
 from contracts.invoices import (
     DownPaymentDeduction,
     InvoiceCancelled,
@@ -344,3 +346,36 @@ def _address(value: domain.Address | None) -> Address | None:
         region=value.region,
         country=value.country,
     )
+
+
+def overdue(found: domain.FollowUp, policy: domain.InvoicingPolicy) -> InvoiceOverdue:
+    return InvoiceOverdue(
+        **_overdue_fields(found),
+        grace_days=policy.overdue_grace_days,
+    )
+
+
+def dunning(found: domain.FollowUp, policy: domain.InvoicingPolicy) -> InvoiceDunning:
+    assert found.level is not None
+    return InvoiceDunning(
+        **_overdue_fields(found),
+        level=found.level,
+        level_days=found.level_days(policy),
+        final=found.final(policy),
+    )
+
+
+def _overdue_fields(found: domain.FollowUp) -> dict[str, Any]:
+    invoice = found.invoice
+    return {
+        "invoice_id": invoice.invoice_id,
+        "invoice_number": invoice.invoice_number,
+        "order_id": invoice.order_id,
+        "account_id": invoice.account_id,
+        "account_name": invoice.account_name or "-",
+        "currency": invoice.currency,
+        "due_date": invoice.due_date,
+        "amount_due": invoice.balance_due,
+        "days_overdue": found.days_overdue,
+        "as_of": found.as_of,
+    }

@@ -31,6 +31,7 @@ from contracts.billing import (
 )
 from contracts.catalog import PriceListItemUpserted
 from contracts.documents import DocumentLine, DocumentTotals, PaymentTerms
+from contracts.dunning import InvoiceDunning, InvoiceOverdue
 from contracts.invoices import (
     CancelInvoice,
     InvoiceCancelled,
@@ -256,9 +257,25 @@ def _master_data_examples() -> list[Payload]:
     ]
 
 
+_OVERDUE: dict[str, Any] = {
+    "invoice_id": INVOICE_ID,
+    "invoice_number": "INV-2025-000311",
+    "order_id": ORDER_ID,
+    "account_id": ACCOUNT_ID,
+    "account_name": "Analytical Engines Ltd",
+    "currency": "EUR",
+    "due_date": date(2025, 2, 19),
+    "amount_due": Decimal("226.10"),
+    "days_overdue": 8,
+    "as_of": date(2025, 2, 27),
+}
+
+
 def _single_type_examples() -> list[Payload]:
     return [
         TimeTicked(at=datetime(2025, 3, 1, 6, tzinfo=UTC), period_seconds=3600),
+        InvoiceOverdue(**_OVERDUE, grace_days=0),
+        InvoiceDunning(**_OVERDUE, level=1, level_days=7, final=False),
         LeadCaptured(
             lead_id=DEAL_ID,
             source=LeadSource.WEB_FORM,

@@ -1,8 +1,8 @@
 """invoice_svc's pure domain: values (`model`) and the decisions over them (`decisions`, a
 package by subject because billing, credits and their bookkeeping pass one module's size).
 
-Pure: standard library and `contracts.money` only (no framework, no I/O). Callers import this
-package and use `domain.<name>`.
+Pure: standard library, `contracts.money` and `contracts.due` only (no framework, no I/O).
+Callers import this package and use `domain.<name>`.
 """
 
 from services.invoice_svc.domain.decisions import (
@@ -22,6 +22,7 @@ from services.invoice_svc.domain.decisions import (
     Entry,
     EntryKind,
     ExternalCredit,
+    FollowUp,
     Held,
     Numbers,
     Refund,
@@ -31,6 +32,7 @@ from services.invoice_svc.domain.decisions import (
     accept_external,
     acknowledge,
     apply_credit,
+    asks_for_money,
     bill_at_confirmation,
     bill_shipment,
     billing_of,
@@ -38,6 +40,7 @@ from services.invoice_svc.domain.decisions import (
     cancel_order,
     corrected,
     credit_invoice,
+    follow_up,
     named_order,
     order_payment,
     recheck_lines,
@@ -103,6 +106,7 @@ __all__ = [
     "EntryKind",
     "ExternalClaim",
     "ExternalCredit",
+    "FollowUp",
     "Held",
     "Invoice",
     "InvoiceCounter",
@@ -125,6 +129,7 @@ __all__ = [
     "accept_external",
     "acknowledge",
     "apply_credit",
+    "asks_for_money",
     "bill_at_confirmation",
     "bill_shipment",
     "billing_of",
@@ -135,6 +140,7 @@ __all__ = [
     "credit_invoice",
     "credit_note_id_for",
     "due_date",
+    "follow_up",
     "invoice_id_for",
     "invoice_number",
     "named_order",

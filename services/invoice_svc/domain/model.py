@@ -82,6 +82,10 @@ class InvoicingPolicy:
     billing: BillingPolicy = BillingPolicy.ON_ORDER
     down_payment_rate: Decimal = Decimal("0.3")
     accept_overpayments: bool = False
+    # Dunning: days of grace past the due date before an invoice is overdue, and the days past
+    # due of each reminder level (ascending; empty: no reminders).
+    overdue_grace_days: int = 0
+    dunning_days: tuple[int, ...] = (7, 21, 45)
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,6 +318,10 @@ class Invoice:
     # on the down payment invoice and the credit applied here): (dp invoice, number, rate, net,
     # tax)
     deductions: tuple[tuple[UUID, str, Decimal, Decimal, Decimal], ...] = ()
+    # Dunning (`decisions.dunning`): the date a tick found it overdue and announced it, and the
+    # highest reminder level sent; both kept so each is sent once, whatever is redelivered.
+    overdue_on: date | None = None
+    dunning_level: int = 0
 
     @property
     def balance_due(self) -> Decimal:

@@ -10,7 +10,7 @@ is decided in the domain, because upstream systems retry under new event ids.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -23,6 +23,7 @@ from contracts.billing import (
 )
 from contracts.invoices import CancelInvoice, RecordPayment, RegisterExternalInvoice
 from contracts.orders import OrderAcknowledged, OrderCancelled, OrderConfirmed, OrderFulfilled
+from contracts.ticks import TimeTicked
 from services.invoice_svc import domain, wire
 from services.invoice_svc.handlers.commands import (
     on_apply_credit,
@@ -79,6 +80,7 @@ def touches_of(batch: Sequence[Incoming[Any]], policy: Policy, now: datetime) ->
     order_numbers: set[str] = set()
     erp_numbers: set[str] = set()
     posts = corrects = False
+    as_of = _latest_tick(batch)
     for msg in batch:
         payload: Payload = msg.payload
         match payload:
@@ -132,9 +134,17 @@ def touches_of(batch: Sequence[Incoming[Any]], policy: Policy, now: datetime) ->
         application_ids=frozenset(applications),
         order_numbers=frozenset(order_numbers),
         erp_order_numbers=frozenset(erp_numbers),
+        due_before=None if as_of is None else as_of - timedelta(days=policy.overdue_grace_days),
+        dunning_levels=len(policy.dunning_days),
         counter_year=now.year if native and posts else None,
         credit_counter_year=now.year if native and corrects else None,
     )
+
+
+def _latest_tick(batch: Sequence[Incoming[Any]]) -> date | None:
+    """The date of the batch's latest tick: the follow-ups due as of then are loaded."""
+    days = [m.payload.at.date() for m in batch if isinstance(m.payload, TimeTicked)]
+    return max(days, default=None)
 
 
 def _name_order(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
@@ -43,6 +43,10 @@ class Touches:
     # Orders named by salesflow's number or the ERP's (ERP invoices, payments, acknowledgements).
     order_numbers: frozenset[str] = frozenset()
     erp_order_numbers: frozenset[str] = frozenset()
+    # A tick: the invoices still asking for money that were due before `due_before` and may
+    # have a follow-up (not yet announced overdue, or below `dunning_levels`).
+    due_before: date | None = None
+    dunning_levels: int = 0
     counter_year: int | None = None  # locks the invoice counter
     credit_counter_year: int | None = None  # locks the credit note counter
 
@@ -172,6 +176,11 @@ class InvoiceBook:
         )
 
     # -- writing ---------------------------------------------------------------------------
+
+    def put_invoice(self, invoice: Invoice) -> None:
+        """An invoice changed in place (not a new document)."""
+        self.invoices[invoice.invoice_id] = invoice
+        self.changed_invoices[invoice.invoice_id] = invoice
 
     def put_order(self, order: Order) -> None:
         self.orders[order.order_id] = order

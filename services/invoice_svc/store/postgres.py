@@ -60,6 +60,19 @@ _CREDITS = text(
 )
 
 
+async def _follow_up_candidates(conn: AsyncConnection, touches: Touches) -> list[UUID]:
+    c = invoices.c
+    rows = await conn.execute(
+        select(c.invoice_id).where(
+            c.balance_due > 0,
+            c.state != "canceled",
+            c.due_date < touches.due_before,
+            or_(c.overdue_on.is_(None), c.dunning_level < touches.dunning_levels),
+        )
+    )
+    return [row.invoice_id for row in rows]
+
+
 class InvoiceStore:
     """Postgres adapter of invoice_svc (SQLAlchemy Core, no ORM on the hot path)."""
 
@@ -91,12 +104,17 @@ class InvoiceStore:
                 claim = claim_from_row(row)
                 book.held[claim.external_invoice_id] = claim
                 numbers.add(claim.invoice_number)
-        if order_ids or touches.invoice_ids or external_ids or numbers:
+        invoice_ids = set(touches.invoice_ids)
+        if touches.due_before is not None:
+            # Unlocked: the candidates of a tick's follow-up, locked with the others below and
+            # decided under that lock.
+            invoice_ids.update(await _follow_up_candidates(conn, touches))
+        if order_ids or invoice_ids or external_ids or numbers:
             rows = await conn.execute(
                 select(invoices)
                 .where(
                     or_(
-                        any_of(invoices.c.invoice_id, sorted(touches.invoice_ids)),
+                        any_of(invoices.c.invoice_id, sorted(invoice_ids)),
                         any_of(invoices.c.order_id, order_ids),
                         any_of(invoices.c.external_invoice_id, external_ids),
                         any_of(invoices.c.invoice_number, sorted(numbers)),

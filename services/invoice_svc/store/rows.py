@@ -231,6 +231,8 @@ def row_from_invoice(invoice: Invoice) -> dict[str, Any]:
         "cancel_reason": invoice.cancel_reason,
         "created_at": invoice.created_at,
         "updated_at": invoice.updated_at,
+        "overdue_on": invoice.overdue_on,
+        "dunning_level": invoice.dunning_level,
     }
 
 
@@ -269,6 +271,8 @@ def invoice_from_row(row: Row[Any]) -> Invoice:
             (UUID(d), n, Decimal(r), Decimal(net), Decimal(t))
             for d, n, r, net, t in (row.deductions or [])
         ),
+        overdue_on=row.overdue_on,
+        dunning_level=row.dunning_level,
     )
 
 

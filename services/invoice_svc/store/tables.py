@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Index,
+    Integer,
     MetaData,
     Numeric,
     PrimaryKeyConstraint,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -105,8 +107,13 @@ invoices = Table(
     Column("credited_lines", JSONB, nullable=False, server_default="{}"),
     Column("credited_rates", JSONB, nullable=False, server_default="{}"),
     Column("deductions", JSONB, nullable=False, server_default="[]"),
+    # Dunning: when a tick announced it overdue, and the highest reminder level sent.
+    Column("overdue_on", Date),
+    Column("dunning_level", Integer, nullable=False, server_default="0"),
     Index("ix_invoices_order_id", "order_id"),
     Index("ix_invoices_account_id", "account_id"),
+    # What a tick looks for: invoices still asking for money, by due date.
+    Index("ix_invoices_open_due_date", "due_date", postgresql_where=text("balance_due > 0")),
 )
 
 # A payment id is recorded once per invoice it settles (several, when one payment was spread

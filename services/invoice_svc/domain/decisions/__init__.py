@@ -1,8 +1,8 @@
 """invoice_svc's decisions, by subject: `billing` (orders billed by policy, ERP invoices,
 payments), `credits` (credit notes, invoice cancellations), `settlement` (order cancellations,
 refunds, customer credit applied), `orders` (the ERP's order number, orders named by an ERP
-document, payments naming an order), and the bookkeeping they share (`books`). Callers use
-`domain.<name>`."""
+document, payments naming an order), `dunning` (overdue invoices and reminder levels, on
+ticks), and the bookkeeping they share (`books`). Callers use `domain.<name>`."""
 
 from services.invoice_svc.domain.decisions.billing import (
     Held,
@@ -44,6 +44,7 @@ from services.invoice_svc.domain.decisions.credits import (
     credit_invoice,
     register_external_credit,
 )
+from services.invoice_svc.domain.decisions.dunning import FollowUp, asks_for_money, follow_up
 from services.invoice_svc.domain.decisions.orders import (
     Allocation,
     acknowledge,
@@ -74,6 +75,7 @@ __all__ = [
     "Entry",
     "EntryKind",
     "ExternalCredit",
+    "FollowUp",
     "Held",
     "Numbers",
     "Refund",
@@ -83,6 +85,7 @@ __all__ = [
     "accept_external",
     "acknowledge",
     "apply_credit",
+    "asks_for_money",
     "bill_at_confirmation",
     "bill_shipment",
     "billing_of",
@@ -90,6 +93,7 @@ __all__ = [
     "cancel_order",
     "corrected",
     "credit_invoice",
+    "follow_up",
     "named_order",
     "order_payment",
     "recheck_lines",
