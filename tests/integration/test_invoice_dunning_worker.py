@@ -41,7 +41,9 @@ async def test_overdue_and_each_level_once_across_a_restart_and_none_after_payme
             await publish(endpoints.kafka, [record_of("order.confirmed", order_confirmed(deal))])
             records = await reader.collect(_count(deal, "invoice.posted", 1), timeout_s=120)
             (invoice,) = [p for t, p in _of(records, deal) if t == "invoice.posted"]
-            due = datetime(*invoice.due_date.timetuple()[:3], 6, tzinfo=UTC)
+            # Today's time of day on the due date: a tick's id is derived from its time, and an
+            # earlier run's tick of the same time would be a duplicate to every inbox.
+            due = datetime.combine(invoice.due_date, datetime.now(UTC).time(), tzinfo=UTC)
             first = due + timedelta(days=8)
             await publish_tick(endpoints.kafka, first, 3600)
             await reader.collect(_count(deal, "invoice.dunning", 1))
