@@ -18,6 +18,7 @@ from contracts.accounts import (
     UpsertAccount,
     UpsertContact,
 )
+from contracts.alerts import ErpInvoiceHandoffStale, OrderHandoffStale
 from contracts.base import Payload
 from contracts.billing import (
     ApplyCredit,
@@ -139,8 +140,10 @@ PAYLOAD_TYPES: Final[tuple[type[Payload], ...]] = (
     RefundDue,
     RefundRecorded,
     CreditApplied,
-    # time
+    # time, and the stale hand-offs it finds
     TimeTicked,
+    OrderHandoffStale,
+    ErpInvoiceHandoffStale,
     # answers to refused commands, one class under four event types
     CommandRejected,
 )

@@ -199,6 +199,7 @@ ALL_TOPICS: Final[tuple[TopicSpec, ...]] = (
     _outbound("order.acknowledged", ORDER, "order.acknowledged", read_by=(INVOICE,)),
     _outbound("order.refused", ORDER, "order.refused"),
     _outbound("order.resubmitted", ORDER, "order.resubmitted", read_by=(INVOICE,)),
+    _outbound("order.handoff_stale", ORDER, "order.handoff_stale"),
     _outbound("order.rejected", ORDER, _ORDER_REJECTED),
     _outbound("invoice.posted", INVOICE, "invoice.posted", read_by=(ORDER,)),
     _outbound("invoice.paid", INVOICE, "invoice.paid", read_by=(ORDER,)),
@@ -209,6 +210,7 @@ ALL_TOPICS: Final[tuple[TopicSpec, ...]] = (
     _outbound("refund.due", INVOICE, "refund.due"),
     _outbound("invoice.refunded", INVOICE, "invoice.refunded"),
     _outbound("invoice.credit_applied", INVOICE, "invoice.credit_applied"),
+    _outbound("invoice.handoff_stale", INVOICE, "invoice.handoff_stale"),
     _outbound("invoice.rejected", INVOICE, _INVOICE_REJECTED),
     # time: owned by the scheduler, read by the stages whose rules act on time passing
     TopicSpec(

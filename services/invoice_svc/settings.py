@@ -71,6 +71,13 @@ class InvoiceSettings(BaseSettings):
         "Empty: no reminders (the ERP duns).",
     )
 
+    held_alert_hours: int = Field(
+        default=24,
+        ge=0,
+        description="Hours an ERP invoice may be held for an order salesflow has not seen "
+        "before a tick raises invoice.handoff_stale (once per invoice); 0: never.",
+    )
+
     @field_validator("dunning_days")
     @classmethod
     def _ascending(cls, value: str) -> str:
@@ -89,6 +96,7 @@ class InvoiceSettings(BaseSettings):
             accept_overpayments=self.accept_overpayments,
             overdue_grace_days=self.overdue_grace_days,
             dunning_days=_days(self.dunning_days),
+            held_alert_hours=self.held_alert_hours,
         )
 
 

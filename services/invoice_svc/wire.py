@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from contracts.alerts import ErpInvoiceHandoffStale
 from contracts.billing import (
     CreditApplied,
     CreditInvoice,
@@ -379,3 +380,22 @@ def _overdue_fields(found: domain.FollowUp) -> dict[str, Any]:
         "days_overdue": found.days_overdue,
         "as_of": found.as_of,
     }
+
+
+def held_too_long(
+    claim: domain.ExternalClaim, policy: domain.InvoicingPolicy, now: datetime
+) -> ErpInvoiceHandoffStale:
+    return ErpInvoiceHandoffStale(
+        waiting_since=claim.received_at,
+        waited_hours=domain.waited_hours(claim.received_at, now),
+        threshold_hours=policy.held_alert_hours,
+        as_of=now,
+        action="the order it names has not reached salesflow: check the order named on the ERP "
+        "invoice (a wrong number is corrected by the ERP re-sending the invoice), or why the "
+        "order was never confirmed",
+        external_invoice_id=claim.external_invoice_id,
+        invoice_number=claim.invoice_number,
+        order_id=claim.order_id,
+        order_number=claim.order_number,
+        erp_order_number=claim.erp_order_number,
+    )

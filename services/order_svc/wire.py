@@ -7,10 +7,12 @@ confirmed / fulfilled / cancelled / invoiced / acknowledged / refused / resubmit
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from contracts.alerts import OrderHandoffStale
 from contracts.billing import InvoiceCredited
 from contracts.documents import DocumentLine, DocumentTotals, InvoicingPolicy, PaymentTerms
 from contracts.invoices import InvoicePosted
@@ -300,4 +302,19 @@ def _document_line(line: domain.OrderLine) -> DocumentLine:
         net_amount=a.net,
         tax_amount=a.tax,
         total_amount=a.total,
+    )
+
+
+def not_acknowledged(
+    order: domain.Order, policy: domain.OrderPolicy, now: datetime
+) -> OrderHandoffStale:
+    return OrderHandoffStale(
+        waiting_since=order.confirmed_at,
+        waited_hours=domain.waited_hours(order.confirmed_at, now),
+        threshold_hours=policy.ack_alert_hours,
+        as_of=now,
+        action="the ERP has not booked the order: check the ERP connector and the order in "
+        "the ERP, then acknowledge (order.acknowledge), refuse (order.refuse) or cancel it",
+        order_id=order.order_id,
+        order_number=order.order_number,
     )

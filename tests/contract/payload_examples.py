@@ -16,6 +16,7 @@ from contracts.accounts import (
     UpsertAccount,
     UpsertContact,
 )
+from contracts.alerts import ErpInvoiceHandoffStale, OrderHandoffStale
 from contracts.base import Payload
 from contracts.billing import (
     ApplyCredit,
@@ -271,10 +272,31 @@ _OVERDUE: dict[str, Any] = {
 }
 
 
+_STALE: dict[str, Any] = {
+    "waiting_since": datetime(2025, 2, 10, 9, 30, tzinfo=UTC),
+    "waited_hours": 26,
+    "threshold_hours": 24,
+    "as_of": datetime(2025, 2, 11, 11, tzinfo=UTC),
+}
+
+
 def _single_type_examples() -> list[Payload]:
     return [
         TimeTicked(at=datetime(2025, 3, 1, 6, tzinfo=UTC), period_seconds=3600),
         InvoiceOverdue(**_OVERDUE, grace_days=0),
+        ErpInvoiceHandoffStale(
+            **_STALE,
+            action="check the order number on the ERP invoice, or confirm the order",
+            external_invoice_id="ERP-INV-88817",
+            invoice_number="AR-2025-01337",
+            order_number="SO-2025-00009",
+        ),
+        OrderHandoffStale(
+            **_STALE,
+            action="check the ERP connector; acknowledge, refuse or cancel the order",
+            order_id=ORDER_ID,
+            order_number="SO-2025-00009",
+        ),
         InvoiceDunning(**_OVERDUE, level=1, level_days=7, final=False),
         LeadCaptured(
             lead_id=DEAL_ID,

@@ -50,7 +50,9 @@ from services.invoice_svc.domain.decisions import (
     register_external,
     register_external_credit,
     remember_order,
+    stale_claims,
     totals_differences,
+    waited_hours,
 )
 from services.invoice_svc.domain.model import (
     TERM_DAYS,
@@ -153,5 +155,7 @@ __all__ = [
     "register_external",
     "register_external_credit",
     "remember_order",
+    "stale_claims",
     "totals_differences",
+    "waited_hours",
 ]

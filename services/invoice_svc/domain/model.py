@@ -86,6 +86,8 @@ class InvoicingPolicy:
     # due of each reminder level (ascending; empty: no reminders).
     overdue_grace_days: int = 0
     dunning_days: tuple[int, ...] = (7, 21, 45)
+    # Hours an ERP invoice may wait for its order before a tick raises an alert (0: never).
+    held_alert_hours: int = 24
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +274,8 @@ class ExternalClaim:
     lines: tuple[tuple[int, Decimal, Decimal | None, Decimal | None], ...] | None = None
     order_number: str | None = None
     erp_order_number: str | None = None
+    # When a tick raised the stale hand-off alert for it (once).
+    alerted_at: datetime | None = None
 
     def names(self, order: Order) -> bool:
         """Whether the claim names `order`, by any of the names it gave."""

@@ -136,9 +136,16 @@ def touches_of(batch: Sequence[Incoming[Any]], policy: Policy, now: datetime) ->
         erp_order_numbers=frozenset(erp_numbers),
         due_before=None if as_of is None else as_of - timedelta(days=policy.overdue_grace_days),
         dunning_levels=len(policy.dunning_days),
+        held_received_before=None
+        if as_of is None or policy.held_alert_hours <= 0
+        else _latest_tick_time(batch) - timedelta(hours=policy.held_alert_hours),
         counter_year=now.year if native and posts else None,
         credit_counter_year=now.year if native and corrects else None,
     )
+
+
+def _latest_tick_time(batch: Sequence[Incoming[Any]]) -> datetime:
+    return max(m.payload.at for m in batch if isinstance(m.payload, TimeTicked))
 
 
 def _latest_tick(batch: Sequence[Incoming[Any]]) -> date | None:

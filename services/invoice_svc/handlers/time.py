@@ -1,5 +1,6 @@
 """invoice_svc's time rules, acting on ticks (contracts.ticks) with the tick's time as `now`:
-overdue invoices and reminder levels (`domain.follow_up`)."""
+overdue invoices and reminder levels (`domain.follow_up`), ERP invoices held too long for their
+order (`domain.stale_claims`)."""
 
 from __future__ import annotations
 
@@ -28,4 +29,8 @@ def on_tick(
             events.append(REPLIES.event(msg, wire.overdue(found, policy), at, deal_id=deal))
         if found.level is not None:
             events.append(REPLIES.event(msg, wire.dunning(found, policy), at, deal_id=deal))
+    for claim in domain.stale_claims(book.held.values(), policy, at):
+        book.put_alerted(claim)
+        alert = wire.held_too_long(claim, policy, at)
+        events.append(REPLIES.event(msg, alert, at, deal_id=claim.deal_id))
     return events

@@ -344,6 +344,7 @@ def row_from_claim(claim: ExternalClaim) -> dict[str, Any]:
         "due_date": claim.due_date,
         "command_event_id": claim.command_event_id,
         "received_at": claim.received_at,
+        "alerted_at": claim.alerted_at,
         "lines": None
         if claim.lines is None
         else [
@@ -367,6 +368,7 @@ def claim_from_row(row: Row[Any]) -> ExternalClaim:
         due_date=row.due_date,
         command_event_id=row.command_event_id,
         received_at=row.received_at,
+        alerted_at=row.alerted_at,
         lines=None
         if row.lines is None
         else tuple(

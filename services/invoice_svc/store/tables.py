@@ -226,6 +226,8 @@ pending_external_invoices = Table(
     Column("due_date", Date, nullable=False),
     Column("command_event_id", Uuid, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
+    # When a tick raised the stale hand-off alert about it (once); null: not yet.
+    Column("alerted_at", DateTime(timezone=True)),
     Column("lines", JSONB),  # null: the whole unbilled order
     Column("order_number", Text),
     Column("erp_order_number", Text),

@@ -35,6 +35,7 @@ from services.order_svc.domain.erp import (
     refuse,
     resubmit,
 )
+from services.order_svc.domain.handoffs import unacknowledged, waited_hours
 from services.order_svc.domain.model import (
     ACCEPTED,
     CANCEL,
@@ -125,4 +126,6 @@ __all__ = [
     "record_invoice",
     "refuse",
     "resubmit",
+    "unacknowledged",
+    "waited_hours",
 ]

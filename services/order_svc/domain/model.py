@@ -221,6 +221,8 @@ class Order:
     # The ERP's own number once it booked the order; its refusal while one is pending.
     erp_order_number: str | None = None
     erp_refusal: ErpRefusal | None = None
+    # When a tick raised the alert that the ERP had not acknowledged it in time (once).
+    ack_alerted_at: datetime | None = None
 
     @property
     def completeness(self) -> Completeness | None:
@@ -406,6 +408,10 @@ class Numbering:
 
 @dataclass(frozen=True, slots=True)
 class OrderPolicy:
-    """What order_svc's handlers are configured with (`OrderSettings.policy()`): the numbering."""
+    """What order_svc's handlers are configured with (`OrderSettings.policy()`): the numbering,
+    and when an unacknowledged order is stale."""
 
     numbering: Numbering = field(default_factory=Numbering)
+    # Hours a confirmed order may wait for the ERP's acknowledgement before a tick raises an
+    # alert; 0: never (deployments whose ERP does not acknowledge orders).
+    ack_alert_hours: int = 0

@@ -67,6 +67,8 @@ orders = Table(
     Column("erp_order_number", Text),
     Column("erp_refusal_code", Text),
     Column("erp_refusal_detail", Text),
+    # When a tick raised the alert that the ERP had not acknowledged it in time (once).
+    Column("ack_alerted_at", DateTime(timezone=True)),
     Index("ix_orders_deal_id", "deal_id"),
     Index("ix_orders_erp_order_number", "erp_order_number"),
 )

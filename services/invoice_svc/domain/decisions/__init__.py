@@ -2,7 +2,8 @@
 payments), `credits` (credit notes, invoice cancellations), `settlement` (order cancellations,
 refunds, customer credit applied), `orders` (the ERP's order number, orders named by an ERP
 document, payments naming an order), `dunning` (overdue invoices and reminder levels, on
-ticks), and the bookkeeping they share (`books`). Callers use `domain.<name>`."""
+ticks), `handoffs` (ERP invoices held too long, on ticks), and the bookkeeping they share
+(`books`). Callers use `domain.<name>`."""
 
 from services.invoice_svc.domain.decisions.billing import (
     Held,
@@ -45,6 +46,7 @@ from services.invoice_svc.domain.decisions.credits import (
     register_external_credit,
 )
 from services.invoice_svc.domain.decisions.dunning import FollowUp, asks_for_money, follow_up
+from services.invoice_svc.domain.decisions.handoffs import stale_claims, waited_hours
 from services.invoice_svc.domain.decisions.orders import (
     Allocation,
     acknowledge,
@@ -103,5 +105,7 @@ __all__ = [
     "register_external",
     "register_external_credit",
     "remember_order",
+    "stale_claims",
     "totals_differences",
+    "waited_hours",
 ]
