@@ -317,3 +317,11 @@ class OpportunityClosed(Payload):
         examples=["190.00"],
     )
     currency: CurrencyCode = Field(description="ISO 4217 currency.", examples=["EUR"])
+    close_date: date | None = Field(
+        default=None,
+        description="When it closed (absent on events before closes carried it).",
+        examples=["2025-01-20"],
+    )
+    competitor: ShortText | None = Field(
+        default=None, description="Who won instead, when Lost to a competitor.", examples=[None]
+    )

@@ -53,6 +53,16 @@ from contracts.leads import (
     ReactivateLead,
     UpdateLead,
 )
+from contracts.opportunities import (
+    ActivateQuote,
+    CloseOpportunity,
+    CreateQuote,
+    OpportunityOpened,
+    OpportunityUpdated,
+    QuoteDrafted,
+    ReopenOpportunity,
+    UpdateOpportunity,
+)
 from contracts.orders import (
     AcknowledgeOrder,
     CancelOrder,
@@ -109,6 +119,14 @@ PAYLOAD_TYPES: Final[tuple[type[Payload], ...]] = (
     QuoteAccepted,
     QuoteClosed,
     OpportunityClosed,
+    UpdateOpportunity,
+    CloseOpportunity,
+    ReopenOpportunity,
+    CreateQuote,
+    ActivateQuote,
+    OpportunityOpened,
+    OpportunityUpdated,
+    QuoteDrafted,
     # orders
     CancelOrder,
     RecordFulfilment,

@@ -13,6 +13,15 @@ from contracts.accounts import AccountUpdated
 from contracts.catalog import PriceListItemUpserted
 from contracts.documents import DocumentLine, DocumentTotals, InvoicingPolicy, PaymentTerms
 from contracts.leads import ContactInfo, LeadQualified
+from contracts.opportunities import (
+    CloseOpportunity,
+    DraftLine,
+    ForecastCategory,
+    OpportunityOpened,
+    OpportunityUpdated,
+    QuoteDrafted,
+    UpdateOpportunity,
+)
 from contracts.parties import AccountDetails, Address, CustomerDetails
 from contracts.quotes import (
     AcceptQuote,
@@ -188,6 +197,87 @@ def opportunity_closed(opportunity: domain.Opportunity) -> OpportunityClosed:
         status_reason=opportunity.status_reason,
         actual_revenue=opportunity.actual_revenue if won else None,
         currency=opportunity.currency,
+        close_date=opportunity.close_date,
+        competitor=opportunity.competitor,
+    )
+
+
+def estimates_of(command: UpdateOpportunity) -> domain.Estimates:
+    return domain.Estimates(
+        estimated_revenue=command.estimated_revenue,
+        estimated_close_date=command.estimated_close_date,
+        probability=command.probability,
+        pipeline_phase=command.pipeline_phase,
+        forecast_category=command.forecast_category.value if command.forecast_category else None,
+    )
+
+
+def closing_of(command: CloseOpportunity) -> domain.Closing:
+    return domain.Closing(
+        won=command.outcome is OpportunityOutcome.WON,
+        status_reason=command.status_reason.value,
+        actual_revenue=command.actual_revenue,
+        close_date=command.close_date,
+        competitor=command.competitor,
+    )
+
+
+def _opportunity(o: domain.Opportunity) -> dict[str, Any]:
+    return {
+        "opportunity_id": o.opportunity_id,
+        "lead_id": o.lead_id,
+        "topic": o.topic,
+        "account_id": o.customer.account_id,
+        "account_name": o.customer.account_name,
+        "currency": o.currency,
+        "state": o.state.value,
+        "status_reason": o.status_reason,
+        "estimated_revenue": o.estimated_revenue,
+        "revenue_given": o.revenue_given,
+        "estimated_close_date": o.estimated_close_date,
+        "probability": o.probability,
+        "pipeline_phase": o.pipeline_phase,
+        "forecast_category": ForecastCategory(o.forecast_category),
+        "actual_revenue": o.actual_revenue,
+        "competitor": o.competitor,
+    }
+
+
+def opportunity_opened(opportunity: domain.Opportunity) -> OpportunityOpened:
+    return OpportunityOpened(**_opportunity(opportunity))
+
+
+def opportunity_updated(
+    opportunity: domain.Opportunity, changed: tuple[str, ...], reason: str
+) -> OpportunityUpdated:
+    return OpportunityUpdated(**_opportunity(opportunity), changed=changed, reason=reason)
+
+
+def quote_drafted(quote: domain.Quote, opportunity: domain.Opportunity) -> QuoteDrafted:
+    unpriced = tuple(line.line_no for line in quote.lines if not line.priced)
+    return QuoteDrafted(
+        quote_id=quote.quote_id,
+        quote_number=quote.quote_number,
+        revision=quote.revision,
+        opportunity_id=quote.opportunity_id,
+        lead_id=quote.lead_id,
+        account_name=opportunity.customer.account_name,
+        price_list_id=quote.price_list_id,
+        currency=quote.currency,
+        lines=tuple(
+            DraftLine(
+                line_no=line.line_no,
+                sku=line.sku,
+                description=line.description,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                discount_amount=line.discount_amount,
+                tax_rate=line.tax_rate,
+            )
+            for line in quote.lines
+        ),
+        unpriced_lines=unpriced,
+        waiting_for="needs_price" if unpriced or not quote.lines else "awaiting_activation",
     )
 
 

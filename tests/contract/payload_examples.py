@@ -62,6 +62,19 @@ from contracts.leads import (
     ReactivateLead,
     UpdateLead,
 )
+from contracts.opportunities import (
+    ActivateQuote,
+    CloseOpportunity,
+    CreateQuote,
+    DraftLine,
+    ForecastCategory,
+    OpportunityCloseReason,
+    OpportunityOpened,
+    OpportunityUpdated,
+    QuoteDrafted,
+    ReopenOpportunity,
+    UpdateOpportunity,
+)
 from contracts.orders import (
     AcknowledgeOrder,
     BillingStatus,
@@ -258,6 +271,23 @@ def _master_data_examples() -> list[Payload]:
     ]
 
 
+_OPPORTUNITY: dict[str, Any] = {
+    "opportunity_id": OPPORTUNITY_ID,
+    "lead_id": DEAL_ID,
+    "topic": "50 widgets",
+    "account_id": ACCOUNT_ID,
+    "account_name": "Analytical Engines Ltd",
+    "currency": "EUR",
+    "state": "open",
+    "status_reason": "in_progress",
+    "estimated_revenue": Decimal("190.00"),
+    "revenue_given": False,
+    "estimated_close_date": date(2025, 2, 9),
+    "probability": 40,
+    "pipeline_phase": "propose",
+    "forecast_category": ForecastCategory.PIPELINE,
+}
+
 _OVERDUE: dict[str, Any] = {
     "invoice_id": INVOICE_ID,
     "invoice_number": "INV-2025-000311",
@@ -284,6 +314,53 @@ def _single_type_examples() -> list[Payload]:
     return [
         TimeTicked(at=datetime(2025, 3, 1, 6, tzinfo=UTC), period_seconds=3600),
         InvoiceOverdue(**_OVERDUE, grace_days=0),
+        UpdateOpportunity(
+            opportunity_id=OPPORTUNITY_ID,
+            probability=60,
+            pipeline_phase="propose",
+            forecast_category=ForecastCategory.BEST_CASE,
+            requested_by="jane.doe@example.com",
+        ),
+        CloseOpportunity(
+            opportunity_id=OPPORTUNITY_ID,
+            outcome=OpportunityOutcome.LOST,
+            status_reason=OpportunityCloseReason.OUT_SOLD,
+            competitor="Babbage & Co",
+            requested_by="jane.doe@example.com",
+        ),
+        ReopenOpportunity(opportunity_id=OPPORTUNITY_ID, requested_by="jane.doe@example.com"),
+        CreateQuote(
+            opportunity_id=OPPORTUNITY_ID,
+            quote_id=UUID("2d1b6f0e-3c4a-4b5d-8e6f-7a8b9c0d1e2f"),
+            lines=(QuoteLineInput(sku="SKU-1001", quantity=Decimal(12)),),
+            requested_by="jane.doe@example.com",
+        ),
+        ActivateQuote(quote_id=QUOTE_ID, requested_by="jane.doe@example.com"),
+        OpportunityOpened(**_OPPORTUNITY),
+        OpportunityUpdated(
+            **_OPPORTUNITY, changed=("probability", "pipeline_phase"), reason="updated"
+        ),
+        QuoteDrafted(
+            quote_id=QUOTE_ID,
+            quote_number="Q-2025-00017",
+            revision=1,
+            opportunity_id=OPPORTUNITY_ID,
+            lead_id=DEAL_ID,
+            account_name="Analytical Engines Ltd",
+            price_list_id="PL-EUR-2025",
+            currency="EUR",
+            lines=(
+                DraftLine(
+                    line_no=1,
+                    sku="SKU-9999",
+                    description="SKU-9999",
+                    quantity=Decimal(10),
+                    tax_rate=Decimal("0.19"),
+                ),
+            ),
+            unpriced_lines=(1,),
+            waiting_for="needs_price",
+        ),
         ErpInvoiceHandoffStale(
             **_STALE,
             action="check the order number on the ERP invoice, or confirm the order",

@@ -34,12 +34,12 @@ def test_every_registered_event_type_is_on_exactly_one_topic() -> None:
 
 
 def test_registry() -> None:
-    assert len(EVENT_TYPES) == 58
+    assert len(EVENT_TYPES) == 66
     assert payload_type("lead.captured").__name__ == "LeadCaptured"
     assert {payload_type(t).__name__ for t in ("lead.rejected", "invoice.rejected")} == {
         "CommandRejected"
     }
-    assert len(PAYLOAD_TYPES) == 55
+    assert len(PAYLOAD_TYPES) == 63
     with pytest.raises(UnknownEventType):
         payload_type("lead.nope")
 
@@ -47,13 +47,14 @@ def test_registry() -> None:
 def test_topic_names_are_unique_and_complete() -> None:
     names = [spec.name for spec in ALL_TOPICS]
 
-    assert len(names) == len(set(names)) == 45
+    assert len(names) == len(set(names)) == 49
     assert {spec.name for spec in ALL_TOPICS if spec.kind is TopicKind.INBOUND} == {
         "lead.captured",
         "lead.commands",
         "account.commands",
         "catalog.prices",
         "quote.commands",
+        "opportunity.commands",
         "order.commands",
         "invoice.commands",
     }

@@ -43,6 +43,7 @@ from services.quote_svc.domain.model import (
     Rejected,
     RejectReason,
     Revised,
+    next_revision_id,
     quote_id_for,
     totals_of,
 )
@@ -246,16 +247,18 @@ def revise(
     Allowed on a Draft or Active latest revision, and on one that Expired (renewing an offer
     the customer let lapse, rather than leaving the opportunity with nothing to accept).
     A line without a price is refused (`unpriced_line`): a person's edit should not close the
-    customer's Active quote in favour of one that cannot be issued. A revision is a person's
-    act, so it is issued at once; `auto_activate` concerns only the draft made from a lead.
-    Being issued, it takes a fresh snapshot of the customer details from `account`.
+    customer's Active quote in favour of one that cannot be issued. With `auto_activate` the
+    revision is issued at once and takes a fresh snapshot of the customer details from
+    `account`; without it, it is a Draft to activate (`quote.activate`), as in D365.
+    Revisions count per quote (its number): an opportunity may have several.
     """
     command = REVISE
     found = _guard(command, quote, quote_id, deal_id, opportunity)
     if isinstance(found, Refusal):
         return found
     quote, opportunity = found
-    latest = max((r.revision for r in revisions), default=quote.revision)
+    family = [r for r in revisions if r.quote_number == quote.quote_number]
+    latest = max((r.revision for r in family), default=quote.revision)
     if quote.revision != latest:
         return Refusal(
             command, "not_latest_revision", f"revision {latest} supersedes this one", quote_id
@@ -278,7 +281,7 @@ def revise(
         )
     new = replace(
         quote,
-        quote_id=quote_id_for(quote.opportunity_id, quote.revision + 1),
+        quote_id=next_revision_id(quote),
         revision=quote.revision + 1,
         state=QuoteState.DRAFT,
         status_reason="in_progress",
@@ -290,15 +293,18 @@ def revise(
         valid_until=None,
         customer_details=None,
     )
-    customer = opportunity.customer
-    new = new.activated(
-        policy, now, customer_snapshot(customer.account_id, customer.account_name, account)
-    )
+    if policy.auto_activate:
+        customer = opportunity.customer
+        new = new.activated(
+            policy, now, customer_snapshot(customer.account_id, customer.account_name, account)
+        )
     previous = quote
     if quote.is_open:
         previous = quote.closed_as(CloseStatus.REVISED, now)
     return Revised(
-        opportunity=opportunity.proposed(new, now),
+        opportunity=opportunity.proposed(new, now)
+        if new.state is QuoteState.ACTIVE
+        else opportunity,
         previous=previous,
         quote=new,
         announce_previous=quote.state is QuoteState.ACTIVE,
@@ -317,6 +323,7 @@ def accept(
     now: datetime,
     delivery: DeliveryTerms | None = None,
     account: Account | None = None,
+    revisions: Iterable[Quote] = (),
 ) -> Accepted | Expired | Refusal:
     """Win the Active quote and the opportunity, while the quote is valid; else refuse.
 
@@ -365,6 +372,8 @@ def accept(
         opportunity,
         state=OpportunityState.WON,
         status_reason="won",
+        forecast_category="won",
+        close_date=now.date(),
         actual_revenue=revenue,
         estimated_revenue=opportunity.estimated_revenue if opportunity.revenue_given else revenue,
         probability=100,
@@ -372,7 +381,12 @@ def accept(
         updated_at=now,
         closed_at=now,
     )
-    return Accepted(closed, won, terms, delivery)
+    others = tuple(
+        q.closed_as(CloseStatus.CANCELED, now)
+        for q in sorted(revisions, key=lambda q: q.quote_id)
+        if q.is_open and q.quote_id != won.quote_id
+    )
+    return Accepted(closed, won, terms, delivery, others)
 
 
 def reject(
@@ -384,20 +398,29 @@ def reject(
     reason: RejectReason,
     detail: str,
     now: datetime,
+    revisions: Iterable[Quote] = (),
 ) -> Rejected | Refusal:
-    """Close the open quote as Lost/Canceled; being the last open one, the opportunity is lost."""
+    """Close the Active quote as Lost/Canceled (D365 closes only an Active quote; a Draft is
+    revised or dropped with its opportunity). Being the last open quote of the opportunity, the
+    opportunity is lost with it; while another quote of it is open, it stays open."""
     command = REJECT
     found = _guard(command, quote, quote_id, deal_id, opportunity)
     if isinstance(found, Refusal):
         return found
     quote, opportunity = found
+    if quote.state is QuoteState.DRAFT:
+        return Refusal(command, "not_active", "a draft quote is not closed: revise it", quote_id)
     if not quote.is_open or opportunity.state is not OpportunityState.OPEN:
         return Refusal(command, "not_open", f"the quote is {quote.status_reason}", quote_id)
     closed = quote.closed_as(CloseStatus(reason.value), now)
+    if any(q.is_open and q.quote_id != quote.quote_id for q in revisions):
+        return Rejected(opportunity, closed, reason, detail, opportunity_closed=False)
     lost = replace(
         opportunity,
         state=OpportunityState.LOST,
         status_reason=reason.value,
+        forecast_category="lost",
+        close_date=now.date(),
         probability=0,
         pipeline_phase="close",
         updated_at=now,

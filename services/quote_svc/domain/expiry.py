@@ -74,6 +74,8 @@ def expire_due(
                 opportunity,
                 state=OpportunityState.LOST,
                 status_reason=LOST_ON_EXPIRY,
+                forecast_category="lost",
+                close_date=now.date(),
                 probability=0,
                 pipeline_phase="close",
                 updated_at=now,

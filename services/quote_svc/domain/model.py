@@ -200,6 +200,15 @@ class Opportunity:
     source: str | None = None
     campaign_id: str | None = None
     notes: str | None = None
+    # D365: pipeline, best_case, committed, omitted, won, lost.
+    forecast_category: str = "pipeline"
+    # Set when a person closes it: the day it closed, and who won instead (Lost).
+    close_date: date | None = None
+    competitor: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.state is OpportunityState.OPEN
 
     def proposed(self, quote: Quote, now: datetime) -> Opportunity:
         """A quote went out: the opportunity is in the propose phase, its revenue follows the
@@ -274,7 +283,17 @@ class Quote:
 
 
 def quote_id_for(opportunity_id: UUID, revision: int) -> UUID:
+    """The id of revision `revision` of the opportunity's first quote (the lead's)."""
     return uuid5(_ID_NAMESPACE, f"quote:{opportunity_id}:{revision}")
+
+
+def next_revision_id(quote: Quote) -> UUID:
+    """The id of the revision after `quote`: derived, so a replayed revision mints the same id.
+    The first quote keeps its historic derivation; another quote of the opportunity (created by
+    a person, its first id chosen by them) derives from the revision it supersedes."""
+    if quote.quote_id == quote_id_for(quote.opportunity_id, quote.revision):
+        return quote_id_for(quote.opportunity_id, quote.revision + 1)
+    return uuid5(_ID_NAMESPACE, f"quote:{quote.quote_id}:next")
 
 
 def format_quote_number(year: int, seq: int) -> str:
@@ -306,6 +325,8 @@ class AlreadyOpen:
 
 @dataclass(frozen=True, slots=True)
 class Revised:
+    """Revision + 1 of a quote: issued (Active), or a Draft when auto-activation is off."""
+
     opportunity: Opportunity
     previous: Quote
     quote: Quote
@@ -350,6 +371,8 @@ class Accepted:
     terms: BillingTerms
     # Likewise the delivery date and shipping method asked for (the ship-to is on the quote).
     delivery: DeliveryTerms = field(default_factory=DeliveryTerms)
+    # The opportunity's other open quotes, closed Canceled: a won deal offers nothing more.
+    others: tuple[Quote, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,10 +385,14 @@ class Expired:
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
+    """The Active quote closed Lost or Canceled; the opportunity Lost with it when no other
+    quote of it remains open (`opportunity_closed`)."""
+
     opportunity: Opportunity
     quote: Quote
     reason: RejectReason
     detail: str
+    opportunity_closed: bool = True
 
     @property
     def status(self) -> CloseStatus:

@@ -237,6 +237,9 @@ def row_from_opportunity(o: Opportunity) -> dict[str, Any]:
         "lead_source": o.source,
         "campaign_id": o.campaign_id,
         "notes": o.notes,
+        "forecast_category": o.forecast_category,
+        "close_date": o.close_date,
+        "competitor": o.competitor,
     }
 
 
@@ -273,6 +276,9 @@ def opportunity_from_row(row: Row[Any]) -> Opportunity:
         source=row.lead_source,
         campaign_id=row.campaign_id,
         notes=row.notes,
+        forecast_category=row.forecast_category,
+        close_date=row.close_date,
+        competitor=row.competitor,
     )
 
 

@@ -56,6 +56,10 @@ opportunities = Table(
     Column("lead_source", Text),
     Column("campaign_id", Text),
     Column("notes", Text),
+    # What a person sets and records on closing (opportunity commands).
+    Column("forecast_category", Text, nullable=False, server_default="pipeline"),
+    Column("close_date", Date),
+    Column("competitor", Text),
 )
 
 quotes = Table(
@@ -90,15 +94,16 @@ quotes = Table(
     # (none_as_null: absent is SQL NULL, not JSON null, so that `IS NULL` finds it.)
     # revision was issued (null: a draft, or issued before quotes carried them).
     Column("customer_details", JSONB(none_as_null=True)),
-    UniqueConstraint("opportunity_id", "revision"),
     UniqueConstraint("quote_number", "revision"),
-    # At most one open (Draft or Active) revision per opportunity: what every decision assumes.
+    # An opportunity may have several quotes (each its own number); at most one open (Draft or
+    # Active) revision per quote: what every decision assumes.
     Index(
-        "uq_quotes_one_open_per_opportunity",
-        "opportunity_id",
+        "uq_quotes_one_open_per_quote_number",
+        "quote_number",
         unique=True,
         postgresql_where=text("state IN ('draft', 'active')"),
     ),
+    Index("ix_quotes_opportunity_id", "opportunity_id"),
     # What a tick looks for: the Active quotes past their validity.
     Index(
         "ix_quotes_active_valid_until",

@@ -17,14 +17,27 @@ from uuid import UUID
 from contracts.accounts import AccountUpdated
 from contracts.catalog import PriceListItemUpserted
 from contracts.leads import LeadQualified
+from contracts.opportunities import (
+    ActivateQuote,
+    CloseOpportunity,
+    CreateQuote,
+    ReopenOpportunity,
+    UpdateOpportunity,
+)
 from contracts.quotes import AcceptQuote, RejectQuote, ReviseQuote
 from contracts.ticks import TimeTicked
 from services.quote_svc import domain, wire
+from services.quote_svc.handlers.people import (
+    on_activate_quote,
+    on_close_opportunity,
+    on_create_quote,
+    on_reopen_opportunity,
+    on_update_opportunity,
+)
+from services.quote_svc.handlers.replies import REPLIES, account_of, record, remember
 from services.quote_svc.store import QuoteBook, Touches
 from shared.messages import Incoming, Outgoing
-from shared.stage import Handler, Replies
-
-REPLIES = Replies.of("quote_svc")
+from shared.stage import Handler
 
 
 def on_price_upserted(
@@ -40,7 +53,7 @@ def on_account_updated(
 ) -> list[Outgoing]:
     # Master data from lead_svc, keyed by the account (the envelope's deal id is the account
     # id): the next quote issued for the account takes it; issued quotes keep their snapshot.
-    _remember(book, wire.account_updated(msg.payload))
+    remember(book, wire.account_updated(msg.payload))
     return []
 
 
@@ -49,7 +62,7 @@ def on_lead_qualified(
 ) -> list[Outgoing]:
     qualification = wire.qualification_of(msg.payload)
     if qualification.account is not None:
-        _remember(book, qualification.account)
+        remember(book, qualification.account)
     decision = domain.open_opportunity(
         qualification,
         existing=book.opportunity(qualification.opportunity_id),
@@ -62,7 +75,7 @@ def on_lead_qualified(
         now=now,
         account=book.account(qualification.customer.account_id),
     )
-    return _record(book, msg, decision, now)
+    return record(book, msg, decision, now)
 
 
 def on_revise_quote(
@@ -82,9 +95,9 @@ def on_revise_quote(
         catalog=book.catalog(quote.price_list_id) if quote else {},
         policy=policy,
         now=now,
-        account=_account_of(book, opportunity),
+        account=account_of(book, opportunity),
     )
-    return _record(book, msg, decision, now)
+    return record(book, msg, decision, now)
 
 
 def on_accept_quote(
@@ -103,9 +116,10 @@ def on_accept_quote(
         terms=wire.billing_terms_of(command),
         now=now,
         delivery=wire.delivery_terms_of(command),
-        account=_account_of(book, opportunity),
+        account=account_of(book, opportunity),
+        revisions=book.revisions(quote.opportunity_id) if quote else (),
     )
-    return _record(book, msg, decision, now)
+    return record(book, msg, decision, now)
 
 
 def on_reject_quote(
@@ -122,8 +136,9 @@ def on_reject_quote(
         reason=reason,
         detail=domain.rejection_detail(reason, command.note, command.requested_by),
         now=now,
+        revisions=book.revisions(quote.opportunity_id) if quote else (),
     )
-    return _record(book, msg, decision, now)
+    return record(book, msg, decision, now)
 
 
 def on_tick(
@@ -153,6 +168,11 @@ HANDLERS: dict[str, Handler[QuoteBook, domain.QuotePolicy]] = {
     "quote.revise": on_revise_quote,
     "quote.accept": on_accept_quote,
     "quote.reject": on_reject_quote,
+    "quote.create": on_create_quote,
+    "quote.activate": on_activate_quote,
+    "opportunity.update": on_update_opportunity,
+    "opportunity.close": on_close_opportunity,
+    "opportunity.reopen": on_reopen_opportunity,
 }
 
 
@@ -166,6 +186,7 @@ def touches_of(
     skus: set[str] = set()
     account_ids: set[UUID] = set()
     expiring_as_of = None
+    numbering = False
     for msg in batch:
         payload = msg.payload
         if isinstance(payload, TimeTicked):
@@ -181,8 +202,15 @@ def touches_of(
         elif isinstance(payload, ReviseQuote):
             quote_ids.add(payload.quote_id)
             skus.update(line.sku for line in payload.lines if line.sku is not None)
-        elif isinstance(payload, AcceptQuote | RejectQuote):
+        elif isinstance(payload, AcceptQuote | RejectQuote | ActivateQuote):
             quote_ids.add(payload.quote_id)
+        elif isinstance(payload, UpdateOpportunity | CloseOpportunity | ReopenOpportunity):
+            opportunity_ids.add(payload.opportunity_id)
+        elif isinstance(payload, CreateQuote):
+            opportunity_ids.add(payload.opportunity_id)
+            quote_ids.add(payload.quote_id)
+            numbering = True
+            skus.update(line.sku for line in payload.lines if line.sku is not None)
     return Touches(
         opportunity_ids=frozenset(opportunity_ids),
         lead_ids=frozenset(lead_ids),
@@ -193,64 +221,6 @@ def touches_of(
         skus=frozenset(skus),
         account_ids=frozenset(account_ids),
         # The counter row is locked only by batches that may open opportunities.
-        counter_year=now.year if lead_ids else None,
+        counter_year=now.year if lead_ids or numbering else None,
         expiring_as_of=expiring_as_of,
     )
-
-
-def _remember(book: QuoteBook, account: domain.Account) -> None:
-    kept = domain.newer_account(book.account(account.account_id), account)
-    if kept is not None:
-        book.put_account(kept)
-
-
-def _account_of(book: QuoteBook, opportunity: domain.Opportunity | None) -> domain.Account | None:
-    return None if opportunity is None else book.account(opportunity.customer.account_id)
-
-
-def _record(
-    book: QuoteBook, msg: Incoming[Any], decision: domain.Decision, now: datetime
-) -> list[Outgoing]:
-    match decision:
-        case domain.Refusal():
-            return [REPLIES.refusal(msg, decision, now)]
-        case domain.AlreadyOpen():
-            return []
-        case domain.Opened(opportunity, quote):
-            book.take_quote_number(now.year)
-            book.put_opportunity(opportunity)
-            book.put_quote(quote)
-            if not decision.issued:
-                return []
-            return [REPLIES.event(msg, wire.quote_issued(quote, opportunity), now)]
-        case domain.Revised(opportunity, previous, quote, announce_previous):
-            book.put_opportunity(opportunity)
-            book.put_quote(previous)
-            book.put_quote(quote)
-            events = []
-            if announce_previous:
-                closed = wire.quote_closed(
-                    previous, domain.CloseStatus.REVISED, decision.closing_detail
-                )
-                events.append(REPLIES.event(msg, closed, now))
-            events.append(REPLIES.event(msg, wire.quote_issued(quote, opportunity), now))
-            return events
-        case domain.Accepted(opportunity, quote, terms, delivery):
-            book.put_opportunity(opportunity)
-            book.put_quote(quote)
-            accepted = wire.quote_accepted(quote, opportunity, terms, delivery)
-            return [
-                REPLIES.event(msg, accepted, now),
-                REPLIES.event(msg, wire.opportunity_closed(opportunity), now),
-            ]
-        case domain.Expired(quote, refusal):
-            book.put_quote(quote)
-            closed = wire.quote_closed(quote, domain.CloseStatus.EXPIRED, refusal.detail)
-            return [REPLIES.event(msg, closed, now), REPLIES.refusal(msg, refusal, now)]
-        case domain.Rejected(opportunity, quote, _reason, detail):
-            book.put_opportunity(opportunity)
-            book.put_quote(quote)
-            return [
-                REPLIES.event(msg, wire.quote_closed(quote, decision.status, detail), now),
-                REPLIES.event(msg, wire.opportunity_closed(opportunity), now),
-            ]
