@@ -25,6 +25,7 @@ from contracts.base import (
     Amount,
     Contract,
     CurrencyCode,
+    DiscountRate,
     EntityId,
     ExternalId,
     LongText,
@@ -161,6 +162,16 @@ class CreateQuote(Payload):
         min_length=1,
         description="Its lines, priced from the opportunity's price list.",
         examples=[[{"sku": "SKU-1001", "quantity": "12"}]],
+    )
+    quote_discount_rate: DiscountRate | None = Field(
+        default=None,
+        description="Quote-level discount as a share of the lines' net sum, allocated to them.",
+        examples=["0.05", None],
+    )
+    quote_discount_amount: Amount | None = Field(
+        default=None,
+        description="Quote-level discount as an amount, allocated to the lines.",
+        examples=[None],
     )
     requested_by: ShortText = _REQUESTED_BY
 

@@ -30,7 +30,7 @@ from contracts.billing import (
     RefundRecorded,
     RegisterExternalCreditNote,
 )
-from contracts.catalog import PriceListItemUpserted
+from contracts.catalog import PriceListItemUpserted, VolumeDiscountUpserted
 from contracts.dunning import InvoiceDunning, InvoiceOverdue
 from contracts.errors import UnknownEventType
 from contracts.invoices import (
@@ -111,6 +111,7 @@ PAYLOAD_TYPES: Final[tuple[type[Payload], ...]] = (
     ContactUpdated,
     # catalog
     PriceListItemUpserted,
+    VolumeDiscountUpserted,
     # opportunities and quotes
     ReviseQuote,
     AcceptQuote,

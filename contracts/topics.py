@@ -21,7 +21,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Final
 
-from contracts.catalog import PriceListItemUpserted
+from contracts.catalog import PriceListItemUpserted, VolumeDiscountUpserted
 from contracts.envelope import Envelope
 from contracts.rejections import REJECTION_EVENT_TYPES
 from contracts.stages import STAGES, stage
@@ -142,6 +142,17 @@ ALL_TOPICS: Final[tuple[TopicSpec, ...]] = (
     TopicSpec(
         "catalog.prices",
         ("catalog.price_upserted",),
+        PRICE_ITEM_KEY,
+        PARTITIONS,
+        True,
+        TopicKind.INBOUND,
+        QUOTE,
+        (QUOTE,),
+    ),
+    # Volume discount lists from the ERP, compacted like the prices (the latest list per item).
+    TopicSpec(
+        "catalog.volume_discounts",
+        ("catalog.volume_discount_upserted",),
         PRICE_ITEM_KEY,
         PARTITIONS,
         True,
@@ -322,6 +333,6 @@ def price_item_key(price_list_id: str, sku: str) -> str:
 def kafka_key(envelope: Envelope[Any]) -> bytes:
     """The Kafka key of ``envelope`` by its topic's key rule."""
     payload = envelope.payload
-    if isinstance(payload, PriceListItemUpserted):
+    if isinstance(payload, PriceListItemUpserted | VolumeDiscountUpserted):
         return price_item_key(payload.price_list_id, payload.sku).encode()
     return envelope.deal_id.encode()

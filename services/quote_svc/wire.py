@@ -10,11 +10,12 @@ from typing import Any
 from uuid import UUID
 
 from contracts.accounts import AccountUpdated
-from contracts.catalog import PriceListItemUpserted
+from contracts.catalog import PriceListItemUpserted, VolumeDiscountUpserted
 from contracts.documents import DocumentLine, DocumentTotals, InvoicingPolicy, PaymentTerms
 from contracts.leads import ContactInfo, LeadQualified
 from contracts.opportunities import (
     CloseOpportunity,
+    CreateQuote,
     DraftLine,
     ForecastCategory,
     OpportunityOpened,
@@ -33,6 +34,7 @@ from contracts.quotes import (
     QuoteIssued,
     QuoteLineInput,
     QuoteRejectReason,
+    ReviseQuote,
 )
 from services.quote_svc import domain
 
@@ -117,12 +119,22 @@ def address_of(address: Address | None) -> domain.Address | None:
     )
 
 
+def volume_list_of(p: VolumeDiscountUpserted) -> domain.VolumeList:
+    tiers = sorted((t.min_quantity, t.discount_rate) for t in p.tiers)
+    return domain.VolumeList(p.price_list_id, p.sku, tuple(tiers))
+
+
+def document_discount_of(command: ReviseQuote | CreateQuote) -> domain.DocumentDiscount:
+    return domain.DocumentDiscount(command.quote_discount_rate, command.quote_discount_amount)
+
+
 def request_of(line: QuoteLineInput) -> domain.LineRequest:
     return domain.LineRequest(
         sku=line.sku,
         quantity=line.quantity,
         description=line.description,
         unit_price=line.unit_price,
+        discount_rate=line.discount_rate,
         discount_amount=line.discount_amount,
         tax_rate=line.tax_rate,
     )
@@ -327,6 +339,8 @@ def _document(quote: domain.Quote, opportunity: domain.Opportunity) -> dict[str,
         "lines": tuple(document_line(line, quote.currency) for line in quote.lines),
         "totals": DocumentTotals.from_money(quote.totals()),
         "payment_terms": PaymentTerms(quote.payment_terms or PaymentTerms.NET_30.value),
+        "quote_discount_rate": quote.quote_discount_rate,
+        "quote_discount_amount": quote.quote_discount_amount,
     }
 
 

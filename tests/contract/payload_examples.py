@@ -30,7 +30,7 @@ from contracts.billing import (
     RefundRecorded,
     RegisterExternalCreditNote,
 )
-from contracts.catalog import PriceListItemUpserted
+from contracts.catalog import PriceListItemUpserted, VolumeDiscountTier, VolumeDiscountUpserted
 from contracts.documents import DocumentLine, DocumentTotals, PaymentTerms
 from contracts.dunning import InvoiceDunning, InvoiceOverdue
 from contracts.invoices import (
@@ -314,6 +314,14 @@ def _single_type_examples() -> list[Payload]:
     return [
         TimeTicked(at=datetime(2025, 3, 1, 6, tzinfo=UTC), period_seconds=3600),
         InvoiceOverdue(**_OVERDUE, grace_days=0),
+        VolumeDiscountUpserted(
+            price_list_id="PL-EUR-2025",
+            sku="SKU-1001",
+            tiers=(
+                VolumeDiscountTier(min_quantity=Decimal(10), discount_rate=Decimal("0.05")),
+                VolumeDiscountTier(min_quantity=Decimal(100), discount_rate=Decimal("0.1")),
+            ),
+        ),
         UpdateOpportunity(
             opportunity_id=OPPORTUNITY_ID,
             probability=60,

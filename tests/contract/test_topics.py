@@ -34,12 +34,12 @@ def test_every_registered_event_type_is_on_exactly_one_topic() -> None:
 
 
 def test_registry() -> None:
-    assert len(EVENT_TYPES) == 66
+    assert len(EVENT_TYPES) == 67
     assert payload_type("lead.captured").__name__ == "LeadCaptured"
     assert {payload_type(t).__name__ for t in ("lead.rejected", "invoice.rejected")} == {
         "CommandRejected"
     }
-    assert len(PAYLOAD_TYPES) == 63
+    assert len(PAYLOAD_TYPES) == 64
     with pytest.raises(UnknownEventType):
         payload_type("lead.nope")
 
@@ -47,12 +47,13 @@ def test_registry() -> None:
 def test_topic_names_are_unique_and_complete() -> None:
     names = [spec.name for spec in ALL_TOPICS]
 
-    assert len(names) == len(set(names)) == 49
+    assert len(names) == len(set(names)) == 50
     assert {spec.name for spec in ALL_TOPICS if spec.kind is TopicKind.INBOUND} == {
         "lead.captured",
         "lead.commands",
         "account.commands",
         "catalog.prices",
+        "catalog.volume_discounts",
         "quote.commands",
         "opportunity.commands",
         "order.commands",
@@ -67,7 +68,9 @@ def test_keys_partitions_and_compaction() -> None:
     for spec in ALL_TOPICS:
         assert spec.partitions == PARTITIONS == 6
         assert spec.owner in SERVICES or spec.kind is TopicKind.SCHEDULE
-        if spec.name == "clock.ticks":
+        if spec.name == "catalog.volume_discounts":
+            assert (spec.key_rule, spec.compacted) == (PRICE_ITEM_KEY, True)
+        elif spec.name == "clock.ticks":
             assert (spec.key_rule, spec.compacted) == (CLOCK_KEY, False)
         elif spec.name == "catalog.prices":
             assert (spec.key_rule, spec.compacted) == (PRICE_ITEM_KEY, True)

@@ -20,12 +20,9 @@ from services.quote_svc.domain.decisions import (
     REVISE,
     accept,
     open_opportunity,
-    price_lines,
-    quote_currency,
     reject,
     rejection_detail,
     revise,
-    usable_item,
 )
 from services.quote_svc.domain.expiry import (
     LOST_ON_EXPIRY,
@@ -46,6 +43,7 @@ from services.quote_svc.domain.model import (
     Contact,
     Customer,
     Decision,
+    DocumentDiscount,
     Expired,
     LineRequest,
     Opened,
@@ -61,6 +59,8 @@ from services.quote_svc.domain.model import (
     Rejected,
     RejectReason,
     Revised,
+    VolumeList,
+    Volumes,
     format_quote_number,
     next_revision_id,
     quote_id_for,
@@ -84,6 +84,12 @@ from services.quote_svc.domain.opportunities import (
     create_quote,
     reopen_opportunity,
     update_opportunity,
+)
+from services.quote_svc.domain.pricing import (
+    price_document,
+    price_lines,
+    quote_currency,
+    usable_item,
 )
 
 __all__ = [
@@ -114,6 +120,7 @@ __all__ = [
     "CustomerDetails",
     "Decision",
     "DeliveryTerms",
+    "DocumentDiscount",
     "Estimates",
     "Expired",
     "ExpiredOnTime",
@@ -135,6 +142,8 @@ __all__ = [
     "RejectReason",
     "Rejected",
     "Revised",
+    "VolumeList",
+    "Volumes",
     "accept",
     "activate_quote",
     "changed_fields",
@@ -147,6 +156,7 @@ __all__ = [
     "next_revision_id",
     "open_opportunity",
     "past_validity",
+    "price_document",
     "price_lines",
     "quote_currency",
     "quote_id_for",

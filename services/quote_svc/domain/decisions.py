@@ -1,4 +1,4 @@
-"""quote_svc's decisions: price, open, draft, activate, revise, accept, reject, expire.
+"""quote_svc's decisions: open, draft, activate, revise, accept, reject (pricing: `pricing`).
 
 Pure: standard library and `contracts.money` only; time, quote numbers and the price list are
 passed in. Decisions return the changed aggregates plus what happened (`model.Opened`, ...), or
@@ -16,146 +16,46 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from decimal import Decimal
 
-from contracts.money import AmountOutOfRange, InvalidLine
+from contracts.money import (
+    InvalidLine,
+)
 from services.quote_svc.domain.accounts import Account, DeliveryTerms, customer_snapshot
 from services.quote_svc.domain.model import (
-    DEFAULT_UNIT,
     PROBABILITY_OPEN,
     Accepted,
     AlreadyOpen,
     BillingTerms,
     Catalog,
     CloseStatus,
+    DocumentDiscount,
     Expired,
     LineRequest,
     Opened,
     Opportunity,
     OpportunityState,
-    PriceItem,
     Qualification,
     Quote,
-    QuoteLine,
     QuotePolicy,
     QuoteState,
     Refusal,
     Rejected,
     RejectReason,
     Revised,
+    Volumes,
     next_revision_id,
     quote_id_for,
-    totals_of,
+)
+from services.quote_svc.domain.pricing import (
+    price_document,
+    price_one,
+    priceable,
+    quote_currency,
 )
 
 REVISE = "quote.revise"
 ACCEPT = "quote.accept"
 REJECT = "quote.reject"
-
-
-def usable_item(catalog: Catalog, sku: str | None, currency: str | None = None) -> PriceItem | None:
-    """The catalog item a line may be priced from: known, active and (if given) in `currency`.
-
-    A withdrawn item counts as unknown: the product master says it can no longer be quoted.
-    """
-    item = catalog.get(sku) if sku is not None else None
-    if item is None or not item.active:
-        return None
-    if currency is not None and item.currency != currency:
-        return None
-    return item
-
-
-def quote_currency(requests: Iterable[LineRequest], catalog: Catalog, fallback: str) -> str:
-    """A quote has ONE currency: that of the price list, read off its first usable item.
-
-    When no requested sku is on the list, the lead's currency is the best guess left.
-    """
-    for request in requests:
-        item = usable_item(catalog, request.sku)
-        if item is not None:
-            return item.currency
-    return fallback
-
-
-def price_lines(
-    requests: Sequence[LineRequest],
-    catalog: Catalog,
-    currency: str,
-    default_tax_rate: Decimal,
-) -> tuple[QuoteLine, ...]:
-    """Lines numbered from 1. Raises `money.InvalidLine` for a line that cannot be priced
-    (a discount above the line's base amount; an amount, or the quote's total, beyond what
-    the contracts can carry), so that no quote carries such a line."""
-    lines = tuple(
-        _price_one(no, request, catalog, currency, default_tax_rate)
-        for no, request in enumerate(requests, start=1)
-    )
-    for line in lines:
-        line.amounts(currency)
-    totals_of(lines, currency)
-    return lines
-
-
-def _priceable(lines: tuple[QuoteLine, ...], currency: str) -> tuple[QuoteLine, ...]:
-    """The lines of a qualified lead's interests as far as they can carry a price: a line whose
-    amount, or a quote whose total, would go beyond what the contracts carry (a billion units of
-    a dear product) is left without a price for a person to settle, as an unknown product is.
-    The lead is already qualified: its interests are never refused here."""
-    kept = []
-    for line in lines:
-        try:
-            line.amounts(currency)
-            kept.append(line)
-        except AmountOutOfRange:
-            kept.append(replace(line, unit_price=None))
-    try:
-        totals_of(kept, currency)
-    except AmountOutOfRange:
-        return tuple(replace(line, unit_price=None) for line in kept)
-    return tuple(kept)
-
-
-def _price_one(
-    line_no: int,
-    request: LineRequest,
-    catalog: Catalog,
-    currency: str,
-    default_tax_rate: Decimal,
-) -> QuoteLine:
-    item = usable_item(catalog, request.sku, currency)
-    if item is not None:
-        # A catalog product; a price given by hand overrides the list (a negotiated price).
-        return QuoteLine(
-            line_no=line_no,
-            sku=request.sku,
-            description=request.description or item.description,
-            write_in=False,
-            quantity=request.quantity,
-            unit=item.unit,
-            unit_price=request.unit_price if request.unit_price is not None else item.unit_price,
-            discount_amount=request.discount_amount,
-            tax_rate=request.tax_rate if request.tax_rate is not None else item.tax_rate,
-        )
-    # Unknown, withdrawn or priced in another currency: a write-in. Its sku is kept (lineage
-    # to the interest it came from) but its price must come from a person.
-    known = catalog.get(request.sku) if request.sku is not None else None
-    return QuoteLine(
-        line_no=line_no,
-        sku=request.sku,
-        description=request.description
-        or (known.description if known else None)
-        or request.sku
-        or "write-in product",
-        write_in=True,
-        quantity=request.quantity,
-        unit=known.unit if known else DEFAULT_UNIT,
-        unit_price=request.unit_price,
-        discount_amount=request.discount_amount,
-        tax_rate=request.tax_rate
-        if request.tax_rate is not None
-        else (known.tax_rate if known else default_tax_rate),
-    )
 
 
 def open_opportunity(
@@ -168,6 +68,7 @@ def open_opportunity(
     now: datetime,
     of_lead: Opportunity | None = None,
     account: Account | None = None,
+    volumes: Volumes | None = None,
 ) -> Opened | AlreadyOpen:
     """Open the opportunity and draft revision 1 from the product interests.
 
@@ -179,9 +80,9 @@ def open_opportunity(
     if known is not None:
         return AlreadyOpen(known.opportunity_id)
     currency = quote_currency(q.interests, catalog, q.currency)
-    lines = _priceable(
+    lines = priceable(
         tuple(
-            _price_one(no, request, catalog, currency, policy.default_tax_rate)
+            price_one(no, request, catalog, currency, policy.default_tax_rate, volumes or {})
             for no, request in enumerate(q.interests, start=1)
         ),
         currency,
@@ -241,6 +142,8 @@ def revise(
     policy: QuotePolicy,
     now: datetime,
     account: Account | None = None,
+    volumes: Volumes | None = None,
+    document: DocumentDiscount | None = None,
 ) -> Revised | Refusal:
     """Close the latest revision and create revision + 1 with `requests`, issued if priced.
 
@@ -267,7 +170,9 @@ def revise(
     if not (quote.is_open or renewable) or opportunity.state is not OpportunityState.OPEN:
         return Refusal(command, "not_open", f"the quote is {quote.status_reason}", quote_id)
     try:
-        lines = price_lines(requests, catalog, quote.currency, policy.default_tax_rate)
+        lines, recorded = price_document(
+            requests, catalog, quote.currency, policy.default_tax_rate, volumes, document
+        )
     except InvalidLine as error:
         return Refusal(command, "invalid_line", str(error), quote_id)
     unpriced = [line.line_no for line in lines if not line.priced]
@@ -292,6 +197,8 @@ def revise(
         valid_from=None,
         valid_until=None,
         customer_details=None,
+        quote_discount_rate=recorded["quote_discount_rate"],
+        quote_discount_amount=recorded["quote_discount_amount"],
     )
     if policy.auto_activate:
         customer = opportunity.customer

@@ -82,6 +82,38 @@ Catalog = Mapping[str, PriceItem]
 
 
 @dataclass(frozen=True, slots=True)
+class VolumeList:
+    """The volume discount tiers of one item of one price list, as the ERP last published
+    them: (min quantity, discount rate), ascending."""
+
+    price_list_id: str
+    sku: str
+    tiers: tuple[tuple[Decimal, Decimal], ...]
+
+    def rate_for(self, quantity: Decimal) -> Decimal:
+        """The rate of the highest tier `quantity` reaches (0 below the first)."""
+        reached = [rate for minimum, rate in self.tiers if quantity >= minimum]
+        return reached[-1] if reached else Decimal(0)
+
+
+# The volume discount lists of ONE price list by sku.
+Volumes = Mapping[str, VolumeList]
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentDiscount:
+    """A quote-level discount: a rate of the lines' net sum and/or an amount (they add up),
+    allocated to the lines by `contracts.money.allocate`."""
+
+    rate: Decimal | None = None
+    amount: Decimal | None = None
+
+    @property
+    def given(self) -> bool:
+        return bool(self.rate) or bool(self.amount)
+
+
+@dataclass(frozen=True, slots=True)
 class LineRequest:
     """A line as asked for: a lead's product interest, or a line a person entered on revision."""
 
@@ -91,6 +123,7 @@ class LineRequest:
     unit_price: Decimal | None = None
     discount_amount: Decimal = Decimal(0)
     tax_rate: Decimal | None = None
+    discount_rate: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +137,13 @@ class QuoteLine:
     quantity: Decimal
     unit: str
     unit_price: Decimal | None
+    # The line's whole discount (its own, its volume tier's and its share of a quote-level
+    # discount), by the discount rule of `contracts.money`: what every document carries.
     discount_amount: Decimal
     tax_rate: Decimal
+    # How it was made (for people reading the quote): the line's own rate, its volume rate.
+    discount_rate: Decimal | None = None
+    volume_rate: Decimal | None = None
 
     @property
     def priced(self) -> bool:
@@ -248,6 +286,9 @@ class Quote:
     # Taken when the revision is issued (`activated`); None while it is a draft, and on quotes
     # issued before quotes carried them.
     customer_details: CustomerDetails | None = None
+    # The quote-level discount asked for, and the amount it came to (in the lines' discounts).
+    quote_discount_rate: Decimal | None = None
+    quote_discount_amount: Decimal | None = None
 
     @property
     def fully_priced(self) -> bool:

@@ -19,11 +19,11 @@ from uuid import UUID
 
 from contracts.money import InvalidLine
 from services.quote_svc.domain.accounts import Account, customer_snapshot
-from services.quote_svc.domain.decisions import price_lines
 from services.quote_svc.domain.model import (
     PROBABILITY_OPEN,
     Catalog,
     CloseStatus,
+    DocumentDiscount,
     LineRequest,
     Opportunity,
     OpportunityState,
@@ -31,7 +31,9 @@ from services.quote_svc.domain.model import (
     QuotePolicy,
     QuoteState,
     Refusal,
+    Volumes,
 )
+from services.quote_svc.domain.pricing import price_document
 
 UPDATE = "opportunity.update"
 CLOSE = "opportunity.close"
@@ -230,6 +232,8 @@ def create_quote(
     policy: QuotePolicy,
     quote_number: str,
     now: datetime,
+    volumes: Volumes | None = None,
+    document: DocumentDiscount | None = None,
 ) -> QuoteCreated | Refusal | None:
     """A Draft with a number of its own; None when a quote with that id exists already (the
     caller's retry)."""
@@ -243,7 +247,9 @@ def create_quote(
     if isinstance(found, Refusal):
         return found
     try:
-        lines = price_lines(requests, catalog, found.currency, policy.default_tax_rate)
+        lines, recorded = price_document(
+            requests, catalog, found.currency, policy.default_tax_rate, volumes, document
+        )
     except InvalidLine as error:
         return Refusal(CREATE_QUOTE, "invalid_line", str(error), str(quote_id))
     quote = Quote(
@@ -259,6 +265,8 @@ def create_quote(
         lines=lines,
         created_at=now,
         updated_at=now,
+        quote_discount_rate=recorded["quote_discount_rate"],
+        quote_discount_amount=recorded["quote_discount_amount"],
     )
     return QuoteCreated(found, quote)
 

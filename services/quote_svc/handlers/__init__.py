@@ -15,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from contracts.accounts import AccountUpdated
-from contracts.catalog import PriceListItemUpserted
+from contracts.catalog import PriceListItemUpserted, VolumeDiscountUpserted
 from contracts.leads import LeadQualified
 from contracts.opportunities import (
     ActivateQuote,
@@ -48,6 +48,17 @@ def on_price_upserted(
     return []
 
 
+def on_volume_discount_upserted(
+    book: QuoteBook,
+    msg: Incoming[VolumeDiscountUpserted],
+    policy: domain.QuotePolicy,
+    now: datetime,
+) -> list[Outgoing]:
+    # A fact from the ERP, like a price: nothing to refuse, nothing to announce.
+    book.put_volume(wire.volume_list_of(msg.payload))
+    return []
+
+
 def on_account_updated(
     book: QuoteBook, msg: Incoming[AccountUpdated], policy: domain.QuotePolicy, now: datetime
 ) -> list[Outgoing]:
@@ -74,6 +85,7 @@ def on_lead_qualified(
         quote_number=book.peek_quote_number(now.year),
         now=now,
         account=book.account(qualification.customer.account_id),
+        volumes=book.volume_lists(policy.price_list_id),
     )
     return record(book, msg, decision, now)
 
@@ -96,6 +108,8 @@ def on_revise_quote(
         policy=policy,
         now=now,
         account=account_of(book, opportunity),
+        volumes=book.volume_lists(quote.price_list_id) if quote else {},
+        document=wire.document_discount_of(command),
     )
     return record(book, msg, decision, now)
 
@@ -163,6 +177,7 @@ def on_tick(
 HANDLERS: dict[str, Handler[QuoteBook, domain.QuotePolicy]] = {
     "clock.ticked": on_tick,
     "catalog.price_upserted": on_price_upserted,
+    "catalog.volume_discount_upserted": on_volume_discount_upserted,
     "account.updated": on_account_updated,
     "lead.qualified": on_lead_qualified,
     "quote.revise": on_revise_quote,

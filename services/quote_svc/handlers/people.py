@@ -76,6 +76,8 @@ def on_create_quote(
         policy=policy,
         quote_number=book.peek_quote_number(now.year),
         now=now,
+        volumes=book.volume_lists(policy.price_list_id),
+        document=wire.document_discount_of(command),
     )
     if decision is None:
         return []

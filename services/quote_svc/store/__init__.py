@@ -18,6 +18,7 @@ from services.quote_svc.store.tables import (
     price_list_items,
     quote_counters,
     quotes,
+    volume_discounts,
 )
 
 __all__ = [
@@ -35,4 +36,5 @@ __all__ = [
     "price_list_items",
     "quote_counters",
     "quotes",
+    "volume_discounts",
 ]

@@ -10,7 +10,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from uuid import UUID
 
-from services.quote_svc.domain import Account, Opportunity, PriceItem, Quote, format_quote_number
+from services.quote_svc.domain import (
+    Account,
+    Opportunity,
+    PriceItem,
+    Quote,
+    VolumeList,
+    format_quote_number,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +44,7 @@ class QuoteBook:
     opportunities: dict[UUID, Opportunity] = field(default_factory=dict)
     quotes: dict[UUID, Quote] = field(default_factory=dict)
     prices: dict[str, dict[str, PriceItem]] = field(default_factory=dict)
+    volumes: dict[str, dict[str, VolumeList]] = field(default_factory=dict)
     # year -> the last quote number given out that year
     counters: dict[int, int] = field(default_factory=dict)
     by_lead: dict[str, UUID] = field(default_factory=dict)
@@ -47,6 +55,7 @@ class QuoteBook:
     changed_opportunities: dict[UUID, Opportunity] = field(default_factory=dict)
     changed_quotes: dict[UUID, Quote] = field(default_factory=dict)
     changed_prices: dict[tuple[str, str], PriceItem] = field(default_factory=dict)
+    changed_volumes: dict[tuple[str, str], VolumeList] = field(default_factory=dict)
     changed_counters: set[int] = field(default_factory=set)
     changed_accounts: dict[UUID, Account] = field(default_factory=dict)
 
@@ -65,6 +74,14 @@ class QuoteBook:
 
     def catalog(self, price_list_id: str) -> Mapping[str, PriceItem]:
         return self.prices.get(price_list_id, {})
+
+    def volume_lists(self, price_list_id: str) -> Mapping[str, VolumeList]:
+        return self.volumes.get(price_list_id, {})
+
+    def put_volume(self, listed: VolumeList) -> None:
+        # Last write wins, like the prices (one key, one partition on the compacted topic).
+        self.volumes.setdefault(listed.price_list_id, {})[listed.sku] = listed
+        self.changed_volumes[(listed.price_list_id, listed.sku)] = listed
 
     def account(self, account_id: UUID) -> Account | None:
         return self.accounts.get(account_id)

@@ -23,6 +23,7 @@ from services.quote_svc.domain import (
     Quote,
     QuoteLine,
     QuoteState,
+    VolumeList,
 )
 from services.quote_svc.store.book import QuoteBook, Touches
 from services.quote_svc.store.parties import (
@@ -38,6 +39,7 @@ from services.quote_svc.store.tables import (
     price_list_items,
     quote_counters,
     quotes,
+    volume_discounts,
 )
 from shared.counters import YearCounters
 from shared.db import any_of, insert_many, upsert_many
@@ -110,6 +112,15 @@ class QuoteStore:
             for row in rows:
                 item = price_from_row(row)
                 book.prices.setdefault(item.price_list_id, {})[item.sku] = item
+            rows = await conn.execute(
+                select(volume_discounts).where(
+                    any_of(volume_discounts.c.price_list_id, lists),
+                    any_of(volume_discounts.c.sku, wanted_skus),
+                )
+            )
+            for row in rows:
+                listed = volume_from_row(row)
+                book.volumes.setdefault(listed.price_list_id, {})[listed.sku] = listed
         wanted_accounts = sorted(
             {*touches.account_ids, *(o.customer.account_id for o in book.opportunities.values())}
         )
@@ -133,6 +144,12 @@ class QuoteStore:
             conn,
             price_list_items,
             [row_from_price(item) for item in book.changed_prices.values()],
+            ["price_list_id", "sku"],
+        )
+        await upsert_many(
+            conn,
+            volume_discounts,
+            [row_from_volume(v) for v in book.changed_volumes.values()],
             ["price_list_id", "sku"],
         )
         if book.changed_accounts:
@@ -191,6 +208,19 @@ def row_from_price(item: PriceItem) -> dict[str, Any]:
         "unit": item.unit,
         "active": item.active,
     }
+
+
+def row_from_volume(listed: VolumeList) -> dict[str, Any]:
+    return {
+        "price_list_id": listed.price_list_id,
+        "sku": listed.sku,
+        "tiers": [[str(q), str(r)] for q, r in listed.tiers],
+    }
+
+
+def volume_from_row(row: Row[Any]) -> VolumeList:
+    tiers = tuple((Decimal(q), Decimal(r)) for q, r in row.tiers)
+    return VolumeList(row.price_list_id, row.sku, tiers)
 
 
 def price_from_row(row: Row[Any]) -> PriceItem:
@@ -314,6 +344,8 @@ def row_from_quote(q: Quote) -> dict[str, Any]:
         "updated_at": q.updated_at,
         "closed_at": q.closed_at,
         "customer_details": details_to_json(q.customer_details),
+        "quote_discount_rate": q.quote_discount_rate,
+        "quote_discount_amount": q.quote_discount_amount,
     }
 
 
@@ -339,6 +371,8 @@ def quote_from_row(row: Row[Any]) -> Quote:
         accepted_at=row.accepted_at,
         closed_at=row.closed_at,
         customer_details=details_from_json(row.customer_details),
+        quote_discount_rate=row.quote_discount_rate,
+        quote_discount_amount=row.quote_discount_amount,
     )
 
 
@@ -354,6 +388,8 @@ def line_to_json(line: QuoteLine) -> dict[str, Any]:
         "unit_price": None if line.unit_price is None else str(line.unit_price),
         "discount_amount": str(line.discount_amount),
         "tax_rate": str(line.tax_rate),
+        "discount_rate": None if line.discount_rate is None else str(line.discount_rate),
+        "volume_rate": None if line.volume_rate is None else str(line.volume_rate),
     }
 
 
@@ -368,4 +404,6 @@ def line_from_json(d: Mapping[str, Any]) -> QuoteLine:
         unit_price=None if d.get("unit_price") is None else Decimal(d["unit_price"]),
         discount_amount=Decimal(d["discount_amount"]),
         tax_rate=Decimal(d["tax_rate"]),
+        discount_rate=None if d.get("discount_rate") is None else Decimal(d["discount_rate"]),
+        volume_rate=None if d.get("volume_rate") is None else Decimal(d["volume_rate"]),
     )

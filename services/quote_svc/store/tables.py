@@ -94,6 +94,9 @@ quotes = Table(
     # (none_as_null: absent is SQL NULL, not JSON null, so that `IS NULL` finds it.)
     # revision was issued (null: a draft, or issued before quotes carried them).
     Column("customer_details", JSONB(none_as_null=True)),
+    # A quote-level discount: the rate asked, and the amount it came to (in the lines).
+    Column("quote_discount_rate", Numeric),
+    Column("quote_discount_amount", Numeric),
     UniqueConstraint("quote_number", "revision"),
     # An opportunity may have several quotes (each its own number); at most one open (Draft or
     # Active) revision per quote: what every decision assumes.
@@ -123,6 +126,17 @@ price_list_items = Table(
     Column("tax_rate", Numeric, nullable=False),
     Column("unit", Text, nullable=False),
     Column("active", Boolean, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# The ERP's volume discount lists (catalog.volume_discounts, compacted): the latest per item.
+volume_discounts = Table(
+    "volume_discounts",
+    metadata,
+    Column("price_list_id", Text, primary_key=True),
+    Column("sku", Text, primary_key=True),
+    # [[min_quantity, rate], ...] as strings, ascending
+    Column("tiers", JSONB, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
