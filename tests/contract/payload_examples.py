@@ -424,6 +424,7 @@ def _single_type_examples() -> list[Payload]:
             campaign_id="CMP-2025-SPRING",
             notes="Call after 3pm",
             account=ACCOUNT,
+            account_version=3,
         ),
         LeadDisqualified(
             lead_id=DEAL_ID,
