@@ -26,6 +26,12 @@ above holds for them unchanged:
   and tax is then taken of each line's net as always.
 So a quote, the order made from it, its invoices and credit notes, which all carry the lines'
 amounts, total the same to the cent.
+
+Currencies (`to_base`, `convert`): a document is priced in its own currency; its base-currency
+amounts are each total times the exchange rate (base units per unit of the document's
+currency), rounded half-up to the base currency's minor unit, each total on its own (as D365's
+`*_base` fields). The rate is the one of the day the quote was issued, kept by the order, its
+invoices and credit notes. A lead's budget in another currency is converted the same way.
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ __all__ = [
     "UnknownCurrency",
     "add_amounts",
     "allocate",
+    "convert",
     "line_discount",
     "minor_unit",
     "piece_of_line",
@@ -60,6 +67,7 @@ __all__ = [
     "spread_over_rates",
     "subtract_amounts",
     "sum_totals",
+    "to_base",
     "zero_amounts",
 ]
 
@@ -431,3 +439,23 @@ def allocate(amount: Decimal, weights: Iterable[Decimal], currency: str) -> tupl
     for i in by_remainder[:left]:
         shares[i] = _CONTEXT.add(shares[i], quantum)
     return tuple(shares)
+
+
+def convert(amount: Decimal, rate: Decimal, to_currency: str) -> Decimal:
+    """`amount` times `rate`, rounded half-up to `to_currency`'s minor unit (module docstring)."""
+    factor = _as_decimal(rate, "rate")
+    if factor <= 0:
+        raise InvalidLine(f"an exchange rate is positive, got {factor}")
+    return round_money(_CONTEXT.multiply(_as_decimal(amount, "amount"), factor), to_currency)
+
+
+def to_base(totals: DocumentTotals, rate: Decimal, base_currency: str) -> DocumentTotals:
+    """A document's totals in the base currency: each total converted on its own."""
+    return DocumentTotals(
+        subtotal=convert(totals.subtotal, rate, base_currency),
+        discount_total=convert(totals.discount_total, rate, base_currency),
+        net_total=convert(totals.net_total, rate, base_currency),
+        tax_total=convert(totals.tax_total, rate, base_currency),
+        grand_total=convert(totals.grand_total, rate, base_currency),
+        currency=base_currency,
+    )

@@ -31,6 +31,7 @@ from contracts.base import (
 from contracts.documents import (
     LINE_EXAMPLE,
     TOTALS_EXAMPLE,
+    BaseAmounts,
     DocumentLine,
     DocumentTotals,
     InvoicingPolicy,
@@ -262,6 +263,12 @@ class _QuoteDocument(Payload):
         default=None,
         description="The quote-level discount in `currency`, if any: the sum of its shares "
         "in the lines' discounts.",
+        examples=[None],
+    )
+    base: BaseAmounts | None = Field(
+        default=None,
+        description="Its totals in the base currency and the rate used (absent on documents "
+        "made before documents carried them).",
         examples=[None],
     )
 

@@ -86,6 +86,7 @@ from contracts.quotes import (
     RejectQuote,
     ReviseQuote,
 )
+from contracts.rates import ExchangeRatePublished
 from contracts.rejections import CommandRejected
 from contracts.ticks import TimeTicked
 
@@ -112,6 +113,7 @@ PAYLOAD_TYPES: Final[tuple[type[Payload], ...]] = (
     # catalog
     PriceListItemUpserted,
     VolumeDiscountUpserted,
+    ExchangeRatePublished,
     # opportunities and quotes
     ReviseQuote,
     AcceptQuote,

@@ -23,6 +23,7 @@ from typing import Any, Final
 
 from contracts.catalog import PriceListItemUpserted, VolumeDiscountUpserted
 from contracts.envelope import Envelope
+from contracts.rates import ExchangeRatePublished, rate_key
 from contracts.rejections import REJECTION_EVENT_TYPES
 from contracts.stages import STAGES, stage
 from contracts.ticks import CLOCK_DEAL_ID, TICK_PRODUCER
@@ -35,6 +36,7 @@ __all__ = [
     "DEAL_KEY",
     "PARTITIONS",
     "PRICE_ITEM_KEY",
+    "RATE_KEY",
     "TopicKind",
     "TopicSpec",
     "consumed_by",
@@ -54,6 +56,7 @@ PARTITIONS: Final = 6
 
 DEAL_KEY: Final = "deal_id"
 PRICE_ITEM_KEY: Final = "<price_list_id>:<sku>"
+RATE_KEY: Final = "<from>:<to>:<valid_on>"
 # Master data belongs to no deal: the envelope's deal_id (and so the key) is the record's id.
 ACCOUNT_KEY: Final = "account_id"
 CONTACT_KEY: Final = "contact_id"
@@ -143,6 +146,17 @@ ALL_TOPICS: Final[tuple[TopicSpec, ...]] = (
         "catalog.prices",
         ("catalog.price_upserted",),
         PRICE_ITEM_KEY,
+        PARTITIONS,
+        True,
+        TopicKind.INBOUND,
+        QUOTE,
+        (QUOTE,),
+    ),
+    # Exchange rates from the ERP: every day's rate per pair is kept (compacted by pair and day).
+    TopicSpec(
+        "fx.rates",
+        ("fx.rate_published",),
+        RATE_KEY,
         PARTITIONS,
         True,
         TopicKind.INBOUND,
@@ -335,4 +349,6 @@ def kafka_key(envelope: Envelope[Any]) -> bytes:
     payload = envelope.payload
     if isinstance(payload, PriceListItemUpserted | VolumeDiscountUpserted):
         return price_item_key(payload.price_list_id, payload.sku).encode()
+    if isinstance(payload, ExchangeRatePublished):
+        return rate_key(payload.from_currency, payload.to_currency, payload.valid_on).encode()
     return envelope.deal_id.encode()

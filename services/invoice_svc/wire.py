@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from contracts import money
 from contracts.alerts import ErpInvoiceHandoffStale
 from contracts.billing import (
     CreditApplied,
@@ -19,7 +20,7 @@ from contracts.billing import (
     RefundRecorded,
     RegisterExternalCreditNote,
 )
-from contracts.documents import DocumentLine, DocumentTotals, PaymentTerms
+from contracts.documents import BaseAmounts, DocumentLine, DocumentTotals, PaymentTerms
 from contracts.dunning import InvoiceDunning, InvoiceOverdue
 from contracts.invoices import (
     DownPaymentDeduction,
@@ -96,6 +97,9 @@ def order_of(confirmed: OrderConfirmed, deal_id: str) -> domain.Order:
         down_payment_rate=confirmed.down_payment_rate,
         customer_details=customer_details_of(confirmed.customer_details),
         customer_po=confirmed.customer_po,
+        base_currency=confirmed.base.base_currency if confirmed.base else None,
+        exchange_rate=confirmed.base.exchange_rate if confirmed.base else None,
+        rate_date=confirmed.base.rate_date if confirmed.base else None,
     )
 
 
@@ -231,6 +235,7 @@ def posted(invoice: domain.Invoice, order: domain.Order) -> InvoicePosted:
             )
             for dp_id, dp_number, rate, net, tax in invoice.deductions
         ),
+        base=base_amounts(invoice.totals, order),
     )
 
 
@@ -280,6 +285,21 @@ def credited(
         issue_date=note.issue_date,
         order_lines=tuple(CreditLine(line_no=n, quantity=q) for n, q in note.order_lines),
         invoice_balance_due=invoice.balance_due,
+        base=base_amounts(note.totals, order),
+    )
+
+
+def base_amounts(totals: money.DocumentTotals, order: domain.Order | None) -> BaseAmounts | None:
+    """A document's totals in the base currency at its order's rate (None without one)."""
+    if order is None or order.exchange_rate is None or order.base_currency is None:
+        return None
+    assert order.rate_date is not None
+    return BaseAmounts.of(
+        DocumentTotals.from_money(totals),
+        totals.currency,
+        order.exchange_rate,
+        order.base_currency,
+        order.rate_date,
     )
 
 

@@ -14,7 +14,13 @@ from uuid import UUID
 
 from contracts.alerts import OrderHandoffStale
 from contracts.billing import InvoiceCredited
-from contracts.documents import DocumentLine, DocumentTotals, InvoicingPolicy, PaymentTerms
+from contracts.documents import (
+    BaseAmounts,
+    DocumentLine,
+    DocumentTotals,
+    InvoicingPolicy,
+    PaymentTerms,
+)
 from contracts.invoices import InvoicePosted
 from contracts.leads import ContactInfo
 from contracts.orders import (
@@ -71,6 +77,9 @@ def accepted_quote(q: QuoteAccepted) -> domain.AcceptedQuote:
         payment_terms=q.payment_terms.value,
         customer_po=q.customer_po,
         accepted_at=q.accepted_at,
+        base=None
+        if q.base is None
+        else domain.BaseRate(q.base.base_currency, q.base.exchange_rate, q.base.rate_date),
         billing=domain.BillingTerms(
             policy=None
             if q.invoicing_policy is None
@@ -197,6 +206,15 @@ def _document(order: domain.Order) -> dict[str, Any]:
         "currency": order.currency,
         "lines": tuple(_document_line(line) for line in order.lines),
         "totals": DocumentTotals.from_money(order.totals),
+        "base": None
+        if order.base is None
+        else BaseAmounts.of(
+            DocumentTotals.from_money(order.totals),
+            order.currency,
+            order.base.exchange_rate,
+            order.base.base_currency,
+            order.base.rate_date,
+        ),
         "payment_terms": PaymentTerms(order.payment_terms),
         "customer_po": order.customer_po,
         "invoicing_policy": None

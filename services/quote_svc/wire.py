@@ -11,7 +11,13 @@ from uuid import UUID
 
 from contracts.accounts import AccountUpdated
 from contracts.catalog import PriceListItemUpserted, VolumeDiscountUpserted
-from contracts.documents import DocumentLine, DocumentTotals, InvoicingPolicy, PaymentTerms
+from contracts.documents import (
+    BaseAmounts,
+    DocumentLine,
+    DocumentTotals,
+    InvoicingPolicy,
+    PaymentTerms,
+)
 from contracts.leads import ContactInfo, LeadQualified
 from contracts.opportunities import (
     CloseOpportunity,
@@ -36,6 +42,7 @@ from contracts.quotes import (
     QuoteRejectReason,
     ReviseQuote,
 )
+from contracts.rates import ExchangeRatePublished
 from services.quote_svc import domain
 
 # --- inbound: payloads -> domain values --------------------------------------------------------
@@ -117,6 +124,17 @@ def address_of(address: Address | None) -> domain.Address | None:
         postal_code=address.postal_code,
         region=address.region,
     )
+
+
+def rate_of(p: ExchangeRatePublished) -> domain.ExchangeRate:
+    return domain.ExchangeRate(p.from_currency, p.to_currency, p.valid_on, p.rate)
+
+
+def waiting_pair(lead: LeadQualified, policy: domain.QuotePolicy, book: Any) -> tuple[str, str]:
+    """The pair whose rate a qualification waits for: the lead's currency to its list's."""
+    catalog = book.catalog(policy.price_list_for(lead.currency))
+    requests = [domain.LineRequest(sku=i.sku, quantity=i.quantity) for i in lead.product_interests]
+    return lead.currency, domain.quote_currency(requests, catalog, lead.currency)
 
 
 def volume_list_of(p: VolumeDiscountUpserted) -> domain.VolumeList:
@@ -341,7 +359,19 @@ def _document(quote: domain.Quote, opportunity: domain.Opportunity) -> dict[str,
         "payment_terms": PaymentTerms(quote.payment_terms or PaymentTerms.NET_30.value),
         "quote_discount_rate": quote.quote_discount_rate,
         "quote_discount_amount": quote.quote_discount_amount,
+        "base": base_amounts(quote),
     }
+
+
+def base_amounts(quote: domain.Quote) -> BaseAmounts | None:
+    """The quote's totals in the base currency at the rate taken on issue (None on quotes
+    issued before quotes carried one)."""
+    if quote.exchange_rate is None or quote.base_currency is None or quote.rate_date is None:
+        return None
+    totals = DocumentTotals.from_money(quote.totals())
+    return BaseAmounts.of(
+        totals, quote.currency, quote.exchange_rate, quote.base_currency, quote.rate_date
+    )
 
 
 def customer_details(details: domain.CustomerDetails | None) -> CustomerDetails | None:

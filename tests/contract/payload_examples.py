@@ -108,6 +108,7 @@ from contracts.quotes import (
     RejectQuote,
     ReviseQuote,
 )
+from contracts.rates import ExchangeRatePublished
 from contracts.rejections import REJECTION_EVENT_TYPES, CommandRejected
 from contracts.ticks import TimeTicked
 
@@ -314,6 +315,9 @@ def _single_type_examples() -> list[Payload]:
     return [
         TimeTicked(at=datetime(2025, 3, 1, 6, tzinfo=UTC), period_seconds=3600),
         InvoiceOverdue(**_OVERDUE, grace_days=0),
+        ExchangeRatePublished(
+            from_currency="USD", to_currency="EUR", rate=Decimal("0.92"), valid_on=date(2025, 1, 10)
+        ),
         VolumeDiscountUpserted(
             price_list_id="PL-EUR-2025",
             sku="SKU-1001",

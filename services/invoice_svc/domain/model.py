@@ -236,6 +236,11 @@ class Order:
     customer_details: CustomerDetails | None = None
     customer_po: str | None = None
     erp_order_number: str | None = None
+    # From the quote, through order.confirmed: the base currency and the rate of the quote's
+    # day; the order's invoices and credit notes carry their base amounts at it.
+    base_currency: str | None = None
+    exchange_rate: Decimal | None = None
+    rate_date: date | None = None
 
     def line(self, line_no: int) -> Line | None:
         return next((line for line in self.lines if line.line_no == line_no), None)

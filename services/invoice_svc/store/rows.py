@@ -149,6 +149,9 @@ def row_from_order(order: Order) -> dict[str, Any]:
         "customer_details": details_to_json(order.customer_details),
         "customer_po": order.customer_po,
         "erp_order_number": order.erp_order_number,
+        "base_currency": order.base_currency,
+        "exchange_rate": order.exchange_rate,
+        "rate_date": order.rate_date,
     }
 
 
@@ -193,6 +196,9 @@ def order_from_row(row: Row[Any]) -> Order:
         customer_details=details_from_json(row.customer_details),
         customer_po=row.customer_po,
         erp_order_number=row.erp_order_number,
+        base_currency=row.base_currency,
+        exchange_rate=row.exchange_rate,
+        rate_date=row.rate_date,
     )
 
 

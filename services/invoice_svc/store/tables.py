@@ -69,6 +69,10 @@ orders = Table(
     Column("customer_po", Text),
     # The ERP's own number (order.acknowledged): ERP invoices and payments may name it.
     Column("erp_order_number", Text),
+    # The base currency and the rate of the quote's day (null: confirmed before orders had it).
+    Column("base_currency", Text),
+    Column("exchange_rate", Numeric),
+    Column("rate_date", Date),
     Index("ix_orders_order_number", "order_number"),
     Index("ix_orders_erp_order_number", "erp_order_number"),
 )

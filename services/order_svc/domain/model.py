@@ -140,6 +140,16 @@ class AcceptedQuote:
     customer_details: CustomerDetails | None = None
     requested_delivery_date: date | None = None
     shipping_method: str | None = None
+    base: BaseRate | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BaseRate:
+    """The base currency and the rate of the quote's day to it, kept for the order's documents."""
+
+    base_currency: str
+    exchange_rate: Decimal
+    rate_date: date
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +233,8 @@ class Order:
     erp_refusal: ErpRefusal | None = None
     # When a tick raised the alert that the ERP had not acknowledged it in time (once).
     ack_alerted_at: datetime | None = None
+    # From the quote: the base currency and the rate its totals are converted at.
+    base: BaseRate | None = None
 
     @property
     def completeness(self) -> Completeness | None:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from contracts.money import DocumentTotals, LineAmounts
 from services.order_svc.domain import (
     Address,
+    BaseRate,
     BillingPolicy,
     BillingTerms,
     Contact,
@@ -153,6 +154,9 @@ def row_from_order(order: Order) -> dict[str, Any]:
         "erp_refusal_code": order.erp_refusal.reason_code if order.erp_refusal else None,
         "erp_refusal_detail": order.erp_refusal.detail if order.erp_refusal else None,
         "ack_alerted_at": order.ack_alerted_at,
+        "base_currency": order.base.base_currency if order.base else None,
+        "exchange_rate": order.base.exchange_rate if order.base else None,
+        "rate_date": order.base.rate_date if order.base else None,
     }
 
 
@@ -210,6 +214,9 @@ def order_from_row(row: Row[Any] | Any) -> Order:
         if row.erp_refusal_code is None
         else ErpRefusal(row.erp_refusal_code, row.erp_refusal_detail or ""),
         ack_alerted_at=row.ack_alerted_at,
+        base=None
+        if row.base_currency is None
+        else BaseRate(row.base_currency, row.exchange_rate, row.rate_date),
     )
 
 

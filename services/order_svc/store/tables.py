@@ -69,6 +69,10 @@ orders = Table(
     Column("erp_refusal_detail", Text),
     # When a tick raised the alert that the ERP had not acknowledged it in time (once).
     Column("ack_alerted_at", DateTime(timezone=True)),
+    # From the quote: the base currency and the rate of its day (null: before orders had it).
+    Column("base_currency", Text),
+    Column("exchange_rate", Numeric),
+    Column("rate_date", Date),
     Index("ix_orders_deal_id", "deal_id"),
     Index("ix_orders_erp_order_number", "erp_order_number"),
 )

@@ -14,8 +14,10 @@ from services.quote_svc.domain.accounts import (
     customer_snapshot,
     newer_account,
 )
+from services.quote_svc.domain.currencies import ExchangeRate, RateOfDay, Rates
 from services.quote_svc.domain.decisions import (
     ACCEPT,
+    QUALIFIED,
     REJECT,
     REVISE,
     accept,
@@ -102,6 +104,7 @@ __all__ = [
     "LOST_ON_EXPIRY",
     "PROBABILITY_OPEN",
     "PROBABILITY_PROPOSED",
+    "QUALIFIED",
     "REJECT",
     "REOPEN",
     "REVISE",
@@ -122,6 +125,7 @@ __all__ = [
     "DeliveryTerms",
     "DocumentDiscount",
     "Estimates",
+    "ExchangeRate",
     "Expired",
     "ExpiredOnTime",
     "LineRequest",
@@ -138,6 +142,8 @@ __all__ = [
     "QuoteLine",
     "QuotePolicy",
     "QuoteState",
+    "RateOfDay",
+    "Rates",
     "Refusal",
     "RejectReason",
     "Rejected",

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from contracts.money import (
     InvalidLine,
+    convert,
 )
 from services.quote_svc.domain.accounts import Account, DeliveryTerms, customer_snapshot
+from services.quote_svc.domain.currencies import Rates
 from services.quote_svc.domain.model import (
     PROBABILITY_OPEN,
     Accepted,
@@ -53,6 +56,7 @@ from services.quote_svc.domain.pricing import (
     quote_currency,
 )
 
+QUALIFIED = "lead.qualified"
 REVISE = "quote.revise"
 ACCEPT = "quote.accept"
 REJECT = "quote.reject"
@@ -69,7 +73,8 @@ def open_opportunity(
     of_lead: Opportunity | None = None,
     account: Account | None = None,
     volumes: Volumes | None = None,
-) -> Opened | AlreadyOpen:
+    rates: Rates | None = None,
+) -> Opened | AlreadyOpen | Refusal:
     """Open the opportunity and draft revision 1 from the product interests.
 
     Idempotent by natural key: an opportunity that exists (`existing`, by its id) is left
@@ -79,7 +84,24 @@ def open_opportunity(
     known = existing if existing is not None else of_lead
     if known is not None:
         return AlreadyOpen(known.opportunity_id)
+    rates = rates or Rates()
+    price_list_id = policy.price_list_for(q.currency)
     currency = quote_currency(q.interests, catalog, q.currency)
+    revenue = q.estimated_revenue
+    if revenue is not None and currency != q.currency:
+        # Never relabelled: the lead's budget is converted at the rate of the day, or the
+        # opportunity waits for that rate.
+        found = rates.of(q.currency, currency, now.date())
+        if found is None:
+            return Refusal(
+                QUALIFIED,
+                "no_exchange_rate",
+                f"the lead's amounts are in {q.currency} and price list {price_list_id} in "
+                f"{currency}: no {q.currency}->{currency} rate on or before "
+                f"{now.date().isoformat()}; the opportunity opens when the ERP publishes one",
+                q.lead_id,
+            )
+        revenue = convert(revenue, found.rate, currency)
     lines = priceable(
         tuple(
             price_one(no, request, catalog, currency, policy.default_tax_rate, volumes or {})
@@ -95,7 +117,7 @@ def open_opportunity(
         quote_number=quote_number,
         state=QuoteState.DRAFT,
         status_reason="in_progress",
-        price_list_id=policy.price_list_id,
+        price_list_id=price_list_id,
         currency=currency,
         lines=lines,
         created_at=now,
@@ -109,10 +131,8 @@ def open_opportunity(
         currency=currency,
         state=OpportunityState.OPEN,
         status_reason="in_progress",
-        estimated_revenue=q.estimated_revenue
-        if q.estimated_revenue is not None
-        else draft.totals().net_total,
-        revenue_given=q.estimated_revenue is not None,
+        estimated_revenue=revenue if revenue is not None else draft.totals().net_total,
+        revenue_given=revenue is not None,
         estimated_close_date=q.estimated_close_date
         or now.date() + timedelta(days=policy.validity_days),
         probability=PROBABILITY_OPEN,
@@ -125,9 +145,30 @@ def open_opportunity(
     )
     if policy.auto_activate and draft.fully_priced:
         customer = customer_snapshot(q.customer.account_id, q.customer.account_name, account)
-        draft = draft.activated(policy, now, customer)
-        opportunity = opportunity.proposed(draft, now)
+        rate = base_rate(draft.currency, policy, rates, now)
+        # Without the rate to the base currency it stays a Draft: activating it says why.
+        if rate is not None:
+            draft = draft.activated(policy, now, customer, rate)
+            opportunity = opportunity.proposed(draft, now)
     return Opened(opportunity, draft)
+
+
+def base_rate(
+    currency: str, policy: QuotePolicy, rates: Rates, now: datetime
+) -> tuple[Decimal, date] | None:
+    """The rate of the day from `currency` to the base currency, and its day."""
+    found = rates.of(currency, policy.base_currency, now.date())
+    return None if found is None else (found.rate, found.valid_on)
+
+
+def no_base_rate(command: str, currency: str, policy: QuotePolicy, quote_id: str) -> Refusal:
+    return Refusal(
+        command,
+        "no_exchange_rate",
+        f"no {currency}->{policy.base_currency} rate published: the quote cannot carry its "
+        "base-currency amounts",
+        quote_id,
+    )
 
 
 def revise(
@@ -144,6 +185,7 @@ def revise(
     account: Account | None = None,
     volumes: Volumes | None = None,
     document: DocumentDiscount | None = None,
+    rates: Rates | None = None,
 ) -> Revised | Refusal:
     """Close the latest revision and create revision + 1 with `requests`, issued if priced.
 
@@ -201,9 +243,15 @@ def revise(
         quote_discount_amount=recorded["quote_discount_amount"],
     )
     if policy.auto_activate:
+        rate = base_rate(new.currency, policy, rates or Rates(), now)
+        if rate is None:
+            return no_base_rate(command, new.currency, policy, quote_id)
         customer = opportunity.customer
         new = new.activated(
-            policy, now, customer_snapshot(customer.account_id, customer.account_name, account)
+            policy,
+            now,
+            customer_snapshot(customer.account_id, customer.account_name, account),
+            rate,
         )
     previous = quote
     if quote.is_open:

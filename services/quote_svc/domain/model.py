@@ -214,6 +214,15 @@ class QuotePolicy:
     default_tax_rate: Decimal = Decimal(0)
     # On expiry by a tick: False keeps the opportunity open (a person may revise the quote).
     expiry_closes_opportunity: bool = False
+    # The company's base currency (documents carry their totals in it), and the price list of
+    # each other currency a lead may come in: (currency, price list id).
+    base_currency: str = "EUR"
+    currency_lists: tuple[tuple[str, str], ...] = ()
+
+    def price_list_for(self, currency: str) -> str:
+        """The price list a lead in `currency` is quoted from: its currency's, else the
+        default list (and the lead's amounts are converted)."""
+        return dict(self.currency_lists).get(currency, self.price_list_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +298,10 @@ class Quote:
     # The quote-level discount asked for, and the amount it came to (in the lines' discounts).
     quote_discount_rate: Decimal | None = None
     quote_discount_amount: Decimal | None = None
+    # Taken on issue: the base currency, the rate of the day to it, and that day.
+    base_currency: str | None = None
+    exchange_rate: Decimal | None = None
+    rate_date: date | None = None
 
     @property
     def fully_priced(self) -> bool:
@@ -302,12 +315,24 @@ class Quote:
     def totals(self) -> DocumentTotals:
         return totals_of(self.lines, self.currency)
 
-    def activated(self, policy: QuotePolicy, now: datetime, customer: CustomerDetails) -> Quote:
+    def activated(
+        self,
+        policy: QuotePolicy,
+        now: datetime,
+        customer: CustomerDetails,
+        rate: tuple[Decimal, date] | None = None,
+    ) -> Quote:
         """Issued: valid from today for the policy's days, on the policy's payment terms, with
-        the customer details of this moment (a snapshot of the account)."""
+        the customer details of this moment (a snapshot of the account) and the rate of the
+        day to the base currency (`rate`: rate and its day; None only where the quote is in
+        the base currency)."""
         valid_from = now.date()
+        exchange_rate, rate_date = rate or (Decimal(1), valid_from)
         return replace(
             self,
+            base_currency=policy.base_currency,
+            exchange_rate=exchange_rate,
+            rate_date=rate_date,
             state=QuoteState.ACTIVE,
             status_reason="open",
             payment_terms=policy.payment_terms,

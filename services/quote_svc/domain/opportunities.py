@@ -19,6 +19,8 @@ from uuid import UUID
 
 from contracts.money import InvalidLine
 from services.quote_svc.domain.accounts import Account, customer_snapshot
+from services.quote_svc.domain.currencies import Rates
+from services.quote_svc.domain.decisions import base_rate, no_base_rate
 from services.quote_svc.domain.model import (
     PROBABILITY_OPEN,
     Catalog,
@@ -281,6 +283,7 @@ def activate_quote(
     policy: QuotePolicy,
     now: datetime,
     account: Account | None,
+    rates: Rates | None = None,
 ) -> QuoteActivated | Refusal:
     if quote is None or opportunity is None:
         return Refusal(ACTIVATE, "unknown_quote", f"no quote {quote_id}", quote_id)
@@ -302,9 +305,12 @@ def activate_quote(
         return Refusal(
             ACTIVATE, "unpriced_line", f"lines {unpriced} need a price: revise them", quote_id
         )
+    rate = base_rate(quote.currency, policy, rates or Rates(), now)
+    if rate is None:
+        return no_base_rate(ACTIVATE, quote.currency, policy, quote_id)
     customer = opportunity.customer
     active = quote.activated(
-        policy, now, customer_snapshot(customer.account_id, customer.account_name, account)
+        policy, now, customer_snapshot(customer.account_id, customer.account_name, account), rate
     )
     return QuoteActivated(opportunity.proposed(active, now), active)
 

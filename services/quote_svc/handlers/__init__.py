@@ -25,6 +25,7 @@ from contracts.opportunities import (
     UpdateOpportunity,
 )
 from contracts.quotes import AcceptQuote, RejectQuote, ReviseQuote
+from contracts.rates import ExchangeRatePublished
 from contracts.ticks import TimeTicked
 from services.quote_svc import domain, wire
 from services.quote_svc.handlers.people import (
@@ -71,23 +72,53 @@ def on_account_updated(
 def on_lead_qualified(
     book: QuoteBook, msg: Incoming[LeadQualified], policy: domain.QuotePolicy, now: datetime
 ) -> list[Outgoing]:
+    decision = _qualify(book, msg, policy, now)
+    if isinstance(decision, domain.Refusal) and decision.reason_code == "no_exchange_rate":
+        # Kept until the ERP publishes the rate (`on_rate_published` opens it then).
+        book.hold_qualification(msg, wire.waiting_pair(msg.payload, policy, book), now)
+    return record(book, msg, decision, now)
+
+
+def on_rate_published(
+    book: QuoteBook,
+    msg: Incoming[ExchangeRatePublished],
+    policy: domain.QuotePolicy,
+    now: datetime,
+) -> list[Outgoing]:
+    # A fact from the ERP. Qualifications that waited for a rate of this pair are opened now,
+    # each as caused by its own lead.qualified (its deal, its partition's order).
+    book.put_rate(wire.rate_of(msg.payload))
+    events: list[Outgoing] = []
+    for waiting in book.waiting_for(msg.payload.from_currency, msg.payload.to_currency):
+        decision = _qualify(book, waiting, policy, now)
+        if isinstance(decision, domain.Refusal) and decision.reason_code == "no_exchange_rate":
+            continue  # a rate of another day: still waiting
+        book.release_qualification(waiting.payload.lead_id)
+        events.extend(record(book, waiting, decision, now))
+    return events
+
+
+def _qualify(
+    book: QuoteBook, msg: Incoming[LeadQualified], policy: domain.QuotePolicy, now: datetime
+) -> domain.Opened | domain.AlreadyOpen | domain.Refusal:
     qualification = wire.qualification_of(msg.payload)
     if qualification.account is not None:
         remember(book, qualification.account)
-    decision = domain.open_opportunity(
+    price_list_id = policy.price_list_for(qualification.currency)
+    return domain.open_opportunity(
         qualification,
         existing=book.opportunity(qualification.opportunity_id),
         of_lead=book.opportunity_of_lead(qualification.lead_id),
-        catalog=book.catalog(policy.price_list_id),
+        catalog=book.catalog(price_list_id),
         policy=policy,
-        # Peeked, and taken only when an opportunity is opened (see `_record`): redeliveries
+        # Peeked, and taken only when an opportunity is opened (see `record`): redeliveries
         # burn no numbers.
         quote_number=book.peek_quote_number(now.year),
         now=now,
         account=book.account(qualification.customer.account_id),
-        volumes=book.volume_lists(policy.price_list_id),
+        volumes=book.volume_lists(price_list_id),
+        rates=book.rates,
     )
-    return record(book, msg, decision, now)
 
 
 def on_revise_quote(
@@ -110,6 +141,7 @@ def on_revise_quote(
         account=account_of(book, opportunity),
         volumes=book.volume_lists(quote.price_list_id) if quote else {},
         document=wire.document_discount_of(command),
+        rates=book.rates,
     )
     return record(book, msg, decision, now)
 
@@ -178,6 +210,7 @@ HANDLERS: dict[str, Handler[QuoteBook, domain.QuotePolicy]] = {
     "clock.ticked": on_tick,
     "catalog.price_upserted": on_price_upserted,
     "catalog.volume_discount_upserted": on_volume_discount_upserted,
+    "fx.rate_published": on_rate_published,
     "account.updated": on_account_updated,
     "lead.qualified": on_lead_qualified,
     "quote.revise": on_revise_quote,
@@ -202,12 +235,18 @@ def touches_of(
     account_ids: set[UUID] = set()
     expiring_as_of = None
     numbering = False
+    rate_pairs: set[tuple[str, str]] = set()
+    lists: set[str] = {policy.price_list_id}
     for msg in batch:
         payload = msg.payload
         if isinstance(payload, TimeTicked):
             day = payload.at.date()
             expiring_as_of = day if expiring_as_of is None else max(expiring_as_of, day)
+        elif isinstance(payload, ExchangeRatePublished):
+            rate_pairs.add((payload.from_currency, payload.to_currency))
+            numbering = True  # a waiting qualification may open an opportunity now
         elif isinstance(payload, LeadQualified):
+            lists.add(policy.price_list_for(payload.currency))
             opportunity_ids.add(payload.opportunity_id)
             lead_ids.add(payload.lead_id)
             account_ids.add(payload.account_id)
@@ -232,10 +271,13 @@ def touches_of(
         quote_ids=frozenset(quote_ids),
         # New quotes are priced from the policy's list; revisions from their quote's, which
         # the store adds once it knows the quotes.
-        price_list_ids=frozenset({policy.price_list_id}),
+        price_list_ids=frozenset(lists),
         skus=frozenset(skus),
         account_ids=frozenset(account_ids),
         # The counter row is locked only by batches that may open opportunities.
         counter_year=now.year if lead_ids or numbering else None,
         expiring_as_of=expiring_as_of,
+        # Rates are few (the latest per pair): loaded by every batch that may price or issue.
+        rates_as_of=now.date() if numbering or quote_ids or lead_ids or rate_pairs else None,
+        waiting_pairs=frozenset(rate_pairs),
     )

@@ -99,5 +99,6 @@ def on_activate_quote(
         policy=policy,
         now=now,
         account=account_of(book, opportunity),
+        rates=book.rates,
     )
     return record(book, msg, decision, now)

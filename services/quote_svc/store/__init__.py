@@ -7,7 +7,8 @@ in-memory `QuoteBook`, and `save` writes what changed with executemany statement
 """
 
 from services.quote_svc.store.book import QuoteBook, Touches
-from services.quote_svc.store.postgres import QuoteStore, line_from_json, line_to_json
+from services.quote_svc.store.postgres import QuoteStore
+from services.quote_svc.store.rows import line_from_json, line_to_json
 from services.quote_svc.store.tables import (
     SCHEMA,
     accounts,

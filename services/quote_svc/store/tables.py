@@ -97,6 +97,10 @@ quotes = Table(
     # A quote-level discount: the rate asked, and the amount it came to (in the lines).
     Column("quote_discount_rate", Numeric),
     Column("quote_discount_amount", Numeric),
+    # Taken on issue: the base currency, the rate of the day to it, and that day.
+    Column("base_currency", Text),
+    Column("exchange_rate", Numeric),
+    Column("rate_date", Date),
     UniqueConstraint("quote_number", "revision"),
     # An opportunity may have several quotes (each its own number); at most one open (Draft or
     # Active) revision per quote: what every decision assumes.
@@ -138,6 +142,29 @@ volume_discounts = Table(
     # [[min_quantity, rate], ...] as strings, ascending
     Column("tiers", JSONB, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# The ERP's exchange rates (fx.rates, compacted by pair and day): every day's rate.
+exchange_rates = Table(
+    "exchange_rates",
+    metadata,
+    Column("from_currency", Text, primary_key=True),
+    Column("to_currency", Text, primary_key=True),
+    Column("valid_on", Date, primary_key=True),
+    Column("rate", Numeric, nullable=False),
+)
+
+# Qualified leads whose amounts need a rate not published yet: the lead.qualified envelope as
+# received, opened when the ERP publishes a rate of the pair.
+waiting_qualifications = Table(
+    "waiting_qualifications",
+    metadata,
+    Column("lead_id", Text, primary_key=True),
+    Column("from_currency", Text, nullable=False),
+    Column("to_currency", Text, nullable=False),
+    Column("envelope", Text, nullable=False),
+    Column("topic", Text, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
 )
 
 # The local copy of accounts' master data (lead_svc owns it): the newest `account.updated`
