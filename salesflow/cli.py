@@ -98,8 +98,11 @@ def tick(
     at: Annotated[
         datetime | None,
         typer.Option(
-            help="Publish the tick for this time (ISO 8601, UTC if no offset): moves salesflow's "
-            "time there for every time rule. Default: the start of the current period."
+            parser=datetime.fromisoformat,
+            metavar="ISO-8601",
+            help="Publish the tick for this time (UTC if no offset): moves salesflow's time "
+            "there for every time rule. One tick per time: sending the same time again does "
+            "nothing more. Default: the start of the current period.",
         ),
     ] = None,
     period: Annotated[
@@ -248,6 +251,16 @@ def report(
 
     url = RuntimeSettings().sqlalchemy_url()
     _print_or_fail(report_text(url, OutputFormat(output.value)))
+
+
+@report_app.command("time")
+def report_time() -> None:
+    """What the time rules did (ticks: `salesflow tick`): quotes expired, invoices overdue,
+    reminders by level, hand-offs alerted as stale."""
+    from salesflow.time_report import time_text  # noqa: PLC0415 - each command loads only what it uses
+
+    url = RuntimeSettings().sqlalchemy_url()
+    typer.echo(asyncio.run(time_text(url)))
 
 
 @report_app.command("reconcile")
