@@ -42,6 +42,7 @@ __all__ = [
     "CreateQuote",
     "DraftLine",
     "ForecastCategory",
+    "OpenStatusReason",
     "OpportunityCloseReason",
     "OpportunityOpened",
     "OpportunityUpdated",
@@ -60,6 +61,13 @@ class ForecastCategory(StrEnum):
     OMITTED = "omitted"
     WON = "won"
     LOST = "lost"
+
+
+class OpenStatusReason(StrEnum):
+    """D365's status reasons of an open opportunity."""
+
+    IN_PROGRESS = "in_progress"
+    ON_HOLD = "on_hold"
 
 
 class OpportunityCloseReason(StrEnum):
@@ -102,6 +110,9 @@ class UpdateOpportunity(Payload):
     )
     forecast_category: ForecastCategory | None = Field(
         default=None, description="Forecast category.", examples=["best_case"]
+    )
+    status_reason: OpenStatusReason | None = Field(
+        default=None, description="Put it on hold, or back in progress.", examples=["on_hold"]
     )
     requested_by: ShortText = _REQUESTED_BY
 

@@ -239,6 +239,7 @@ def estimates_of(command: UpdateOpportunity) -> domain.Estimates:
         probability=command.probability,
         pipeline_phase=command.pipeline_phase,
         forecast_category=command.forecast_category.value if command.forecast_category else None,
+        status_reason=command.status_reason.value if command.status_reason else None,
     )
 
 

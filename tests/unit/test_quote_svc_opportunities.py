@@ -14,6 +14,7 @@ from contracts.opportunities import (
     CloseOpportunity,
     CreateQuote,
     ForecastCategory,
+    OpenStatusReason,
     OpportunityCloseReason,
     ReopenOpportunity,
     UpdateOpportunity,
@@ -145,6 +146,12 @@ def test_a_person_updates_the_estimates_and_a_crm_hears_what_changed() -> None:
     assert opportunity(book).estimated_revenue == Decimal("25000")
     # Nothing changed, nothing announced.
     assert send(book, update(probability=60)) == []
+    (held,) = send(book, update(status_reason=OpenStatusReason.ON_HOLD))
+    assert (held[1].changed, held[1].state, held[1].status_reason) == (
+        ("status_reason",),
+        "open",
+        "on_hold",
+    )
 
 
 def test_close_lost_to_a_competitor_closes_the_open_quotes_and_reopen_brings_it_back() -> None:

@@ -67,6 +67,7 @@ class Estimates:
     probability: int | None = None
     pipeline_phase: str | None = None
     forecast_category: str | None = None
+    status_reason: str | None = None  # in_progress | on_hold
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +138,7 @@ def update_opportunity(
         probability=found.probability if e.probability is None else e.probability,
         pipeline_phase=e.pipeline_phase or found.pipeline_phase,
         forecast_category=e.forecast_category or found.forecast_category,
+        status_reason=e.status_reason or found.status_reason,
         updated_at=now,
     )
     return OpportunityChanged(updated, "updated")
