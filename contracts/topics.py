@@ -7,6 +7,10 @@ accepts), and the service whose poison messages a dead-letter topic holds.
 Every topic is keyed by the deal id so that all messages of one deal land on one partition, in
 order, whichever stage wrote them; the one exception is the compacted price topic, whose key must
 identify the price list item so that compaction keeps the latest price per item.
+
+Ticks (`clock.ticks`) are the one topic no service owns: the scheduler writes them (`salesflow
+tick` and every worker's own ticker, deduplicated by a per-period event id), and every stage with
+a time rule reads them.
 """
 
 from __future__ import annotations
@@ -17,20 +21,24 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Final
 
-from contracts.catalog import PriceListItemUpserted
+from contracts.catalog import PriceListItemUpserted, VolumeDiscountUpserted
 from contracts.envelope import Envelope
+from contracts.rates import ExchangeRatePublished, rate_key
 from contracts.rejections import REJECTION_EVENT_TYPES
 from contracts.stages import STAGES, stage
+from contracts.ticks import CLOCK_DEAL_ID, TICK_PRODUCER
 
 __all__ = [
     "ACCOUNT_KEY",
     "ALL_TOPICS",
+    "CLOCK_KEY",
     "CONTACT_KEY",
     "DEAD_LETTER_RETENTION_MS",
     "DEAL_KEY",
     "EVENT_RETENTION_MS",
     "PARTITIONS",
     "PRICE_ITEM_KEY",
+    "RATE_KEY",
     "REPLAY_WINDOW_MS",
     "RETAIN_FOREVER",
     "SEGMENT_MS",
@@ -70,9 +78,12 @@ RETAIN_FOREVER: Final = -1
 
 DEAL_KEY: Final = "deal_id"
 PRICE_ITEM_KEY: Final = "<price_list_id>:<sku>"
+RATE_KEY: Final = "<from>:<to>:<valid_on>"
 # Master data belongs to no deal: the envelope's deal_id (and so the key) is the record's id.
 ACCOUNT_KEY: Final = "account_id"
 CONTACT_KEY: Final = "contact_id"
+# Ticks belong to no deal: one constant key, so they stay in order on one partition.
+CLOCK_KEY: Final = f'"{CLOCK_DEAL_ID}"'
 
 
 class TopicKind(StrEnum):
@@ -81,6 +92,7 @@ class TopicKind(StrEnum):
     INBOUND = "inbound"  # published by upstream systems (forms, ERP, people's tools)
     OUTBOUND = "outbound"  # published by a salesflow service
     DEAD_LETTER = "dead_letter"  # messages a service could never process, with the reason
+    SCHEDULE = "schedule"  # ticks from the scheduler, read by every stage with a time rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +201,46 @@ ALL_TOPICS: Final[tuple[TopicSpec, ...]] = (
         (QUOTE,),
         RETAIN_FOREVER,
     ),
-    _inbound("quote.commands", QUOTE, "quote.revise", "quote.accept", "quote.reject"),
+    # Exchange rates from the ERP: every day's rate per pair is kept (compacted by pair and day).
+    TopicSpec(
+        "fx.rates",
+        ("fx.rate_published",),
+        RATE_KEY,
+        PARTITIONS,
+        True,
+        TopicKind.INBOUND,
+        QUOTE,
+        (QUOTE,),
+        RETAIN_FOREVER,
+    ),
+    # Volume discount lists from the ERP, compacted like the prices (the latest list per item).
+    TopicSpec(
+        "catalog.volume_discounts",
+        ("catalog.volume_discount_upserted",),
+        PRICE_ITEM_KEY,
+        PARTITIONS,
+        True,
+        TopicKind.INBOUND,
+        QUOTE,
+        (QUOTE,),
+        RETAIN_FOREVER,
+    ),
+    _inbound(
+        "quote.commands",
+        QUOTE,
+        "quote.revise",
+        "quote.accept",
+        "quote.reject",
+        "quote.create",
+        "quote.activate",
+    ),
+    _inbound(
+        "opportunity.commands",
+        QUOTE,
+        "opportunity.update",
+        "opportunity.close",
+        "opportunity.reopen",
+    ),
     _inbound(
         "order.commands",
         ORDER,
@@ -227,6 +278,9 @@ ALL_TOPICS: Final[tuple[TopicSpec, ...]] = (
         key=ACCOUNT_KEY,
     ),
     _outbound("contact.updated", LEAD, "contact.updated", compacted=True, key=CONTACT_KEY),
+    _outbound("opportunity.opened", QUOTE, "opportunity.opened"),
+    _outbound("opportunity.updated", QUOTE, "opportunity.updated"),
+    _outbound("quote.drafted", QUOTE, "quote.drafted"),
     _outbound("quote.issued", QUOTE, "quote.issued"),
     _outbound("quote.accepted", QUOTE, "quote.accepted", read_by=(ORDER,)),
     _outbound("quote.closed", QUOTE, "quote.closed"),
@@ -239,15 +293,30 @@ ALL_TOPICS: Final[tuple[TopicSpec, ...]] = (
     _outbound("order.acknowledged", ORDER, "order.acknowledged", read_by=(INVOICE,)),
     _outbound("order.refused", ORDER, "order.refused"),
     _outbound("order.resubmitted", ORDER, "order.resubmitted", read_by=(INVOICE,)),
+    _outbound("order.handoff_stale", ORDER, "order.handoff_stale"),
     _outbound("order.rejected", ORDER, _ORDER_REJECTED),
     _outbound("invoice.posted", INVOICE, "invoice.posted", read_by=(ORDER,)),
     _outbound("invoice.paid", INVOICE, "invoice.paid", read_by=(ORDER,)),
     _outbound("invoice.cancelled", INVOICE, "invoice.cancelled"),
+    _outbound("invoice.overdue", INVOICE, "invoice.overdue"),
+    _outbound("invoice.dunning", INVOICE, "invoice.dunning"),
     _outbound("invoice.credited", INVOICE, "invoice.credited", read_by=(ORDER,)),
     _outbound("refund.due", INVOICE, "refund.due"),
     _outbound("invoice.refunded", INVOICE, "invoice.refunded"),
     _outbound("invoice.credit_applied", INVOICE, "invoice.credit_applied"),
+    _outbound("invoice.handoff_stale", INVOICE, "invoice.handoff_stale"),
     _outbound("invoice.rejected", INVOICE, _INVOICE_REJECTED),
+    # time: owned by the scheduler, read by the stages whose rules act on time passing
+    TopicSpec(
+        "clock.ticks",
+        ("clock.ticked",),
+        CLOCK_KEY,
+        PARTITIONS,
+        False,
+        TopicKind.SCHEDULE,
+        TICK_PRODUCER,
+        (QUOTE, ORDER, INVOICE),
+    ),
     # dead letters
     *(_dead_letter(s.service) for s in STAGES),
 )
@@ -329,6 +398,8 @@ def price_item_key(price_list_id: str, sku: str) -> str:
 def kafka_key(envelope: Envelope[Any]) -> bytes:
     """The Kafka key of ``envelope`` by its topic's key rule."""
     payload = envelope.payload
-    if isinstance(payload, PriceListItemUpserted):
+    if isinstance(payload, PriceListItemUpserted | VolumeDiscountUpserted):
         return price_item_key(payload.price_list_id, payload.sku).encode()
+    if isinstance(payload, ExchangeRatePublished):
+        return rate_key(payload.from_currency, payload.to_currency, payload.valid_on).encode()
     return envelope.deal_id.encode()

@@ -121,6 +121,56 @@ def topics_create(
 
 
 @app.command()
+def tick(
+    at: Annotated[
+        datetime | None,
+        typer.Option(
+            parser=datetime.fromisoformat,
+            metavar="ISO-8601",
+            help="Publish the tick for this time (UTC if no offset): moves salesflow's time "
+            "there for every time rule. One tick per time: sending the same time again does "
+            "nothing more. Default: the start of the current period.",
+        ),
+    ] = None,
+    period: Annotated[
+        int, typer.Option(min=1, help="Seconds per period (one tick per period start).")
+    ] = 3600,
+    every: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Keep ticking: look at the clock this often (seconds) and send each period's "
+            "tick once; 0: send one tick and exit.",
+        ),
+    ] = 0.0,
+) -> None:
+    """Publish time to `clock.ticks` (the scheduler): quotes expire, invoices fall due, dunning
+    levels and stale hand-offs are found when a tick says so. Every producer of one period's
+    tick derives the same event id, so running this next to the workers' own tickers is safe."""
+    from contracts.ticks import tick_period_start  # noqa: PLC0415 - each command loads only what it uses
+    from shared.clock import SystemClock  # noqa: PLC0415 - each command loads only what it uses
+    from shared.relay import make_producer  # noqa: PLC0415 - each command loads only what it uses
+    from shared.ticker import Ticker, publish_tick  # noqa: PLC0415 - each command loads only what it uses
+
+    runtime = RuntimeSettings()
+    configure_logging(runtime.log_level, json=runtime.log_json)
+    if every:
+        ticker = Ticker(
+            clock=SystemClock(),
+            period_seconds=period,
+            producer_factory=lambda: make_producer(runtime.kafka_bootstrap, "salesflow-tick"),
+            check_every_s=every,
+        )
+        asyncio.run(ticker.run())
+        return
+    when = (
+        at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
+    ) or tick_period_start(datetime.now(UTC), period)
+    envelope = asyncio.run(publish_tick(runtime.kafka_bootstrap, when, period))
+    typer.echo(f"tick {envelope.payload.at.isoformat()} sent (event id {envelope.event_id})")
+
+
+@app.command()
 def feed(
     leads: Annotated[int, typer.Option(help="How many sample leads to publish.")] = 50,
     seed: Annotated[int, typer.Option(help="Random seed of the sample feed.")] = 7,
@@ -228,6 +278,16 @@ def report(
 
     url = RuntimeSettings().sqlalchemy_url()
     _print_or_fail(report_text(url, OutputFormat(output.value)))
+
+
+@report_app.command("time")
+def report_time() -> None:
+    """What the time rules did (ticks: `salesflow tick`): quotes expired, invoices overdue,
+    reminders by level, hand-offs alerted as stale."""
+    from salesflow.time_report import time_text  # noqa: PLC0415 - each command loads only what it uses
+
+    url = RuntimeSettings().sqlalchemy_url()
+    typer.echo(asyncio.run(time_text(url)))
 
 
 @report_app.command("reconcile")

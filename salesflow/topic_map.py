@@ -16,7 +16,11 @@ from contracts.topics import (
 )
 from shared.settings import RuntimeSettings
 
-_KINDS = {TopicKind.INBOUND: "inbound", TopicKind.OUTBOUND: "outbound"}
+_KINDS = {
+    TopicKind.INBOUND: "inbound",
+    TopicKind.OUTBOUND: "outbound",
+    TopicKind.SCHEDULE: "schedule",
+}
 
 
 def markdown() -> str:

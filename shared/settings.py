@@ -82,6 +82,12 @@ class RuntimeSettings(BaseSettings):
     # time rules such as quote validity, never for production.
     clock_offset_days: float = Field(default=0.0)
 
+    # Time rules (quote expiry, dunning, stale hand-offs) act on ticks (contracts.ticks). Each
+    # worker sends the tick of every period of this many seconds itself; all of them derive one
+    # event id per period, so the inbox keeps one. 0: this worker sends none (`salesflow tick`
+    # or another worker does). Rules are in days, so an hour is late enough.
+    tick_seconds: int = Field(default=3600, ge=0)
+
     # Fault injection for the crash tests: the process SIGKILLs itself at this named point
     # after `crash_after` passes through it. Empty in production.
     crash_point: str = Field(default="")

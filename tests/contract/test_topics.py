@@ -13,11 +13,13 @@ from contracts.stages import SERVICES
 from contracts.topics import (
     ACCOUNT_KEY,
     ALL_TOPICS,
+    CLOCK_KEY,
     CONTACT_KEY,
     DEAL_KEY,
     EVENT_RETENTION_MS,
     PARTITIONS,
     PRICE_ITEM_KEY,
+    RATE_KEY,
     REPLAY_WINDOW_MS,
     SEGMENT_MS,
     TopicKind,
@@ -37,12 +39,12 @@ def test_every_registered_event_type_is_on_exactly_one_topic() -> None:
 
 
 def test_registry() -> None:
-    assert len(EVENT_TYPES) == 53
+    assert len(EVENT_TYPES) == 68
     assert payload_type("lead.captured").__name__ == "LeadCaptured"
     assert {payload_type(t).__name__ for t in ("lead.rejected", "invoice.rejected")} == {
         "CommandRejected"
     }
-    assert len(PAYLOAD_TYPES) == 50
+    assert len(PAYLOAD_TYPES) == 65
     with pytest.raises(UnknownEventType):
         payload_type("lead.nope")
 
@@ -50,13 +52,16 @@ def test_registry() -> None:
 def test_topic_names_are_unique_and_complete() -> None:
     names = [spec.name for spec in ALL_TOPICS]
 
-    assert len(names) == len(set(names)) == 40
+    assert len(names) == len(set(names)) == 51
     assert {spec.name for spec in ALL_TOPICS if spec.kind is TopicKind.INBOUND} == {
         "lead.captured",
         "lead.commands",
         "account.commands",
         "catalog.prices",
+        "catalog.volume_discounts",
+        "fx.rates",
         "quote.commands",
+        "opportunity.commands",
         "order.commands",
         "invoice.commands",
     }
@@ -68,8 +73,14 @@ def test_topic_names_are_unique_and_complete() -> None:
 def test_keys_partitions_and_compaction() -> None:
     for spec in ALL_TOPICS:
         assert spec.partitions == PARTITIONS == 6
-        assert spec.owner in SERVICES
-        if spec.name == "catalog.prices":
+        assert spec.owner in SERVICES or spec.kind is TopicKind.SCHEDULE
+        if spec.name == "fx.rates":
+            assert (spec.key_rule, spec.compacted) == (RATE_KEY, True)
+        elif spec.name == "catalog.volume_discounts":
+            assert (spec.key_rule, spec.compacted) == (PRICE_ITEM_KEY, True)
+        elif spec.name == "clock.ticks":
+            assert (spec.key_rule, spec.compacted) == (CLOCK_KEY, False)
+        elif spec.name == "catalog.prices":
             assert (spec.key_rule, spec.compacted) == (PRICE_ITEM_KEY, True)
         elif spec.name in ("account.updated", "contact.updated"):
             # Master data: the latest of each record is kept, keyed by its own id.

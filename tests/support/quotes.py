@@ -209,3 +209,8 @@ def _command(payload: Any, event_type: str, deal_id: str) -> Envelope[Any]:
     return make_envelope(
         payload, event_type=event_type, deal_id=deal_id, producer=UPSTREAM, occurred_at=NOW
     )
+
+
+def command(deal_id: str, payload: Any) -> Envelope[Any]:
+    """Any quote or opportunity command of `deal_id` (the type from its payload)."""
+    return _command(payload, type(payload).EVENT_TYPE, deal_id)

@@ -109,7 +109,7 @@ def test_a_client_has_exactly_one_credential_and_keys_are_not_shared() -> None:
 def test_the_inbound_event_types_are_the_topic_maps() -> None:
     inbound = {t for s in ALL_TOPICS if s.kind is TopicKind.INBOUND for t in s.event_types}
     assert set(INBOUND_EVENT_TYPES) == inbound
-    assert len(INBOUND_EVENT_TYPES) == len(inbound) == 24
+    assert len(INBOUND_EVENT_TYPES) == len(inbound) == 31
 
 
 def test_the_deal_is_given_or_named_by_the_payload() -> None:

@@ -1,8 +1,8 @@
 """invoice_svc's pure domain: values (`model`) and the decisions over them (`decisions`, a
 package by subject because billing, credits and their bookkeeping pass one module's size).
 
-Pure: standard library and `contracts.money` only (no framework, no I/O). Callers import this
-package and use `domain.<name>`.
+Pure: standard library, `contracts.money` and `contracts.due` only (no framework, no I/O).
+Callers import this package and use `domain.<name>`.
 """
 
 from services.invoice_svc.domain.decisions import (
@@ -22,6 +22,7 @@ from services.invoice_svc.domain.decisions import (
     Entry,
     EntryKind,
     ExternalCredit,
+    FollowUp,
     Held,
     Numbers,
     PaymentHeld,
@@ -33,6 +34,7 @@ from services.invoice_svc.domain.decisions import (
     accept_external,
     acknowledge,
     apply_credit,
+    asks_for_money,
     bill_at_confirmation,
     bill_shipment,
     billing_of,
@@ -40,6 +42,7 @@ from services.invoice_svc.domain.decisions import (
     cancel_order,
     corrected,
     credit_invoice,
+    follow_up,
     invoices_awaited,
     named_order,
     order_awaited,
@@ -51,7 +54,9 @@ from services.invoice_svc.domain.decisions import (
     register_external,
     register_external_credit,
     remember_order,
+    stale_claims,
     totals_differences,
+    waited_hours,
 )
 from services.invoice_svc.domain.model import (
     TERM_DAYS,
@@ -107,6 +112,7 @@ __all__ = [
     "EntryKind",
     "ExternalClaim",
     "ExternalCredit",
+    "FollowUp",
     "Held",
     "Invoice",
     "InvoiceCounter",
@@ -131,6 +137,7 @@ __all__ = [
     "accept_external",
     "acknowledge",
     "apply_credit",
+    "asks_for_money",
     "bill_at_confirmation",
     "bill_shipment",
     "billing_of",
@@ -141,6 +148,7 @@ __all__ = [
     "credit_invoice",
     "credit_note_id_for",
     "due_date",
+    "follow_up",
     "invoice_id_for",
     "invoice_number",
     "invoices_awaited",
@@ -155,5 +163,7 @@ __all__ = [
     "register_external",
     "register_external_credit",
     "remember_order",
+    "stale_claims",
     "totals_differences",
+    "waited_hours",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
@@ -45,6 +45,12 @@ class Touches:
     # Orders named by salesflow's number or the ERP's (ERP invoices, payments, acknowledgements).
     order_numbers: frozenset[str] = frozenset()
     erp_order_numbers: frozenset[str] = frozenset()
+    # A tick: the invoices still asking for money that were due before `due_before` and may
+    # have a follow-up (not yet announced overdue, or below `dunning_levels`).
+    due_before: date | None = None
+    # A tick: the held ERP invoices received before this and not alerted about yet.
+    held_received_before: datetime | None = None
+    dunning_levels: int = 0
     counter_year: int | None = None  # locks the invoice counter
     credit_counter_year: int | None = None  # locks the credit note counter
 
@@ -91,6 +97,8 @@ class InvoiceBook:
     )
     new_entries: list[Entry] = field(default_factory=list)
     new_held: dict[str, ExternalClaim] = field(default_factory=dict)
+    # Held ERP invoices changed in place (alerted about), still held.
+    changed_held: dict[str, ExternalClaim] = field(default_factory=dict)
     released: set[str] = field(default_factory=set)
     new_held_payments: dict[str, Remittance] = field(default_factory=dict)
     released_payments: set[str] = field(default_factory=set)
@@ -192,6 +200,15 @@ class InvoiceBook:
         )
 
     # -- writing ---------------------------------------------------------------------------
+
+    def put_invoice(self, invoice: Invoice) -> None:
+        """An invoice changed in place (not a new document)."""
+        self.invoices[invoice.invoice_id] = invoice
+        self.changed_invoices[invoice.invoice_id] = invoice
+
+    def put_alerted(self, claim: ExternalClaim) -> None:
+        self.held[claim.external_invoice_id] = claim
+        self.changed_held[claim.external_invoice_id] = claim
 
     def put_order(self, order: Order) -> None:
         self.orders[order.order_id] = order

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from sqlalchemy import delete, or_, select, text
+from sqlalchemy import and_, bindparam, delete, false, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.invoice_svc.domain import InvoiceCounter
@@ -62,6 +62,19 @@ _CREDITS = text(
 )
 
 
+async def _follow_up_candidates(conn: AsyncConnection, touches: Touches) -> list[UUID]:
+    c = invoices.c
+    rows = await conn.execute(
+        select(c.invoice_id).where(
+            c.balance_due > 0,
+            c.state != "canceled",
+            c.due_date < touches.due_before,
+            or_(c.overdue_on.is_(None), c.dunning_level < touches.dunning_levels),
+        )
+    )
+    return [row.invoice_id for row in rows]
+
+
 class InvoiceStore:
     """Postgres adapter of invoice_svc (SQLAlchemy Core, no ORM on the hot path)."""
 
@@ -75,7 +88,8 @@ class InvoiceStore:
         order_numbers, erp_numbers = names_of(book, touches)
         external_ids = sorted(touches.external_ids)
         numbers = set(touches.invoice_numbers)
-        if external_ids or order_ids or order_numbers or erp_numbers:
+        stale_before = touches.held_received_before
+        if external_ids or order_ids or order_numbers or erp_numbers or stale_before:
             held = pending_external_invoices.c
             rows = await conn.execute(
                 select(pending_external_invoices)
@@ -85,6 +99,10 @@ class InvoiceStore:
                         any_of(held.order_id, order_ids),
                         any_of(held.order_number, order_numbers),
                         any_of(held.erp_order_number, erp_numbers),
+                        # A tick: the ones waiting too long, not alerted about yet.
+                        and_(held.received_at < stale_before, held.alerted_at.is_(None))
+                        if stale_before is not None
+                        else false(),
                     )
                 )
                 .order_by(pending_external_invoices.c.external_invoice_id)
@@ -102,12 +120,17 @@ class InvoiceStore:
             external_ids=set(external_ids) | set(book.held),
             payment_ids=touches.payment_ids,
         )
-        if order_ids or touches.invoice_ids or external_ids or numbers:
+        invoice_ids = set(touches.invoice_ids)
+        if touches.due_before is not None:
+            # Unlocked: the candidates of a tick's follow-up, locked with the others below and
+            # decided under that lock.
+            invoice_ids.update(await _follow_up_candidates(conn, touches))
+        if order_ids or invoice_ids or external_ids or numbers:
             rows = await conn.execute(
                 select(invoices)
                 .where(
                     or_(
-                        any_of(invoices.c.invoice_id, sorted(touches.invoice_ids)),
+                        any_of(invoices.c.invoice_id, sorted(invoice_ids)),
                         any_of(invoices.c.order_id, order_ids),
                         any_of(invoices.c.external_invoice_id, external_ids),
                         any_of(invoices.c.invoice_number, sorted(numbers)),
@@ -185,6 +208,19 @@ class InvoiceStore:
         await insert_many(
             conn, pending_external_invoices, [row_from_claim(c) for c in book.new_held.values()]
         )
+        alerted = [
+            {"key": k, "alerted_at": c.alerted_at}
+            for k, c in sorted(book.changed_held.items())
+            if k not in book.released
+        ]
+        if alerted:
+            held = pending_external_invoices.c
+            await conn.execute(
+                update(pending_external_invoices)
+                .where(held.external_invoice_id == bindparam("key"))
+                .values(alerted_at=bindparam("alerted_at")),
+                alerted,
+            )
         if book.released:
             await conn.execute(
                 delete(pending_external_invoices).where(

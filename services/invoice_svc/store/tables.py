@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Index,
+    Integer,
     MetaData,
     Numeric,
     PrimaryKeyConstraint,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
@@ -67,6 +69,10 @@ orders = Table(
     Column("customer_po", Text),
     # The ERP's own number (order.acknowledged): ERP invoices and payments may name it.
     Column("erp_order_number", Text),
+    # The base currency and the rate of the quote's day (null: confirmed before orders had it).
+    Column("base_currency", Text),
+    Column("exchange_rate", Numeric),
+    Column("rate_date", Date),
     Index("ix_orders_order_number", "order_number"),
     Index("ix_orders_erp_order_number", "erp_order_number"),
 )
@@ -105,8 +111,13 @@ invoices = Table(
     Column("credited_lines", JSONB, nullable=False, server_default="{}"),
     Column("credited_rates", JSONB, nullable=False, server_default="{}"),
     Column("deductions", JSONB, nullable=False, server_default="[]"),
+    # Dunning: when a tick announced it overdue, and the highest reminder level sent.
+    Column("overdue_on", Date),
+    Column("dunning_level", Integer, nullable=False, server_default="0"),
     Index("ix_invoices_order_id", "order_id"),
     Index("ix_invoices_account_id", "account_id"),
+    # What a tick looks for: invoices still asking for money, by due date.
+    Index("ix_invoices_open_due_date", "due_date", postgresql_where=text("balance_due > 0")),
 )
 
 # A payment id is recorded once per invoice it settles (several, when one payment was spread
@@ -219,6 +230,8 @@ pending_external_invoices = Table(
     Column("due_date", Date, nullable=False),
     Column("command_event_id", Uuid, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
+    # When a tick raised the stale hand-off alert about it (once); null: not yet.
+    Column("alerted_at", DateTime(timezone=True)),
     Column("lines", JSONB),  # null: the whole unbilled order
     Column("order_number", Text),
     Column("erp_order_number", Text),

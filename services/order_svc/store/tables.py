@@ -79,6 +79,12 @@ orders = Table(
     Column("erp_order_number", Text),
     Column("erp_refusal_code", Text),
     Column("erp_refusal_detail", Text),
+    # When a tick raised the alert that the ERP had not acknowledged it in time (once).
+    Column("ack_alerted_at", DateTime(timezone=True)),
+    # From the quote: the base currency and the rate of its day (null: before orders had it).
+    Column("base_currency", Text),
+    Column("exchange_rate", Numeric),
+    Column("rate_date", Date),
     Index("ix_orders_deal_id", "deal_id"),
     # One order per ERP number: the second line of defence behind `erp_number_in_use`, which
     # a new number cannot lock (two acknowledgements on two partitions; migration 0005).

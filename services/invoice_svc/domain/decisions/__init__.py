@@ -2,7 +2,8 @@
 payments), `credits` (credit notes, invoice cancellations), `settlement` (order cancellations,
 refunds, customer credit applied), `orders` (the ERP's order number, orders named by an ERP
 document, payments naming an order), `remittances` (payments held until what they name is
-known), and the bookkeeping they share (`books`). Callers use
+known), `dunning` (overdue invoices and reminder levels, on ticks), `handoffs` (ERP invoices
+held too long, on ticks), and the bookkeeping they share (`books`). Callers use
 `domain.<name>`."""
 
 from services.invoice_svc.domain.decisions.billing import (
@@ -45,6 +46,8 @@ from services.invoice_svc.domain.decisions.credits import (
     credit_invoice,
     register_external_credit,
 )
+from services.invoice_svc.domain.decisions.dunning import FollowUp, asks_for_money, follow_up
+from services.invoice_svc.domain.decisions.handoffs import stale_claims, waited_hours
 from services.invoice_svc.domain.decisions.orders import (
     Allocation,
     acknowledge,
@@ -81,6 +84,7 @@ __all__ = [
     "Entry",
     "EntryKind",
     "ExternalCredit",
+    "FollowUp",
     "Held",
     "Numbers",
     "PaymentHeld",
@@ -92,6 +96,7 @@ __all__ = [
     "accept_external",
     "acknowledge",
     "apply_credit",
+    "asks_for_money",
     "bill_at_confirmation",
     "bill_shipment",
     "billing_of",
@@ -99,6 +104,7 @@ __all__ = [
     "cancel_order",
     "corrected",
     "credit_invoice",
+    "follow_up",
     "invoices_awaited",
     "named_order",
     "order_awaited",
@@ -110,5 +116,7 @@ __all__ = [
     "register_external",
     "register_external_credit",
     "remember_order",
+    "stale_claims",
     "totals_differences",
+    "waited_hours",
 ]
