@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# One image for every salesflow worker and for the one-shot setup job:
+# One image for every salesflow worker, the gateway and the one-shot setup job:
 #   docker build -t salesflow .
 #   docker run --rm salesflow worker lead
 FROM python:3.11-slim
@@ -27,8 +27,13 @@ COPY shared/ ./shared/
 COPY services/ ./services/
 COPY salesflow/ ./salesflow/
 COPY simulator/ ./simulator/
+COPY gateway/ ./gateway/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-editable
+
+# The sample price list, accounts and leads: the setup job loads the price list, and
+# `salesflow leads import samples/leads.csv` works in a container as on a checkout.
+COPY samples/ ./samples/
 
 RUN useradd --system --uid 10001 --user-group --no-create-home --home-dir /app salesflow
 USER salesflow

@@ -11,7 +11,7 @@ ENV_FILE := .local/salesflow.env
 WITH_ENV := if [ -z "$${SALESFLOW_KAFKA_BOOTSTRAP:-}" ] && [ -f $(ENV_FILE) ]; then \
 	set -a; . ./$(ENV_FILE); set +a; fi;
 
-.PHONY: help bootstrap infra-up infra-down infra-purge lint fmt test test-unit test-integration \
+.PHONY: help bootstrap infra-up infra-down infra-purge lint alerts fmt test test-unit test-integration \
         demo migrate topics schemas schemas-check asyncapi bench bench-soak chaos clean
 
 help: ## list the targets
@@ -36,12 +36,15 @@ infra-down: ## stop them
 infra-purge: ## stop them and delete their data
 	bash infra/down.sh --purge
 
-lint: bootstrap ## ruff, mypy strict, import-linter, committed schemas up to date
+lint: bootstrap alerts ## ruff, mypy strict, import-linter, committed schemas up to date, alert rules tested
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/lint-imports
 	$(PY) -m contracts.schemagen --check
+
+alerts: ## Prometheus alert rules: promtool check + unit tests (ops/prometheus; fetches promtool)
+	bash scripts/alerts.sh
 
 fmt: bootstrap ## format and autofix
 	$(VENV)/bin/ruff format .

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import gzip
 from dataclasses import asdict, fields, replace
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,8 @@ def _unb64(value: str | None) -> bytes | None:
 def _default(value: Any) -> Any:
     if isinstance(value, Decimal | UUID):
         return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
     raise TypeError(type(value).__name__)
 
 
@@ -113,6 +116,8 @@ def _row(cls: type[Any], data: dict[str, Any]) -> Any:
             value = UUID(value)
         elif kind == "Decimal":
             value = Decimal(value)
+        elif kind.startswith("date"):
+            value = date.fromisoformat(value)
         values[f.name] = value
     return cls(**values)
 

@@ -268,6 +268,10 @@ def _committed(ix: Index, r: Rec, rows: _Rows) -> str | None:  # noqa: PLR0912 -
             if opp is None or opp.state != pl.outcome.value:
                 return f"opportunity {pl.opportunity_id} not {pl.outcome.value} in quote_svc"
             return None
+        if et.startswith("opportunity."):  # opened, updated: a later change may follow
+            if pl.opportunity_id not in rows.opportunities:
+                return f"opportunity {pl.opportunity_id} absent from quote_svc"
+            return None
         quote = rows.quotes.get(pl.quote_id)
         if quote is None or quote.revision != pl.revision:
             return f"quote {pl.quote_id} rev {pl.revision} absent from quote_svc"
@@ -288,6 +292,8 @@ def _committed(ix: Index, r: Rec, rows: _Rows) -> str | None:  # noqa: PLR0912 -
         return None
     if et in ("invoice.credited", "invoice.refunded", "invoice.credit_applied", "refund.due"):
         return _committed_money(rows, et, pl)
+    if et == "invoice.handoff_stale":
+        return None  # the held ERP invoice may have been released by its order since
     if et.startswith("invoice.") and not et.endswith(".rejected"):
         invoice = rows.invoices.get(pl.invoice_id)
         if invoice is None:

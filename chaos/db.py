@@ -107,9 +107,17 @@ async def _stages(db: DbState, rows: Any) -> None:
         )
     ]
     db.quotes = [
-        QuoteRow(r.quote_id, r.lead_id, r.quote_number, r.revision, r.state, totals_of(r.totals))
+        QuoteRow(
+            r.quote_id,
+            r.lead_id,
+            r.quote_number,
+            r.revision,
+            r.state,
+            totals_of(r.totals),
+            r.valid_until,
+        )
         for r in await rows(
-            "SELECT quote_id, lead_id, quote_number, revision, state, totals "
+            "SELECT quote_id, lead_id, quote_number, revision, state, totals, valid_until "
             "FROM quote_svc.quotes WHERE lead_id LIKE :d OR lead_id LIKE :p"
         )
     ]

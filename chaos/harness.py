@@ -116,7 +116,12 @@ async def _measure(
     applied.recovery = recoveries
     stage = applied.fault.stage
     before = applied.counters_before.get("dup", 0.0)
-    deadline = time.monotonic() + (30.0 if applied.fault.kind == "crash_after_db_commit" else 0.0)
+    # The batch committed before the crash comes back when the new process reaches its
+    # partition: behind a backlog of the whole outage (36 partitions, fetched in turn) that took
+    # over a minute on a loaded machine (seed 20261202, fault #14), so the wait is generous; it
+    # ends as soon as a duplicate is dropped.
+    patience = 180.0 if applied.fault.kind == "crash_after_db_commit" else 0.0
+    deadline = time.monotonic() + patience
     while True:
         # Scraped here too: a worker busy with a backlog answers /metrics late.
         await asyncio.gather(*(w.scrape() for w in ctx.fleet.live.get(stage or "", [])))

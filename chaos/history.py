@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -91,6 +92,7 @@ class QuoteRow:
     revision: int
     state: str
     totals: Totals
+    valid_until: date | None = None
 
 
 @dataclass(frozen=True)

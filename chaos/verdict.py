@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from chaos import billing, business
+from chaos import billing, business, time_rules
 from chaos.checker import (
     Index,
     Result,
@@ -42,6 +42,9 @@ def check(history: History) -> list[Result]:
         billing.receivables_balance(ix),
         billing.customer_credit_non_negative(ix),
         billing.document_numbers_gap_free(ix),
+        time_rules.no_active_quote_past_validity(ix),
+        time_rules.reminders_once_and_never_after_payment(ix),
+        time_rules.base_amounts_by_the_rule(ix),
         poison_answered(ix),
     ]
 

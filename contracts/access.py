@@ -24,6 +24,7 @@ from contracts.topics import ALL_TOPICS, TopicKind, TopicSpec, consumed_by, publ
 __all__ = [
     "ADMIN",
     "ERP",
+    "GATEWAY",
     "PRINCIPALS",
     "SALES",
     "WEB_FORMS",
@@ -35,6 +36,7 @@ ADMIN: Final = "admin"
 WEB_FORMS: Final = "web_forms"
 ERP: Final = "erp"
 SALES: Final = "sales"
+GATEWAY: Final = "gateway"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +62,13 @@ def _names(specs: Iterable[TopicSpec]) -> tuple[str, ...]:
 
 def _worker(service: str) -> Principal:
     owned = tuple(spec.name for spec in ALL_TOPICS if spec.owner == service)
+    # A worker with time rules sends each period's tick itself (shared.ticker, every sender of
+    # one period derives the same event id), so it writes the schedule topics it reads.
+    ticks = tuple(s for s in consumed_by(service) if s.kind is TopicKind.SCHEDULE)
     return Principal(
         name=service,
         does=f"the {service} worker",
-        writes=_names(published_by(service)),
+        writes=_names((*published_by(service), *ticks)),
         reads=_names(consumed_by(service)),
         group=stage(service.removesuffix("_svc")).group_id,
         creates=owned,
@@ -105,6 +110,8 @@ def _erp() -> Principal:
 # acknowledgements, refusals and fulfilment of orders, its invoices and payments.
 _INBOUND_OF_ERP: Final = (
     "catalog.prices",
+    "catalog.volume_discounts",
+    "fx.rates",
     "account.commands",
     "order.commands",
     "invoice.commands",
@@ -117,8 +124,18 @@ PRINCIPALS: Final[tuple[Principal, ...]] = (
     _erp(),
     Principal(
         SALES,
-        "sales people's tools: lead and quote commands",
-        ("lead.commands", "quote.commands"),
+        "sales people's tools: lead, opportunity and quote commands",
+        ("lead.commands", "opportunity.commands", "quote.commands"),
+    ),
+    # The HTTP gateway publishes every inbound command for the systems without Kafka (each
+    # request checked against its own client's list) and reads a deal's records on every topic
+    # for its trace endpoint, assigned to partitions, in no group.
+    Principal(
+        GATEWAY,
+        "the HTTP gateway: every inbound command, a deal's trace",
+        _names(s for s in ALL_TOPICS if s.kind is TopicKind.INBOUND),
+        reads=_names(ALL_TOPICS),
+        creates=_names(s for s in ALL_TOPICS if s.kind is TopicKind.INBOUND),
     ),
 )
 

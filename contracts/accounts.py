@@ -11,9 +11,10 @@ Who owns which field when both systems send updates (`authority` of a command):
 - the ERP owns `erp_customer_number`, `tax_id`, `legal_name`, `bill_to`, `payment_terms` and
   `default_currency` (it bills);
 - the CRM owns `name`, `ship_to` and the contacts (sales keeps them);
-- a field the other system owns and has set is left as it is, and the answer lists it in
-  `ignored`; a command that changes nothing because of that is refused `owned_by_other_system`.
-  A field nobody set yet may be set by either.
+- a field its owner has set is left as it is when the other system sends it, and the answer
+  lists it in `ignored`; a command that changes nothing because of that is refused
+  `owned_by_other_system`. A field nobody set yet, or the other system set, may be set by
+  either.
 """
 
 from __future__ import annotations

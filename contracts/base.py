@@ -45,6 +45,7 @@ __all__ = [
     "Contract",
     "CurrencyCode",
     "DecimalStr",
+    "DiscountRate",
     "DownPaymentRate",
     "EntityId",
     "EventTypeName",
@@ -203,6 +204,8 @@ Quantity = PositiveDecimal
 Amount = NonNegativeDecimal
 PositiveAmount = PositiveDecimal
 TaxRate = Annotated[Decimal, _DecimalString(UNIT_INTERVAL_PATTERN, "a rate between 0 and 1")]
+# A discount as a share of what it is taken of, 0.1 for 10 % (like tax and down payment rates).
+DiscountRate = Annotated[Decimal, _DecimalString(UNIT_INTERVAL_PATTERN, "a rate between 0 and 1")]
 DownPaymentRate = Annotated[
     Decimal, _DecimalString(OPEN_UNIT_INTERVAL_PATTERN, "a rate strictly between 0 and 1")
 ]

@@ -33,7 +33,13 @@ from contracts.base import (
     Quantity,
     ShortText,
 )
-from contracts.documents import LINE_EXAMPLE, TOTALS_EXAMPLE, DocumentLine, DocumentTotals
+from contracts.documents import (
+    LINE_EXAMPLE,
+    TOTALS_EXAMPLE,
+    BaseAmounts,
+    DocumentLine,
+    DocumentTotals,
+)
 from contracts.invoices import InvoiceSource
 
 __all__ = [
@@ -211,6 +217,12 @@ class InvoiceCredited(Payload):
         examples=[[LINE_EXAMPLE]],
     )
     totals: DocumentTotals = Field(description="Credit note totals.", examples=[TOTALS_EXAMPLE])
+    base: BaseAmounts | None = Field(
+        default=None,
+        description="Its totals in the base currency and the rate used (absent on documents "
+        "made before documents carried them).",
+        examples=[None],
+    )
     reason: LongText = Field(description="Why.", examples=["two units returned damaged"])
     issue_date: date = Field(description="Credit note date.", examples=["2025-02-10"])
     order_lines: tuple[CreditLine, ...] = Field(

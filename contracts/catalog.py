@@ -10,9 +10,19 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from contracts.base import Amount, CurrencyCode, ExternalId, Payload, ShortText, TaxRate
+from contracts.base import (
+    Amount,
+    Contract,
+    CurrencyCode,
+    DiscountRate,
+    ExternalId,
+    Payload,
+    Quantity,
+    ShortText,
+    TaxRate,
+)
 
-__all__ = ["PriceListItemUpserted"]
+__all__ = ["PriceListItemUpserted", "VolumeDiscountTier", "VolumeDiscountUpserted"]
 
 
 class PriceListItemUpserted(Payload):
@@ -40,4 +50,30 @@ class PriceListItemUpserted(Payload):
     active: bool = Field(
         description="False when the item was withdrawn: it can no longer be quoted.",
         examples=[True],
+    )
+
+
+class VolumeDiscountTier(Contract):
+    """From `min_quantity` units on a line, `discount_rate` off its base amount."""
+
+    min_quantity: Quantity = Field(description="Lowest quantity of the tier.", examples=["10"])
+    discount_rate: DiscountRate = Field(
+        description="Share off the line's base amount (0.05 = 5 %).", examples=["0.05"]
+    )
+
+
+class VolumeDiscountUpserted(Payload):
+    """The volume discount list of one product on one price list was created or changed (the
+    ERP publishes it, compacted like the prices: the latest per item is the list)."""
+
+    EVENT_TYPE: ClassVar[str] = "catalog.volume_discount_upserted"
+
+    price_list_id: ExternalId = Field(
+        description="Price list id in the product master.", examples=["PL-EUR-2025"]
+    )
+    sku: ExternalId = Field(description="Stock-keeping unit.", examples=["SKU-1001"])
+    tiers: tuple[VolumeDiscountTier, ...] = Field(
+        description="The tiers, by ascending min_quantity; a line takes the highest it reaches. "
+        "Empty: no volume discount any more.",
+        examples=[[{"min_quantity": "10", "discount_rate": "0.05"}]],
     )

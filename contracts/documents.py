@@ -8,6 +8,7 @@ and every ERP reads the same cents instead of recomputing them with its own roun
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Final
@@ -15,11 +16,21 @@ from typing import Final
 from pydantic import Field
 
 from contracts import money
-from contracts.base import Amount, Contract, ExternalId, Quantity, ShortText, TaxRate
+from contracts.base import (
+    Amount,
+    Contract,
+    CurrencyCode,
+    ExternalId,
+    PositiveDecimal,
+    Quantity,
+    ShortText,
+    TaxRate,
+)
 
 __all__ = [
     "LINE_EXAMPLE",
     "TOTALS_EXAMPLE",
+    "BaseAmounts",
     "DocumentLine",
     "DocumentTotals",
     "InvoicingPolicy",
@@ -177,4 +188,33 @@ class DocumentTotals(Contract):
             tax_total=self.tax_total,
             grand_total=self.grand_total,
             currency=currency,
+        )
+
+
+class BaseAmounts(Contract):
+    """A document's amounts in the company's base currency: the rate used and each total
+    converted by the rule of `contracts.money` (round(rate x amount), each on its own)."""
+
+    base_currency: CurrencyCode = Field(description="The base currency.", examples=["EUR"])
+    exchange_rate: PositiveDecimal = Field(
+        description="Base units per unit of the document's currency (1 when they are the same).",
+        examples=["0.92"],
+    )
+    rate_date: date = Field(
+        description="The day whose rate was used (the quote's issue).", examples=["2025-01-10"]
+    )
+    totals: DocumentTotals = Field(
+        description="The document's totals in the base currency.", examples=[TOTALS_EXAMPLE]
+    )
+
+    @classmethod
+    def of(
+        cls, totals: DocumentTotals, currency: str, rate: Decimal, base: str, day: date
+    ) -> BaseAmounts:
+        based = money.to_base(totals.to_money(currency), rate, base)
+        return cls(
+            base_currency=base,
+            exchange_rate=rate,
+            rate_date=day,
+            totals=DocumentTotals.from_money(based),
         )

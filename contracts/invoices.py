@@ -32,6 +32,7 @@ from contracts.base import (
 from contracts.documents import (
     LINE_EXAMPLE,
     TOTALS_EXAMPLE,
+    BaseAmounts,
     DocumentLine,
     DocumentTotals,
     PaymentTerms,
@@ -292,6 +293,12 @@ class InvoicePosted(Payload):
         description="Totals: sums of the lines, less the deductions; grand_total is what the "
         "invoice asks to be paid. All invoices of an order add up to the order's totals.",
         examples=[TOTALS_EXAMPLE],
+    )
+    base: BaseAmounts | None = Field(
+        default=None,
+        description="Its totals in the base currency and the rate used (absent on documents "
+        "made before documents carried them).",
+        examples=[None],
     )
     customer_details: CustomerDetails | None = Field(
         default=None,

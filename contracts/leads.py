@@ -398,6 +398,13 @@ class LeadQualified(Payload):
         "ERP customer number), so the first quote can carry it.",
         examples=[None],
     )
+    account_version: int | None = Field(
+        default=None,
+        ge=1,
+        description="The version of `account` (as on `account.updated`): a reader holding a "
+        "newer version of the account keeps its own, an older one takes this.",
+        examples=[3],
+    )
 
 
 class LeadDisqualified(Payload):

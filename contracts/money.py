@@ -13,6 +13,25 @@ also here: a piece is priced like a line of its own (its share of the discount r
 the piece that completes the line, which takes what is left of each amount, so that the pieces
 of a line add up to the line to the cent. An amount spread over tax rates (a down payment, a
 credit of a sum) goes to each rate in proportion, the last rate taking what is left.
+
+Discounts (`line_discount`, `allocate`) end as each line's one `discount_amount`, so everything
+above holds for them unchanged:
+- a line's rates (its own discount rate and the volume discount rate of its quantity tier) add
+  up, are taken of the line's base amount and rounded ONCE, half-up, to the minor unit; a
+  discount amount given for the line is added after. Never more than the base amount.
+- a document-level discount (a rate of the lines' net sum, rounded once the same way, or an
+  amount) is allocated to the lines in proportion to their nets: each share rounded down to the
+  minor unit, the cents left over going one each to the lines with the largest remainders (the
+  lower line number first on a tie). The shares add up to the document discount to the cent,
+  and tax is then taken of each line's net as always.
+So a quote, the order made from it, its invoices and credit notes, which all carry the lines'
+amounts, total the same to the cent.
+
+Currencies (`to_base`, `convert`): a document is priced in its own currency; its base-currency
+amounts are each total times the exchange rate (base units per unit of the document's
+currency), rounded half-up to the base currency's minor unit, each total on its own (as D365's
+`*_base` fields). The rate is the one of the day the quote was issued, kept by the order, its
+invoices and credit notes. A lead's budget in another currency is converted the same way.
 """
 
 from __future__ import annotations
@@ -20,7 +39,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Context, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal
 from types import MappingProxyType
 from typing import Final
 
@@ -38,6 +57,9 @@ __all__ = [
     "MoneyError",
     "UnknownCurrency",
     "add_amounts",
+    "allocate",
+    "convert",
+    "line_discount",
     "minor_unit",
     "piece_of_line",
     "price_line",
@@ -45,6 +67,7 @@ __all__ = [
     "spread_over_rates",
     "subtract_amounts",
     "sum_totals",
+    "to_base",
     "zero_amounts",
 ]
 
@@ -371,3 +394,68 @@ def spread_over_rates(
         out[rate] = (net, tax)
         remaining = _CONTEXT.subtract(remaining, share)
     return out
+
+
+def line_discount(
+    quantity: Decimal,
+    unit_price: Decimal,
+    currency: str,
+    *,
+    rate: Decimal = Decimal(0),
+    amount: Decimal = Decimal(0),
+) -> Decimal:
+    """A line's discount by the discount rule (module docstring): round(base x rate) + amount,
+    where `rate` is the sum of the line's rates (0..1). Raises ``InvalidLine`` beyond the base."""
+    base = round_money(_CONTEXT.multiply(_as_decimal(quantity, "quantity"), unit_price), currency)
+    rate = _as_decimal(rate, "rate")
+    if not 0 <= rate <= 1:
+        raise InvalidLine(f"the line's discount rates add up to {rate}, above 1")
+    discount = _CONTEXT.add(
+        round_money(_CONTEXT.multiply(base, rate), currency),
+        round_money(_as_decimal(amount, "amount"), currency),
+    )
+    if discount > base:
+        raise InvalidLine(f"discount {discount} exceeds the line's base amount {base}")
+    return discount
+
+
+def allocate(amount: Decimal, weights: Iterable[Decimal], currency: str) -> tuple[Decimal, ...]:
+    """`amount` spread over `weights` (the lines' nets) by the largest remainder rule (module
+    docstring): the shares add up to `amount` exactly and none exceeds its weight."""
+    total = round_money(amount, currency)
+    ws = [_as_decimal(w, "weight") for w in weights]
+    whole = sum(ws, Decimal(0))
+    if total < 0 or any(w < 0 for w in ws):
+        raise InvalidLine("a discount and the lines it is spread over are never negative")
+    if total > whole:
+        raise InvalidLine(f"discount {total} exceeds the lines' net {whole}")
+    if not total:
+        return tuple(Decimal(0).quantize(_quantum(currency)) for _ in ws)
+    quantum = _quantum(currency)
+    exact = [_CONTEXT.divide(_CONTEXT.multiply(total, w), whole) for w in ws]
+    shares = [e.quantize(quantum, rounding=ROUND_FLOOR, context=_CONTEXT) for e in exact]
+    left = int(_CONTEXT.divide(_CONTEXT.subtract(total, sum(shares, Decimal(0))), quantum))
+    by_remainder = sorted(range(len(ws)), key=lambda i: (-(exact[i] - shares[i]), i))
+    for i in by_remainder[:left]:
+        shares[i] = _CONTEXT.add(shares[i], quantum)
+    return tuple(shares)
+
+
+def convert(amount: Decimal, rate: Decimal, to_currency: str) -> Decimal:
+    """`amount` times `rate`, rounded half-up to `to_currency`'s minor unit (module docstring)."""
+    factor = _as_decimal(rate, "rate")
+    if factor <= 0:
+        raise InvalidLine(f"an exchange rate is positive, got {factor}")
+    return round_money(_CONTEXT.multiply(_as_decimal(amount, "amount"), factor), to_currency)
+
+
+def to_base(totals: DocumentTotals, rate: Decimal, base_currency: str) -> DocumentTotals:
+    """A document's totals in the base currency: each total converted on its own."""
+    return DocumentTotals(
+        subtotal=convert(totals.subtotal, rate, base_currency),
+        discount_total=convert(totals.discount_total, rate, base_currency),
+        net_total=convert(totals.net_total, rate, base_currency),
+        tax_total=convert(totals.tax_total, rate, base_currency),
+        grand_total=convert(totals.grand_total, rate, base_currency),
+        currency=base_currency,
+    )

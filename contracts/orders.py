@@ -28,6 +28,7 @@ from contracts.base import (
 from contracts.documents import (
     LINE_EXAMPLE,
     TOTALS_EXAMPLE,
+    BaseAmounts,
     DocumentLine,
     DocumentTotals,
     InvoicingPolicy,
@@ -179,6 +180,12 @@ class OrderConfirmed(Payload):
     )
     totals: DocumentTotals = Field(
         description="Totals, equal to the quote's to the cent.", examples=[TOTALS_EXAMPLE]
+    )
+    base: BaseAmounts | None = Field(
+        default=None,
+        description="Its totals in the base currency and the rate used (absent on documents "
+        "made before documents carried them).",
+        examples=[None],
     )
     payment_terms: PaymentTerms = Field(description="Agreed payment terms.", examples=["net_30"])
     customer_po: ShortText | None = Field(

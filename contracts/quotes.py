@@ -18,6 +18,7 @@ from contracts.base import (
     AwareUtc,
     Contract,
     CurrencyCode,
+    DiscountRate,
     DownPaymentRate,
     EntityId,
     ExternalId,
@@ -30,6 +31,7 @@ from contracts.base import (
 from contracts.documents import (
     LINE_EXAMPLE,
     TOTALS_EXAMPLE,
+    BaseAmounts,
     DocumentLine,
     DocumentTotals,
     InvoicingPolicy,
@@ -96,6 +98,12 @@ class QuoteLineInput(Contract):
     discount_amount: Amount = Field(
         default=Decimal(0), description="Manual discount on the line.", examples=["0"]
     )
+    discount_rate: DiscountRate | None = Field(
+        default=None,
+        description="Manual discount as a share of the line's base amount (0.1 = 10 %); adds "
+        "to a volume discount and to `discount_amount` (contracts.money, the discount rule).",
+        examples=["0.1", None],
+    )
     tax_rate: TaxRate | None = Field(
         default=None,
         description="Tax rate; defaults to the catalog's, required for a write-in.",
@@ -131,6 +139,17 @@ class ReviseQuote(Payload):
     )
     note: LongText | None = Field(
         default=None, description="Why the quote is revised.", examples=["customer wants 12"]
+    )
+    quote_discount_rate: DiscountRate | None = Field(
+        default=None,
+        description="Quote-level discount as a share of the lines' net sum (0.05 = 5 %), "
+        "allocated to the lines (contracts.money, the discount rule).",
+        examples=["0.05", None],
+    )
+    quote_discount_amount: Amount | None = Field(
+        default=None,
+        description="Quote-level discount as an amount, allocated to the lines; adds to the rate.",
+        examples=["50.00", None],
     )
 
 
@@ -235,6 +254,23 @@ class _QuoteDocument(Payload):
     )
     totals: DocumentTotals = Field(description="Sums of the lines.", examples=[TOTALS_EXAMPLE])
     payment_terms: PaymentTerms = Field(description="Payment terms offered.", examples=["net_30"])
+    quote_discount_rate: DiscountRate | None = Field(
+        default=None,
+        description="The quote-level discount rate, if any (already in the lines' discounts).",
+        examples=[None],
+    )
+    quote_discount_amount: Amount | None = Field(
+        default=None,
+        description="The quote-level discount in `currency`, if any: the sum of its shares "
+        "in the lines' discounts.",
+        examples=[None],
+    )
+    base: BaseAmounts | None = Field(
+        default=None,
+        description="Its totals in the base currency and the rate used (absent on documents "
+        "made before documents carried them).",
+        examples=[None],
+    )
 
 
 class QuoteIssued(_QuoteDocument):
@@ -317,3 +353,11 @@ class OpportunityClosed(Payload):
         examples=["190.00"],
     )
     currency: CurrencyCode = Field(description="ISO 4217 currency.", examples=["EUR"])
+    close_date: date | None = Field(
+        default=None,
+        description="When it closed (absent on events before closes carried it).",
+        examples=["2025-01-20"],
+    )
+    competitor: ShortText | None = Field(
+        default=None, description="Who won instead, when Lost to a competitor.", examples=[None]
+    )

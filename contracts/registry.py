@@ -19,6 +19,7 @@ from contracts.accounts import (
     UpsertAccount,
     UpsertContact,
 )
+from contracts.alerts import ErpInvoiceHandoffStale, OrderHandoffStale
 from contracts.base import Payload
 from contracts.billing import (
     ApplyCredit,
@@ -30,7 +31,8 @@ from contracts.billing import (
     RefundRecorded,
     RegisterExternalCreditNote,
 )
-from contracts.catalog import PriceListItemUpserted
+from contracts.catalog import PriceListItemUpserted, VolumeDiscountUpserted
+from contracts.dunning import InvoiceDunning, InvoiceOverdue
 from contracts.errors import UnknownEventType
 from contracts.invoices import (
     CancelInvoice,
@@ -51,6 +53,16 @@ from contracts.leads import (
     QualifyLead,
     ReactivateLead,
     UpdateLead,
+)
+from contracts.opportunities import (
+    ActivateQuote,
+    CloseOpportunity,
+    CreateQuote,
+    OpportunityOpened,
+    OpportunityUpdated,
+    QuoteDrafted,
+    ReopenOpportunity,
+    UpdateOpportunity,
 )
 from contracts.orders import (
     AcknowledgeOrder,
@@ -75,7 +87,9 @@ from contracts.quotes import (
     RejectQuote,
     ReviseQuote,
 )
+from contracts.rates import ExchangeRatePublished
 from contracts.rejections import CommandRejected
+from contracts.ticks import TimeTicked
 
 __all__ = ["EVENT_TYPES", "PAYLOAD_TYPES", "payload_type"]
 
@@ -100,6 +114,8 @@ PAYLOAD_TYPES: Final[tuple[type[Payload], ...]] = (
     ContactUpdated,
     # catalog
     PriceListItemUpserted,
+    VolumeDiscountUpserted,
+    ExchangeRatePublished,
     # opportunities and quotes
     ReviseQuote,
     AcceptQuote,
@@ -108,6 +124,14 @@ PAYLOAD_TYPES: Final[tuple[type[Payload], ...]] = (
     QuoteAccepted,
     QuoteClosed,
     OpportunityClosed,
+    UpdateOpportunity,
+    CloseOpportunity,
+    ReopenOpportunity,
+    CreateQuote,
+    ActivateQuote,
+    OpportunityOpened,
+    OpportunityUpdated,
+    QuoteDrafted,
     # orders
     CancelOrder,
     RecordFulfilment,
@@ -128,6 +152,8 @@ PAYLOAD_TYPES: Final[tuple[type[Payload], ...]] = (
     InvoicePosted,
     InvoicePaid,
     InvoiceCancelled,
+    InvoiceOverdue,
+    InvoiceDunning,
     # credit notes, customer credit, refunds
     CreditInvoice,
     RegisterExternalCreditNote,
@@ -137,6 +163,10 @@ PAYLOAD_TYPES: Final[tuple[type[Payload], ...]] = (
     RefundDue,
     RefundRecorded,
     CreditApplied,
+    # time, and the stale hand-offs it finds
+    TimeTicked,
+    OrderHandoffStale,
+    ErpInvoiceHandoffStale,
     # answers to refused commands, one class under four event types
     CommandRejected,
 )

@@ -7,29 +7,42 @@ accepts), and the service whose poison messages a dead-letter topic holds.
 Every topic is keyed by the deal id so that all messages of one deal land on one partition, in
 order, whichever stage wrote them; the one exception is the compacted price topic, whose key must
 identify the price list item so that compaction keeps the latest price per item.
+
+Ticks (`clock.ticks`) are the one topic no service owns: the scheduler writes them (`salesflow
+tick` and every worker's own ticker, deduplicated by a per-period event id), and every stage with
+a time rule reads them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Final
 
-from contracts.catalog import PriceListItemUpserted
+from contracts.catalog import PriceListItemUpserted, VolumeDiscountUpserted
 from contracts.envelope import Envelope
+from contracts.rates import ExchangeRatePublished, rate_key
 from contracts.rejections import REJECTION_EVENT_TYPES
 from contracts.stages import STAGES, stage
+from contracts.ticks import CLOCK_DEAL_ID, TICK_PRODUCER
 
 __all__ = [
     "ACCOUNT_KEY",
     "ALL_TOPICS",
+    "CLOCK_KEY",
+    "COMPACTION_MAX_LAG_MS",
     "CONTACT_KEY",
+    "DEAD_LETTER_RETENTION_MS",
     "DEAL_KEY",
+    "EVENT_RETENTION_MS",
     "PARTITIONS",
     "PRICE_ITEM_KEY",
+    "RATE_KEY",
+    "REPLAY_WINDOW_MS",
+    "RETAIN_FOREVER",
+    "SEGMENT_MS",
     "TopicKind",
     "TopicSpec",
     "consumed_by",
@@ -38,7 +51,6 @@ __all__ = [
     "price_item_key",
     "published_by",
     "rejection_event_type",
-    "retention_of",
     "topic",
     "topic_for_event",
 ]
@@ -48,11 +60,35 @@ __all__ = [
 # for messages in flight, so it is a migration, not a config tweak.
 PARTITIONS: Final = 6
 
+_DAY_MS: Final = 24 * 3600 * 1000
+# Retention, explicit on every topic (the broker default, 7 days, would otherwise apply silently).
+# Events and commands: a week, enough for any consumer (a connector of yours included) to be
+# replayed from a point in time (`salesflow replay`). Kafka deletes whole segments only, so a
+# record may outlive its retention by up to one segment's age: segments roll daily, and a record
+# can be read again for at most REPLAY_WINDOW_MS after it was written. Each worker's inbox keeps
+# event ids at least that long (SALESFLOW_INBOX_RETENTION_HOURS, a test holds the default to
+# it), so nothing it reads again is ever applied twice.
+EVENT_RETENTION_MS: Final = 7 * _DAY_MS
+SEGMENT_MS: Final = _DAY_MS
+REPLAY_WINDOW_MS: Final = EVENT_RETENTION_MS + SEGMENT_MS
+# Dead letters wait for a person to fix the cause and redrive them (`salesflow dlq redrive`):
+# four weeks, so that a holiday does not make a parked message expire unseen.
+DEAD_LETTER_RETENTION_MS: Final = 28 * _DAY_MS
+# Compacted topics keep the latest record per key for ever (a price list, an account). A record
+# superseded there (a contact's details before their erasure, `contact.erased`) is compacted away
+# within COMPACTION_MAX_LAG_MS: a promise to whoever must erase personal data. Segments roll daily
+# so that the one being written becomes compactable in time.
+RETAIN_FOREVER: Final = -1
+COMPACTION_MAX_LAG_MS: Final = 7 * _DAY_MS
+
 DEAL_KEY: Final = "deal_id"
 PRICE_ITEM_KEY: Final = "<price_list_id>:<sku>"
+RATE_KEY: Final = "<from>:<to>:<valid_on>"
 # Master data belongs to no deal: the envelope's deal_id (and so the key) is the record's id.
 ACCOUNT_KEY: Final = "account_id"
 CONTACT_KEY: Final = "contact_id"
+# Ticks belong to no deal: one constant key, so they stay in order on one partition.
+CLOCK_KEY: Final = f'"{CLOCK_DEAL_ID}"'
 
 
 class TopicKind(StrEnum):
@@ -61,6 +97,7 @@ class TopicKind(StrEnum):
     INBOUND = "inbound"  # published by upstream systems (forms, ERP, people's tools)
     OUTBOUND = "outbound"  # published by a salesflow service
     DEAD_LETTER = "dead_letter"  # messages a service could never process, with the reason
+    SCHEDULE = "schedule"  # ticks from the scheduler, read by every stage with a time rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +114,27 @@ class TopicSpec:
     # The services whose workers consume the topic: the owner of an inbound topic, the next
     # stages of an outbound one. Each must handle every event type on it (tests/contract).
     readers: tuple[str, ...] = ()
+    retention_ms: int = EVENT_RETENTION_MS
+
+    def __post_init__(self) -> None:
+        if self.compacted != (self.retention_ms == RETAIN_FOREVER):
+            raise ValueError(f"{self.name}: a compacted topic, and only one, is kept for ever")
+
+    @property
+    def configs(self) -> dict[str, str]:
+        """The topic's broker configuration, set when it is created (`shared.topics_admin`)."""
+        if self.compacted:
+            return {
+                "cleanup.policy": "compact",
+                "retention.ms": str(RETAIN_FOREVER),
+                "max.compaction.lag.ms": str(COMPACTION_MAX_LAG_MS),
+                "segment.ms": str(SEGMENT_MS),
+            }
+        return {
+            "cleanup.policy": "delete",
+            "retention.ms": str(self.retention_ms),
+            "segment.ms": str(SEGMENT_MS),
+        }
 
 
 def _inbound(name: str, owner: str, *event_types: str, key: str = DEAL_KEY) -> TopicSpec:
@@ -92,7 +150,15 @@ def _outbound(
     key: str = DEAL_KEY,
 ) -> TopicSpec:
     return TopicSpec(
-        name, event_types, key, PARTITIONS, compacted, TopicKind.OUTBOUND, owner, read_by
+        name,
+        event_types,
+        key,
+        PARTITIONS,
+        compacted,
+        TopicKind.OUTBOUND,
+        owner,
+        read_by,
+        RETAIN_FOREVER if compacted else EVENT_RETENTION_MS,
     )
 
 
@@ -106,6 +172,8 @@ def _dead_letter(owner: str) -> TopicSpec:
         False,
         TopicKind.DEAD_LETTER,
         owner,
+        (),
+        DEAD_LETTER_RETENTION_MS,
     )
 
 
@@ -141,8 +209,48 @@ ALL_TOPICS: Final[tuple[TopicSpec, ...]] = (
         TopicKind.INBOUND,
         QUOTE,
         (QUOTE,),
+        RETAIN_FOREVER,
     ),
-    _inbound("quote.commands", QUOTE, "quote.revise", "quote.accept", "quote.reject"),
+    # Exchange rates from the ERP: every day's rate per pair is kept (compacted by pair and day).
+    TopicSpec(
+        "fx.rates",
+        ("fx.rate_published",),
+        RATE_KEY,
+        PARTITIONS,
+        True,
+        TopicKind.INBOUND,
+        QUOTE,
+        (QUOTE,),
+        RETAIN_FOREVER,
+    ),
+    # Volume discount lists from the ERP, compacted like the prices (the latest list per item).
+    TopicSpec(
+        "catalog.volume_discounts",
+        ("catalog.volume_discount_upserted",),
+        PRICE_ITEM_KEY,
+        PARTITIONS,
+        True,
+        TopicKind.INBOUND,
+        QUOTE,
+        (QUOTE,),
+        RETAIN_FOREVER,
+    ),
+    _inbound(
+        "quote.commands",
+        QUOTE,
+        "quote.revise",
+        "quote.accept",
+        "quote.reject",
+        "quote.create",
+        "quote.activate",
+    ),
+    _inbound(
+        "opportunity.commands",
+        QUOTE,
+        "opportunity.update",
+        "opportunity.close",
+        "opportunity.reopen",
+    ),
     _inbound(
         "order.commands",
         ORDER,
@@ -188,6 +296,9 @@ ALL_TOPICS: Final[tuple[TopicSpec, ...]] = (
         compacted=True,
         key=CONTACT_KEY,
     ),
+    _outbound("opportunity.opened", QUOTE, "opportunity.opened"),
+    _outbound("opportunity.updated", QUOTE, "opportunity.updated"),
+    _outbound("quote.drafted", QUOTE, "quote.drafted"),
     _outbound("quote.issued", QUOTE, "quote.issued"),
     _outbound("quote.accepted", QUOTE, "quote.accepted", read_by=(ORDER,)),
     _outbound("quote.closed", QUOTE, "quote.closed"),
@@ -200,15 +311,30 @@ ALL_TOPICS: Final[tuple[TopicSpec, ...]] = (
     _outbound("order.acknowledged", ORDER, "order.acknowledged", read_by=(INVOICE,)),
     _outbound("order.refused", ORDER, "order.refused"),
     _outbound("order.resubmitted", ORDER, "order.resubmitted", read_by=(INVOICE,)),
+    _outbound("order.handoff_stale", ORDER, "order.handoff_stale"),
     _outbound("order.rejected", ORDER, _ORDER_REJECTED),
     _outbound("invoice.posted", INVOICE, "invoice.posted", read_by=(ORDER,)),
     _outbound("invoice.paid", INVOICE, "invoice.paid", read_by=(ORDER,)),
     _outbound("invoice.cancelled", INVOICE, "invoice.cancelled"),
+    _outbound("invoice.overdue", INVOICE, "invoice.overdue"),
+    _outbound("invoice.dunning", INVOICE, "invoice.dunning"),
     _outbound("invoice.credited", INVOICE, "invoice.credited", read_by=(ORDER,)),
     _outbound("refund.due", INVOICE, "refund.due"),
     _outbound("invoice.refunded", INVOICE, "invoice.refunded"),
     _outbound("invoice.credit_applied", INVOICE, "invoice.credit_applied"),
+    _outbound("invoice.handoff_stale", INVOICE, "invoice.handoff_stale"),
     _outbound("invoice.rejected", INVOICE, _INVOICE_REJECTED),
+    # time: owned by the scheduler, read by the stages whose rules act on time passing
+    TopicSpec(
+        "clock.ticks",
+        ("clock.ticked",),
+        CLOCK_KEY,
+        PARTITIONS,
+        False,
+        TopicKind.SCHEDULE,
+        TICK_PRODUCER,
+        (QUOTE, ORDER, INVOICE),
+    ),
     # dead letters
     *(_dead_letter(s.service) for s in STAGES),
 )
@@ -282,24 +408,6 @@ def dead_letter_topic(service: str) -> TopicSpec:
     return topic(f"{service}.dlq")
 
 
-# How long Kafka keeps what it holds, a promise to whoever must erase personal data: every topic
-# keeps a record for RETENTION (the broker's default) and then deletes it; a dead-letter topic
-# holds raw input that no service accepted (names, emails of a broken lead) and keeps it for
-# DEAD_LETTER_RETENTION, long enough for an operator to look and redrive; a compacted topic keeps
-# the latest record per key for good, and a superseded one (a contact's details before their
-# erasure) is compacted away within COMPACTION_MAX_LAG.
-RETENTION: Final = timedelta(days=7)
-DEAD_LETTER_RETENTION: Final = timedelta(days=14)
-COMPACTION_MAX_LAG: Final = timedelta(days=7)
-
-
-def retention_of(spec: TopicSpec) -> timedelta | None:
-    """How long a record stays on the topic; None: the latest per key is kept (compacted)."""
-    if spec.compacted:
-        return None
-    return DEAD_LETTER_RETENTION if spec.kind is TopicKind.DEAD_LETTER else RETENTION
-
-
 def price_item_key(price_list_id: str, sku: str) -> str:
     """Compaction key of the price topic, ``<price_list_id>:<sku>``."""
     return f"{price_list_id}:{sku}"
@@ -308,6 +416,8 @@ def price_item_key(price_list_id: str, sku: str) -> str:
 def kafka_key(envelope: Envelope[Any]) -> bytes:
     """The Kafka key of ``envelope`` by its topic's key rule."""
     payload = envelope.payload
-    if isinstance(payload, PriceListItemUpserted):
+    if isinstance(payload, PriceListItemUpserted | VolumeDiscountUpserted):
         return price_item_key(payload.price_list_id, payload.sku).encode()
+    if isinstance(payload, ExchangeRatePublished):
+        return rate_key(payload.from_currency, payload.to_currency, payload.valid_on).encode()
     return envelope.deal_id.encode()

@@ -176,6 +176,15 @@ _STATE_AMOUNTS = {
         SELECT state, currency, count(*) AS n, sum(grand_total) AS amount
         FROM invoice_svc.invoices GROUP BY state, currency
     """,
+    # Read before what they name (their order, its acknowledgement, their ERP invoice) and
+    # waiting for it: what stays here names something that never arrived.
+    "held": """
+        SELECT 'erp_invoice' AS state, currency, count(*) AS n, sum(grand_total) AS amount
+        FROM invoice_svc.pending_external_invoices GROUP BY currency
+        UNION ALL
+        SELECT 'payment' AS state, currency, count(*) AS n, sum(amount) AS amount
+        FROM invoice_svc.held_payments GROUP BY currency
+    """,
 }
 _LEDGER = text(
     """
@@ -208,4 +217,5 @@ async def pipeline_figures(conn: AsyncConnection) -> PipelineFigures:
         orders=counts["orders"],
         invoices=counts["invoices"],
         ledger=ledger,
+        held=counts["held"],
     )

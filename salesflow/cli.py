@@ -72,7 +72,7 @@ def worker(
 @app.command()
 def migrate(
     service: Annotated[
-        list[str] | None, typer.Option(help="Service schema(s); default all.")
+        list[str] | None, typer.Option(help="Service schema(s) or gateway; default all.")
     ] = None,
 ) -> None:
     """Apply every service's database migrations (idempotent)."""
@@ -80,29 +80,51 @@ def migrate(
 
     runtime = RuntimeSettings()
     configure_logging(runtime.log_level, json=runtime.log_json)
-    for name in service or SERVICES:
-        upgrade(runtime.sqlalchemy_url(), name)
+    for name in service or (*SERVICES, "gateway"):
+        location = "gateway:migrations" if name == "gateway" else None
+        upgrade(runtime.sqlalchemy_url(), name, location=location)
         typer.echo(f"migrated {name}")
+
+
+@app.command()
+def gateway(
+    host: Annotated[
+        str | None, typer.Option(help="Listen address (SALESFLOW_GATEWAY_HOST).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (SALESFLOW_GATEWAY_PORT).")] = None,
+) -> None:
+    """Run the HTTP gateway until SIGTERM/SIGINT: leads and commands over HTTP (OpenAPI at
+    /docs and /openapi.json), published to Kafka through its own outbox."""
+    from gateway.main import build_gateway, serve  # noqa: PLC0415 - each command loads only what it uses
+    from gateway.settings import GatewaySettings  # noqa: PLC0415 - each command loads only what it uses
+
+    runtime = RuntimeSettings()
+    configure_logging(runtime.log_level, json=runtime.log_json)
+    settings = GatewaySettings()
+    given = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    asyncio.run(serve(build_gateway(runtime, settings), **given))
 
 
 @topics_app.command("list")
 def topics_list() -> None:
     """The worker table and the topic map (markdown), as the README shows them."""
-    from salesflow.topic_map import markdown, workers_markdown  # noqa: PLC0415 - each command loads only what it uses
+    from salesflow.topic_map import markdown, retention_markdown, workers_markdown  # noqa: PLC0415 - each command loads only what it uses
 
     typer.echo(workers_markdown())
     typer.echo()
     typer.echo(markdown())
+    typer.echo()
+    typer.echo(retention_markdown())
 
 
 @topics_app.command("create")
 def topics_create(
     replication_factor: Annotated[int, typer.Option(help="Replicas per partition.")] = 1,
 ) -> None:
-    """Create every salesflow topic with its declared partitions and retention (existing ones
-    are kept, their retention set as declared)."""
+    """Create every salesflow topic with its declared partitions and configuration (retention,
+    compaction); existing topics are kept and their configuration brought in line."""
     from contracts.topics import ALL_TOPICS  # noqa: PLC0415 - each command loads only what it uses
-    from shared.topics_admin import align_topic_configs, ensure_topics  # noqa: PLC0415 - each command loads only what it uses
+    from shared.topics_admin import apply_configs, ensure_topics  # noqa: PLC0415 - each command loads only what it uses
 
     runtime = RuntimeSettings()
     configure_logging(runtime.log_level, json=runtime.log_json)
@@ -115,8 +137,61 @@ def topics_create(
             security=security,
         )
     )
-    asyncio.run(align_topic_configs(runtime.kafka_bootstrap, ALL_TOPICS, security=security))
-    typer.echo(f"{len(created)} topics created, {len(ALL_TOPICS) - len(created)} already there")
+    configured = asyncio.run(apply_configs(runtime.kafka_bootstrap, ALL_TOPICS, security=security))
+    typer.echo(
+        f"{len(created)} topics created, {len(ALL_TOPICS) - len(created)} already there, "
+        f"{len(configured)} reconfigured"
+    )
+
+
+@app.command()
+def tick(
+    at: Annotated[
+        datetime | None,
+        typer.Option(
+            parser=datetime.fromisoformat,
+            metavar="ISO-8601",
+            help="Publish the tick for this time (UTC if no offset): moves salesflow's time "
+            "there for every time rule. One tick per time: sending the same time again does "
+            "nothing more. Default: the start of the current period.",
+        ),
+    ] = None,
+    period: Annotated[
+        int, typer.Option(min=1, help="Seconds per period (one tick per period start).")
+    ] = 3600,
+    every: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Keep ticking: look at the clock this often (seconds) and send each period's "
+            "tick once; 0: send one tick and exit.",
+        ),
+    ] = 0.0,
+) -> None:
+    """Publish time to `clock.ticks` (the scheduler): quotes expire, invoices fall due, dunning
+    levels and stale hand-offs are found when a tick says so. Every producer of one period's
+    tick derives the same event id, so running this next to the workers' own tickers is safe."""
+    from contracts.ticks import tick_period_start  # noqa: PLC0415 - each command loads only what it uses
+    from shared.clock import SystemClock  # noqa: PLC0415 - each command loads only what it uses
+    from shared.relay import make_producer  # noqa: PLC0415 - each command loads only what it uses
+    from shared.ticker import Ticker, publish_tick  # noqa: PLC0415 - each command loads only what it uses
+
+    runtime = RuntimeSettings()
+    configure_logging(runtime.log_level, json=runtime.log_json)
+    if every:
+        ticker = Ticker(
+            clock=SystemClock(),
+            period_seconds=period,
+            producer_factory=lambda: make_producer(runtime.kafka_bootstrap, "salesflow-tick"),
+            check_every_s=every,
+        )
+        asyncio.run(ticker.run())
+        return
+    when = (
+        at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
+    ) or tick_period_start(datetime.now(UTC), period)
+    envelope = asyncio.run(publish_tick(runtime.kafka_bootstrap, when, period))
+    typer.echo(f"tick {envelope.payload.at.isoformat()} sent (event id {envelope.event_id})")
 
 
 @app.command()
@@ -229,6 +304,16 @@ def report(
     _print_or_fail(report_text(url, OutputFormat(output.value)))
 
 
+@report_app.command("time")
+def report_time() -> None:
+    """What the time rules did (ticks: `salesflow tick`): quotes expired, invoices overdue,
+    reminders by level, hand-offs alerted as stale."""
+    from salesflow.time_report import time_text  # noqa: PLC0415 - each command loads only what it uses
+
+    url = RuntimeSettings().sqlalchemy_url()
+    typer.echo(asyncio.run(time_text(url)))
+
+
 @report_app.command("reconcile")
 def report_reconcile(
     day: Annotated[
@@ -259,9 +344,17 @@ def replay(
         list[str] | None, typer.Option(help="Topics to move; default: the worker's inputs.")
     ] = None,
     dry_run: Annotated[bool, typer.Option(help="Show the moves, commit nothing.")] = False,
+    allow_forward: Annotated[
+        bool,
+        typer.Option(
+            help="Also move partitions where the group is behind --since (or never committed) "
+            "forward to it, skipping the records it has not read."
+        ),
+    ] = False,
 ) -> None:
     """Move a stopped consumer group back to a point in time on its topics: it reads them again
-    from there (salesflow's workers drop what they applied already, by event id)."""
+    from there (salesflow's workers drop what they applied already, by event id). A partition
+    where it is behind that time is kept where it is, unless --allow-forward."""
     from salesflow import replay as replaying  # noqa: PLC0415 - each command loads only what it uses
 
     runtime = RuntimeSettings()
@@ -271,14 +364,21 @@ def replay(
     try:
         topics = replaying.topics_of(group, topic or ())
         moved = asyncio.run(
-            replaying.replay(runtime.kafka_bootstrap, group, topics, when, dry_run=dry_run)
+            replaying.replay(
+                runtime.kafka_bootstrap,
+                group,
+                topics,
+                when,
+                dry_run=dry_run,
+                allow_forward=allow_forward,
+            )
         )
     except replaying.ReplayRefusedError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(code=1) from None
     for m in moved:
-        typer.echo(f"{m.partition.topic}:{m.partition.partition} {m.before} -> {m.after}")
-    typer.echo(f"{'would move' if dry_run else 'moved'} {len(moved)} partitions of {group}")
+        typer.echo(m.describe())
+    typer.echo(replaying.summary(group, moved, dry_run=dry_run))
 
 
 @app.command()
@@ -368,30 +468,82 @@ def drive(
         raise typer.Exit(code=1)
 
 
+def _dead_letter_filter(
+    reason: list[str] | None,
+    event_id: list[str] | None,
+    since: str | None,
+    until: str | None,
+    source: list[str] | None,
+) -> Any:
+    from salesflow.dead_letters import DeadLetterFilter  # noqa: PLC0415 - each command loads only what it uses
+
+    return DeadLetterFilter(
+        reasons=frozenset(reason or ()),
+        event_ids=frozenset(event_id or ()),
+        since=_aware(since, "--since"),
+        until=_aware(until, "--until"),
+        sources=frozenset(source or ()),
+    )
+
+
+def _aware(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(f"{option} {value!r} is not an ISO time") from None
+    if when.tzinfo is None:
+        raise typer.BadParameter(f"{option} needs a time zone (Z or +hh:mm)")
+    return when
+
+
+_REASON = typer.Option("--reason", help="Only entries with this dlq.reason (repeatable).")
+_EVENT_ID = typer.Option("--event-id", help="Only the entry of this event id (repeatable).")
+_SINCE = typer.Option(help="Only entries parked at or after this ISO time, e.g. 2026-12-01T00:00Z.")
+_UNTIL = typer.Option(help="Only entries parked before this ISO time.")
+_SOURCE = typer.Option("--source-topic", help="Only entries from this topic (repeatable).")
+
+
 @dlq_app.command("show")
 def dlq_show(
     service: Annotated[str, typer.Argument(help="Service whose dead-letter topic to read.")],
     limit: Annotated[int, typer.Option(help="At most this many entries.")] = 20,
+    reason: Annotated[list[str] | None, _REASON] = None,
+    event_id: Annotated[list[str] | None, _EVENT_ID] = None,
+    since: Annotated[str | None, _SINCE] = None,
+    until: Annotated[str | None, _UNTIL] = None,
+    source_topic: Annotated[list[str] | None, _SOURCE] = None,
 ) -> None:
-    """Print the dead-letter entries of a service: reason, source and the original bytes."""
+    """Print the dead-letter entries of a service: reason, source, event id, the original
+    bytes."""
     from salesflow.dead_letters import show  # noqa: PLC0415 - each command loads only what it uses
 
     runtime = RuntimeSettings()
-    asyncio.run(show(runtime.kafka_bootstrap, service, limit))
+    which = _dead_letter_filter(reason, event_id, since, until, source_topic)
+    asyncio.run(show(runtime.kafka_bootstrap, service, limit, which))
 
 
 @dlq_app.command("redrive")
 def dlq_redrive(
     service: Annotated[str, typer.Argument(help="Service whose dead letters to re-publish.")],
-    reason: Annotated[str | None, typer.Option(help="Only entries with this dlq.reason.")] = None,
+    reason: Annotated[list[str] | None, _REASON] = None,
+    event_id: Annotated[list[str] | None, _EVENT_ID] = None,
+    since: Annotated[str | None, _SINCE] = None,
+    until: Annotated[str | None, _UNTIL] = None,
+    source_topic: Annotated[list[str] | None, _SOURCE] = None,
+    dry_run: Annotated[bool, typer.Option(help="List what would be sent; send nothing.")] = False,
 ) -> None:
     """Re-publish dead letters to their source topic, unchanged (same event id: the inbox still
-    drops anything that was applied); run after fixing the cause."""
+    drops anything that was applied); run after fixing the cause, best with --dry-run first."""
     from salesflow.dead_letters import redrive  # noqa: PLC0415 - each command loads only what it uses
 
     runtime = RuntimeSettings()
-    count = asyncio.run(redrive(runtime.kafka_bootstrap, service, reason))
-    typer.echo(f"re-published {count} dead letters")
+    which = _dead_letter_filter(reason, event_id, since, until, source_topic)
+    chosen = asyncio.run(redrive(runtime.kafka_bootstrap, service, which, dry_run=dry_run))
+    for letter in chosen:
+        typer.echo(letter.describe())
+    typer.echo(f"{'would re-publish' if dry_run else 're-published'} {len(chosen)} dead letters")
 
 
 def _today() -> date:

@@ -114,7 +114,7 @@ def render(report: ErasureReport) -> str:
     lines.append(f"contact.erased published: {report.published}")
     lines.append(
         "still in Kafka until retention deletes it: the person's events on the deal topics "
-        "(7 days), dead letters (14 days); on contact.updated the erasure supersedes the "
+        "(7 days), dead letters (28 days); on contact.updated the erasure supersedes the "
         "details, compacted away within 7 days"
     )
     return "\n".join(lines)

@@ -68,6 +68,9 @@ class PipelineFigures:
     orders: tuple[StateCount, ...]
     invoices: tuple[StateCount, ...]
     ledger: tuple[LedgerTotal, ...]
+    # invoice_svc's ERP invoices (`erp_invoice`) and payments (`payment`) held until the order,
+    # acknowledgement or invoice they name is read: listed so that one that never arrives shows.
+    held: tuple[StateCount, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +157,8 @@ def render_report(figures: PipelineFigures, output: OutputFormat) -> str:
         *_section("quotes", figures.quotes),
         *_section("orders", figures.orders),
         *_section("invoices", figures.invoices),
+        # Only when something waits: the screen stays one screen.
+        *(_section("held", figures.held) if figures.held else []),
     ]
     for totals in money:
         rows += _billing_rows(totals)
@@ -202,5 +207,6 @@ def _as_json(figures: PipelineFigures, money: list[Billing]) -> dict[str, Any]:
         "quotes": _counts(figures.quotes),
         "orders": _counts(figures.orders),
         "invoices": _counts(figures.invoices),
+        "held": _counts(figures.held),
         "billing": [amounts(totals) for totals in money],
     }

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from contracts.due import days_past_due
 from salesflow.rendering import OutputFormat, amount_text, csv_text, json_text, table_text
 
 ZERO = Decimal(0)
@@ -47,11 +48,12 @@ def ageing_bucket(due_date: date | None, as_of: date) -> int:
     """Which of AGEING an amount due on `due_date` falls in as of `as_of`.
 
     Due today or later is `current` (not yet overdue). An open amount without a known due date
-    (an invoice row outside the data read) counts as current rather than guessed overdue.
+    (an invoice row outside the data read) counts as current rather than guessed overdue. Days
+    are counted by `contracts.due`, as invoice_svc's dunning counts them.
     """
     if due_date is None:
         return 0
-    days = (as_of - due_date).days
+    days = days_past_due(due_date, as_of)
     if days <= 0:
         return 0
     for index, limit in enumerate(_AGEING_LIMITS, start=1):

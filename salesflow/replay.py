@@ -6,13 +6,21 @@ member (stop the consumers first), as with Kafka's own `kafka-consumer-groups --
 Safe for salesflow's workers by construction: every event they read again is dropped by their
 inbox as a duplicate (the inbox keeps ids for SALESFLOW_INBOX_RETENTION_HOURS; replay no further
 back than that). A connector of your own must be idempotent on the event id in the same way.
+
+A replay only moves a group back. On a partition where the group is behind `--since` (a lagging
+connector), moving it to that time would skip the records in between, which it has not read;
+so it is kept where it is, and so is a partition it never committed with records before that
+time (where it starts is its own reset policy's business), unless `allow_forward` is given.
+Each partition's outcome is reported.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -25,11 +33,68 @@ class ReplayRefusedError(RuntimeError):
     """The group cannot be moved now (it has running members, or a topic is unknown)."""
 
 
+class Move(StrEnum):
+    """What a replay did on one partition."""
+
+    BACK = "back"  # moved back to the first record at or after --since
+    UNCHANGED = "unchanged"  # it was there already
+    KEPT = "kept"  # behind --since or never committed: moving would skip unread records
+    FORWARD = "forward"  # moved forward past records it had not read (allow_forward)
+
+
 @dataclass(frozen=True, slots=True)
 class Moved:
     partition: TopicPartition
-    before: int | None
-    after: int
+    before: int | None  # the committed offset found (None: never committed)
+    after: int | None  # the committed offset left (the target, or `before` when kept)
+    target: int  # the first offset at or after --since (the end when nothing is newer)
+    move: Move
+    start: int = 0  # the partition's first offset still on the broker
+
+    @property
+    def skipped(self) -> int:
+        """Records before the target the group has not read: from its committed offset, or
+        (never committed) at most from the partition's start."""
+        position = self.start if self.before is None else self.before
+        return max(self.target - position, 0)
+
+    def describe(self) -> str:
+        """One line of the command's output."""
+        where = f"{self.partition.topic}:{self.partition.partition}"
+        line = f"{where} {self.before} -> {self.after} ({self.move.value}"
+        up_to = "up to " if self.before is None else ""
+        if self.move is Move.KEPT:
+            line += (
+                f": moving to {self.target} would skip {up_to}{self.skipped} unread; "
+                "--allow-forward to do so"
+            )
+        elif self.move is Move.FORWARD and self.skipped:
+            line += f": skipped {up_to}{self.skipped} unread"
+        return line + ")"
+
+
+def summary(group: str, moved: Sequence[Moved], *, dry_run: bool) -> str:
+    """The command's last line: how many partitions went which way."""
+    counts = Counter(m.move.value for m in moved)
+    done = ", ".join(f"{n} {move}" for move, n in sorted(counts.items()))
+    note = " (dry run: nothing committed)" if dry_run else ""
+    return f"{group}: {len(moved)} partitions ({done}){note}"
+
+
+def plan(
+    tp: TopicPartition, before: int | None, target: int, *, start: int = 0, allow_forward: bool
+) -> Moved:
+    """Where one partition's committed offset goes: back to `target`, never past records the
+    group has not read (min of the two) unless `allow_forward`. A partition the group never
+    committed is set only when nothing lies before the target (it is the partition's start):
+    otherwise where it reads from is its reset policy's, which this cannot know."""
+    if (before is not None and target < before) or (before is None and target <= start):
+        return Moved(tp, before, target, target, Move.BACK, start)
+    if before == target:
+        return Moved(tp, before, before, target, Move.UNCHANGED, start)
+    if allow_forward:
+        return Moved(tp, before, target, target, Move.FORWARD, start)
+    return Moved(tp, before, before, target, Move.KEPT, start)
 
 
 def topics_of(group: str, topics: Sequence[str]) -> list[str]:
@@ -44,7 +109,13 @@ def topics_of(group: str, topics: Sequence[str]) -> list[str]:
 
 
 async def replay(
-    bootstrap: str, group: str, topics: Sequence[str], since: datetime, *, dry_run: bool = False
+    bootstrap: str,
+    group: str,
+    topics: Sequence[str],
+    since: datetime,
+    *,
+    dry_run: bool = False,
+    allow_forward: bool = False,
 ) -> list[Moved]:
     admin = kafka_clients.admin(bootstrap, client_id="salesflow-replay")
     await admin.start()
@@ -66,16 +137,22 @@ async def replay(
     try:
         at = int(since.timestamp() * 1000)
         found = await consumer.offsets_for_times(dict.fromkeys(parts, at))
+        starts = await consumer.beginning_offsets(parts)
         ends = await consumer.end_offsets(parts)
         moved = []
         for tp in parts:
             stamp = found.get(tp)
-            moved.append(
-                Moved(tp, await _committed(consumer, tp), stamp.offset if stamp else ends[tp])
-            )
-        if not dry_run and moved:
+            target = stamp.offset if stamp else ends[tp]
+            before = await _committed(consumer, tp)
+            moved.append(plan(tp, before, target, start=starts[tp], allow_forward=allow_forward))
+        changes = {
+            m.partition: m.after
+            for m in moved
+            if m.after is not None and m.move in (Move.BACK, Move.FORWARD)
+        }
+        if not dry_run and changes:
             consumer.assign(parts)
-            await consumer.commit({m.partition: m.after for m in moved})
+            await consumer.commit(changes)
         return moved
     finally:
         await consumer.stop()

@@ -5,9 +5,22 @@ contract test holds the README to them."""
 from __future__ import annotations
 
 from contracts.stages import STAGES
-from contracts.topics import ALL_TOPICS, TopicKind, TopicSpec, consumed_by, published_by
+from contracts.topics import (
+    ALL_TOPICS,
+    REPLAY_WINDOW_MS,
+    SEGMENT_MS,
+    TopicKind,
+    TopicSpec,
+    consumed_by,
+    published_by,
+)
+from shared.settings import RuntimeSettings
 
-_KINDS = {TopicKind.INBOUND: "inbound", TopicKind.OUTBOUND: "outbound"}
+_KINDS = {
+    TopicKind.INBOUND: "inbound",
+    TopicKind.OUTBOUND: "outbound",
+    TopicKind.SCHEDULE: "schedule",
+}
 
 
 def markdown() -> str:
@@ -48,3 +61,35 @@ def workers_markdown() -> str:
         )
         rows.append(f"| `{stage.service}` | {stage.owns} | {reads} | {writes} |")
     return "\n".join(rows)
+
+
+def retention_markdown() -> str:
+    """Retention by kind of topic, as `contracts.topics` declares it on every topic."""
+    rows = ["| topics | retention | cleanup |", "|---|---|---|"]
+    groups: dict[tuple[str, str], list[str]] = {}
+    for spec in ALL_TOPICS:
+        if spec.compacted:
+            what = ("kept for ever (the latest record per key)", "compact")
+        else:
+            what = (
+                f"{_days(spec.retention_ms)} (segments roll every {_days(SEGMENT_MS)})",
+                "delete",
+            )
+        name = "`<service>.dlq`" if spec.kind is TopicKind.DEAD_LETTER else f"`{spec.name}`"
+        if name not in groups.setdefault(what, []):
+            groups[what].append(name)
+    for (retention, cleanup), names in groups.items():
+        shown = "events and commands (every other topic)" if len(names) > 10 else ", ".join(names)
+        rows.append(f"| {shown} | {retention} | {cleanup} |")
+    hours = RuntimeSettings.model_fields["inbox_retention_hours"].default
+    rows.append(
+        f"| each worker's inbox (event ids) | {_days(int(hours * 3_600_000))} "
+        f"(`SALESFLOW_INBOX_RETENTION_HOURS`, default {hours:g}; at least "
+        f"{_days(REPLAY_WINDOW_MS)}: a record's retention plus a segment) | forgotten after |"
+    )
+    return "\n".join(rows)
+
+
+def _days(ms: int) -> str:
+    days = ms / 86_400_000
+    return f"{days:g} day{'s' if days != 1 else ''}"

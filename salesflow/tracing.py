@@ -10,10 +10,11 @@ read, from the beginning to its current end.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.partitioner import DefaultPartitioner
 from sqlalchemy import text
 
@@ -21,7 +22,7 @@ from contracts.envelope import decode
 from contracts.errors import InvalidMessage
 from contracts.topics import ALL_TOPICS
 from salesflow.book_queries import read_only
-from shared import kafka_clients
+from shared import kafka_clients, tolerant_records
 
 # An order named by salesflow's number or the ERP's; the newest first if an ERP reused one.
 _ORDER_BY_NUMBER = text(
@@ -45,10 +46,46 @@ async def deal_of(database_url: str, ref: str) -> tuple[str, str | None]:
     return deal, how
 
 
+@dataclass(frozen=True, slots=True)
+class TracedEvent:
+    """One record of a deal: where and when it was written, and what it says."""
+
+    at: datetime
+    topic: str
+    partition: int
+    offset: int
+    event_type: str | None
+    event_id: str | None
+    producer: str | None
+    causation_id: str | None
+    summary: str
+    # A dead letter's reason, or why the record could not be read.
+    problem: str | None = None
+
+    def line(self) -> str:
+        at = self.at.isoformat(timespec="milliseconds")
+        if self.event_type is None:
+            return f"{at}  {self.topic:<20} {self.summary}"
+        cause = f"  <- {self.causation_id}" if self.causation_id else ""
+        return (
+            f"{at}  {self.topic:<20} {self.event_type:<26} {self.event_id}  by {self.producer}"
+            f"{cause}  {self.summary}"
+        )
+
+
 async def trace_deal(bootstrap: str, deal_id: str) -> list[str]:
+    consumer = kafka_clients.consumer(bootstrap=bootstrap, enable_auto_commit=False)
+    return [event.line() for event in await read_deal(consumer, deal_id)]
+
+
+async def read_deal(consumer: AIOKafkaConsumer, deal_id: str) -> list[TracedEvent]:
+    """Every record of the deal, in time order, read with `consumer` (not started; it is
+    started and stopped here)."""
+    # A deal's partition may hold a record whose header name is not UTF-8 (a hostile client's):
+    # aiokafka would fail the whole read on it, as it would a worker's poll.
+    tolerant_records.install()
     key = deal_id.encode()
     partitioner = DefaultPartitioner()
-    consumer = kafka_clients.consumer(bootstrap=bootstrap, enable_auto_commit=False)
     await consumer.start()
     found: list[tuple[int, str, Any]] = []
     try:
@@ -71,22 +108,27 @@ async def trace_deal(bootstrap: str, deal_id: str) -> list[str]:
     finally:
         await consumer.stop()
     found.sort(key=lambda item: (item[0], item[2].offset))
-    return [_describe(topic, record) for _, topic, record in found]
+    return [_traced(topic, record) for _, topic, record in found]
 
 
-def _describe(topic: str, record: Any) -> str:
-    at = datetime.fromtimestamp(record.timestamp / 1000, UTC).isoformat(timespec="milliseconds")
+def _traced(topic: str, record: Any) -> TracedEvent:
+    at = datetime.fromtimestamp(record.timestamp / 1000, UTC)
+    where = (at, topic, record.partition, record.offset)
     if topic.endswith(".dlq"):
         headers = {k: (v or b"").decode("utf-8", "replace") for k, v in record.headers}
         error = headers.get("dlq.error", "")[:80]
-        return f"{at}  {topic:<20} dead letter: {headers.get('dlq.reason')} ({error})"
+        reason = headers.get("dlq.reason")
+        summary = f"dead letter: {reason} ({error})"
+        return TracedEvent(*where, None, None, None, None, summary, reason)
     try:
         env = decode(record.value or b"")
     except InvalidMessage as error:
-        return f"{at}  {topic:<20} unreadable: {error.reason}"
-    return (
-        f"{at}  {topic:<20} {env.event_type:<26} {env.event_id}  by {env.producer}"
-        f"{'  <- ' + str(env.causation_id) if env.causation_id else ''}  {_summary(env.payload)}"
+        return TracedEvent(
+            *where, None, None, None, None, f"unreadable: {error.reason}", error.reason
+        )
+    cause = str(env.causation_id) if env.causation_id else None
+    return TracedEvent(
+        *where, env.event_type, str(env.event_id), env.producer, cause, _summary(env.payload)
     )
 
 

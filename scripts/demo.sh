@@ -8,6 +8,7 @@
 #   2. a small lead feed that shows every kind of lead outcome (and three poison messages),
 #   3. the driver: a few hundred deals from lead to paid invoice, with customers and accounting
 #      (and the ERP's stages) played by it, and its funnel;
+#   4. the clock moved 46 and 80 days on by ticks: quotes expire, unpaid invoices are reminded;
 # then stop the workers with SIGTERM. DEMO_INVOICE_MODE=external lets the driver post the
 # invoices as the ERP in the full deployment.
 set -euo pipefail
@@ -77,5 +78,20 @@ echo
 $BIN/salesflow report
 echo
 $BIN/salesflow receivables
+echo
+echo
+# Time moves. salesflow learns it from ticks (each worker sends one an hour; `salesflow tick
+# --at` sends one for any time, which is how a drill or this demo moves the clock): 46 days on,
+# every quote issued today is past its 30 days and expires, every invoice still owing is
+# overdue with its reminders; 80 days on, the last reminder level (7, 21 and 45 days past due).
+for days in 46 80; do
+    at="$(date -u -d "+$days days" +%Y-%m-%dT%H:%M:%S)"
+    echo "the clock moves $days days on"
+    $BIN/salesflow tick --at "$at"
+done
+sleep "${DEMO_TICK_WAIT:-5}"
+$BIN/salesflow report time
+echo
+$BIN/salesflow receivables --as-of "$(date -u -d '+80 days' +%F)"
 echo
 echo "follow one deal:  .venv/bin/salesflow trace <deal id>   (deal ids start with deal-)"

@@ -20,11 +20,15 @@ from typing import Final
 
 from contracts.stages import SERVICES
 
-__all__ = ["READER", "ROLES", "role_statements"]
+__all__ = ["GATEWAY", "OWNERS", "READER", "ROLES", "role_statements"]
 
 # The reporting commands (report, receivables, statement, trace, reconcile) read as this role.
 READER: Final = "salesflow_reader"
-ROLES: Final[tuple[str, ...]] = (*SERVICES, READER)
+# The HTTP gateway owns its own schema (its inbox, outbox and requests; gateway.store.SCHEMA) and
+# reads the services' tables as the reporting commands do (a member of READER).
+GATEWAY: Final = "gateway"
+OWNERS: Final[tuple[str, ...]] = (*SERVICES, GATEWAY)
+ROLES: Final[tuple[str, ...]] = (*OWNERS, READER)
 
 
 def _literal(value: str) -> str:
@@ -60,7 +64,8 @@ def role_statements(passwords: Mapping[str, str], owner: str) -> list[str]:
         "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
     ]
     reader = _ident(READER)
-    for service in SERVICES:
+    statements.append(f"GRANT {reader} TO {_ident(GATEWAY)}")
+    for service in OWNERS:
         schema = _ident(service)
         statements += [
             f"CREATE SCHEMA IF NOT EXISTS {schema} AUTHORIZATION {schema}",

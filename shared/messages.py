@@ -14,6 +14,7 @@ import orjson
 from contracts.base import Payload
 from contracts.envelope import Envelope, encode, kafka_headers, make_envelope
 from contracts.topics import kafka_key, topic_for_event
+from shared.measures import amount_of
 
 Headers = Sequence[tuple[str, bytes | None]]
 
@@ -60,6 +61,8 @@ class Outgoing:
     payload: bytes | None
     headers: Headers
     event_type: str = ""
+    # The money the event carries, for the business metrics (shared.measures); None: none.
+    amount: tuple[str, float] | None = None
 
     @classmethod
     def of(cls, envelope: Envelope[Any], topic: str | None = None) -> Outgoing:
@@ -71,6 +74,7 @@ class Outgoing:
             payload=encode(envelope),
             headers=kafka_headers(envelope),
             event_type=envelope.event_type,
+            amount=amount_of(envelope.payload),
         )
 
     @property

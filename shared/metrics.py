@@ -92,5 +92,38 @@ class WorkerMetrics:
             registry=reg,
         )
 
+        # What the business sees move, derived from the events a worker commits (counted once,
+        # at the commit of the transaction that emits them): deals qualified are
+        # event_type="lead.qualified", orders confirmed "order.confirmed", invoices posted
+        # "invoice.posted"; the amounts they carry per currency (shared.measures).
+        self.emitted = Counter(
+            "salesflow_events_emitted_total",
+            "Events committed to the outbox, by event type (rejections included).",
+            [*labels, "event_type"],
+            registry=reg,
+        )
+        self.amounts = Counter(
+            "salesflow_event_amount_total",
+            "Money carried by committed events (a document's grand total, a payment's amount), "
+            "by event type and currency; a float, for dashboards, never for accounting.",
+            [*labels, "event_type", "currency"],
+            registry=reg,
+        )
+        self.hop_latency = Histogram(
+            "salesflow_hop_latency_seconds",
+            "From a record's timestamp on its topic (when its producer sent it) to the commit "
+            "of the batch that applied it: the latency of one hop of a deal.",
+            [*labels, "topic"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+            registry=reg,
+        )
+        self.dead_letter_depth = Gauge(
+            "salesflow_dead_letter_depth",
+            "Records kept on this service's dead-letter topic (end minus start offsets, all "
+            "partitions), sampled every few seconds; a redrive does not lower it, retention does.",
+            labels,
+            registry=reg,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

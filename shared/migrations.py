@@ -22,20 +22,21 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from shared.db import advisory_key, engine_arguments
 
 
-def alembic_config(url: str, service: str) -> Config:
+def alembic_config(url: str, service: str, location: str | None = None) -> Config:
+    """`location`: the package's migrations (`pkg:migrations`); a service's by default."""
     config = Config()
-    config.set_main_option("script_location", f"services.{service}:migrations")
+    config.set_main_option("script_location", location or f"services.{service}:migrations")
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 
-def upgrade(url: str, service: str, revision: str = "head") -> None:
+def upgrade(url: str, service: str, revision: str = "head", *, location: str | None = None) -> None:
     """Bring the service's schema to `revision` (blocking; call from a thread in async code)."""
-    command.upgrade(alembic_config(url, service), revision)
+    command.upgrade(alembic_config(url, service, location), revision)
 
 
-async def upgrade_async(url: str, service: str) -> None:
-    await asyncio.to_thread(upgrade, url, service)
+async def upgrade_async(url: str, service: str, *, location: str | None = None) -> None:
+    await asyncio.to_thread(upgrade, url, service, location=location)
 
 
 def run_env(schema: str, metadata: MetaData) -> None:

@@ -147,6 +147,7 @@ class BatchRuntime(Generic[ConnT]):
 
         fresh = [m for a in applied for m in a.fresh]
         published = [o for a in applied for o in a.outgoing]
+        self._hops(fresh, decoded, sources)
         duplicates = in_batch_duplicates + sum(a.duplicates for a in applied)
         self._count(len(records), fresh, duplicates, parked, published, started)
         return BatchOutcome(
@@ -156,6 +157,28 @@ class BatchRuntime(Generic[ConnT]):
             dead_lettered=len(parked),
             published=len(published),
         )
+
+    def _hops(
+        self,
+        fresh: Sequence[Incoming[Any]],
+        decoded: Sequence[Incoming[Any]],
+        sources: Sequence[Record],
+    ) -> None:
+        """Each applied message's hop latency: its record's timestamp to now (the wall clock,
+        not the service's clock, which a drill may shift)."""
+        if not fresh:
+            return
+        applied = {id(m) for m in fresh}
+        done_ms = time.time() * 1000
+        by_topic: dict[str, Any] = {}
+        for message, record in zip(decoded, sources, strict=True):
+            if id(message) in applied:
+                child = by_topic.get(record.topic)
+                if child is None:
+                    child = by_topic[record.topic] = self._metrics.hop_latency.labels(
+                        self._service, record.topic
+                    )
+                child.observe(max(0.0, done_ms - record.timestamp) / 1000)
 
     def _park(self, record: Record, reason: DeadLetterReason, now: datetime) -> Outgoing:
         log.warning(
@@ -266,8 +289,11 @@ class BatchRuntime(Generic[ConnT]):
         for record in parked:
             m.dead_lettered.labels(svc, _header(record, "dlq.reason")).inc()
         for out in published:
+            m.emitted.labels(svc, out.event_type).inc()
             if out.is_rejection:
                 m.rejected.labels(svc, out.event_type).inc()
+            if out.amount is not None:
+                m.amounts.labels(svc, out.event_type, out.amount[0]).inc(out.amount[1])
         m.batch_size.labels(svc).observe(records)
         m.batch_seconds.labels(svc).observe(time.perf_counter() - started)
 

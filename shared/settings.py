@@ -89,7 +89,10 @@ class RuntimeSettings(BaseSettings):
     # The worker hands its committed rows to the relay (or wakes it) itself; the poll only
     # finds rows another process committed or a crashed one left behind.
     relay_poll_interval_s: float = Field(default=0.5, gt=0)
-    inbox_retention_hours: float = Field(default=168.0, gt=0)
+    # The dedupe window: at least as long as a record can be read again from its topic
+    # (contracts.topics.REPLAY_WINDOW_MS: a week's retention plus a day's segment), so that a
+    # replay or a redelivery is never applied twice.
+    inbox_retention_hours: float = Field(default=192.0, gt=0)
 
     # A partition whose position has not moved for this long while records wait on it turns
     # /readyz false and shows in salesflow_partition_stalled_seconds (shared.progress). Above
@@ -104,6 +107,12 @@ class RuntimeSettings(BaseSettings):
     # Shifts this worker's clock (days, may be fractional). For drills and end-to-end tests of
     # time rules such as quote validity, never for production.
     clock_offset_days: float = Field(default=0.0)
+
+    # Time rules (quote expiry, dunning, stale hand-offs) act on ticks (contracts.ticks). Each
+    # worker sends the tick of every period of this many seconds itself; all of them derive one
+    # event id per period, so the inbox keeps one. 0: this worker sends none (`salesflow tick`
+    # or another worker does). Rules are in days, so an hour is late enough.
+    tick_seconds: int = Field(default=3600, ge=0)
 
     # Fault injection for the crash tests: the process SIGKILLs itself at this named point
     # after `crash_after` passes through it. Empty in production.

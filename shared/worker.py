@@ -31,6 +31,7 @@ from shared.backoff import RetryPolicy
 from shared.clock import Clock, OffsetClock, SystemClock
 from shared.crash import CrashPoints
 from shared.db import make_engine
+from shared.depth import dead_letter_depth_forever
 from shared.health import HealthServer, Readiness
 from shared.intake import Intake
 from shared.mailbox.postgres import PostgresMailbox
@@ -43,6 +44,7 @@ from shared.settings import RuntimeSettings
 from shared.stage import HandlerStage
 from shared.startup import prepare, until_available, watch
 from shared.subscription import OffsetCommits, subscribe
+from shared.ticker import TICK_TOPIC, Ticker
 
 log = structlog.stdlib.get_logger("salesflow.worker")
 
@@ -129,6 +131,8 @@ def build_worker(
     """Wire a worker; nothing connects until the returned app starts."""
     spec = WorkerSpec(stage)
     spec.check_handles(handling.consumed_event_types())
+    # Only a worker with time rules ticks: it is the one that needs the ticks to flow.
+    ticks = TICK_TOPIC in spec.consumes
     tolerant_records.install()
     engine = make_engine(
         settings.sqlalchemy_url(),
@@ -142,6 +146,7 @@ def build_worker(
         settings.retry_initial_s, settings.retry_max_s, settings.transient_budget_s
     )
     crash = CrashPoints(settings.crash_point, settings.crash_after)
+    clock = clock or _clock(settings)
     client_id = f"{spec.service}-{socket.gethostname()}-{os.getpid()}"
     relay = OutboxRelay(
         service=spec.service,
@@ -165,7 +170,7 @@ def build_worker(
             settings.max_message_bytes,
         ),
         dead_letter_topic=spec.dead_letter_topic,
-        clock=clock or _clock(settings),
+        clock=clock,
         metrics=metrics,
         readiness=readiness,
         retry_policy=retry_policy,
@@ -233,11 +238,29 @@ def build_worker(
         worker.tasks.append(
             asyncio.create_task(purge_inbox_forever(mailbox, settings.inbox_retention_hours * 3600))
         )
+        worker.tasks.append(
+            asyncio.create_task(
+                dead_letter_depth_forever(
+                    subscriber, topic(spec.dead_letter_topic), metrics, spec.service
+                )
+            )
+        )
+        if settings.tick_seconds and ticks:
+            ticker = Ticker(
+                clock=clock,
+                period_seconds=settings.tick_seconds,
+                producer_factory=lambda: make_producer(
+                    settings.kafka_bootstrap, client_id, settings.kafka_security
+                ),
+            )
+            worker.tasks.append(asyncio.create_task(ticker.run()))
 
     async def stop() -> None:
         # After the broker stopped (in-flight batch finished and acked): drain what it committed.
         for task in worker.tasks:
             task.cancel()
+        # Awaited, so the ticker's producer is closed before the loop ends.
+        await asyncio.gather(*worker.tasks, return_exceptions=True)
         await relay.stop(drain_timeout_s=settings.graceful_timeout_s)
         await health.stop()
         await engine.dispose()

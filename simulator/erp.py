@@ -31,15 +31,26 @@ from contracts.money import sum_totals
 from contracts.orders import OrderConfirmed
 from contracts.parties import CustomerDetails
 from contracts.quotes import QuoteAccepted, QuoteIssued
-from contracts.stages import Deployment
-from contracts.topics import topic, topic_for_event
+from contracts.stages import Deployment, stage
+from contracts.topics import ALL_TOPICS, TopicKind, topic, topic_for_event
 
 PRODUCER: Final = "erp"
 _IDS: Final = UUID("3e0f7a51-2c4b-4d8e-9a16-5b7c8d9e0f12")
 _TAX_RATE: Final = Decimal("0.19")
 _TERMS: Final = PaymentTerms.NET_30
-# What the ERP reacts to, and the stage it must be playing to react.
-_HANDOVERS: Final[dict[str, str]] = {"lead.qualified": "quote", "quote.accepted": "order"}
+
+
+def handovers(plan: Deployment) -> tuple[str, ...]:
+    """The topics a stage salesflow runs in `plan` publishes for a stage the ERP plays there,
+    in map order: who reads what is the topic map's (`TopicSpec.readers`), declared once.
+    (What it reads and has no part to play on, master data, it leaves to its own books.)"""
+    ours = {stage(name).service for name in plan.runs}
+    theirs = {stage(name).service for name in plan.erp_stages}
+    return tuple(
+        spec.name
+        for spec in ALL_TOPICS
+        if spec.kind is TopicKind.OUTBOUND and spec.owner in ours and theirs & set(spec.readers)
+    )
 
 
 class ErpPlayer:
@@ -67,12 +78,8 @@ class ErpPlayer:
 
     @property
     def reads(self) -> tuple[str, ...]:
-        """The topics it reads: the hand-overs to a stage the ERP plays."""
-        return tuple(
-            topic_for_event(event_type).name
-            for event_type, stage in _HANDOVERS.items()
-            if stage in self._plan.erp_stages
-        )
+        """The topics it reads: the hand-overs to a stage the ERP plays (`handovers`)."""
+        return handovers(self._plan)
 
     async def __aenter__(self) -> Self:
         self._producer = AIOKafkaProducer(
@@ -122,7 +129,7 @@ class ErpPlayer:
                     if record.value is None:
                         continue
                     envelope = decode(record.value)
-                    # Its own quote.accepted (crm-leads) it carried on with when it made it.
+                    # Never its own documents: it carried on with each when it made it.
                     if envelope.producer != PRODUCER:
                         await self.handle(envelope)
 

@@ -48,7 +48,7 @@ class Funnel:
             ("  revised", c["quotes revised"]),
             ("  accepted", c["quotes accepted"]),
             ("  closed lost/canceled/expired", c["quotes lost"]),
-            ("  left open (expire after validity)", c["quotes left open"]),
+            ("  left open (expire on the first tick past validity)", c["quotes left open"]),
             ("orders confirmed", c["orders confirmed"]),
             ("  billed on order", c["orders billed on_order"]),
             ("  billed on delivery", c["orders billed on_delivery"]),

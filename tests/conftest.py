@@ -24,6 +24,7 @@ def endpoints() -> Iterator[Endpoints]:
     asyncio.run(ensure_topics(found.kafka, ALL_TOPICS))
     for service in SERVICES:
         upgrade(found.database_url, service)
+    upgrade(found.database_url, "gateway", location="gateway:migrations")
     yield found
     for container in stoppable:
         container.stop()

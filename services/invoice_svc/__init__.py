@@ -11,10 +11,13 @@ printed on every invoice of the order), `order.acknowledged` (the ERP's order nu
 `order.cancelled` (voids the order's unpaid invoice) and `invoice.commands`
 (RegisterExternalInvoice, RecordPayment, CancelInvoice, ...). A payment may name an order (by
 salesflow's or the ERP's number) instead of invoices: it pays the order's open standard
-invoices, oldest due first, and money beyond them follows the overpayment rules.
+invoices, oldest due first, and money beyond them follows the overpayment rules. A payment read
+before what it names (the order, its acknowledgement, its first ERP invoice, a held ERP
+invoice) is held under those names and decided when they arrive, never refused on a guess.
 Publishes `invoice.posted`, `invoice.paid` (running totals), `invoice.cancelled`, and
 `invoice.rejected` for commands that do not fit. State: schema `invoice_svc` (orders, invoices,
-payments, pending_external_invoices, acknowledged_ahead, invoice_counters, inbox, outbox, ...).
+payments, pending_external_invoices, held_payments, acknowledged_ahead, invoice_counters,
+inbox, outbox, ...).
 
 Choices: the same ERP invoice registered again is a silent no-op (the contract says so, and the
 ERP's retries must not read as failures); the same payment id again is a no-op too. A cancelled

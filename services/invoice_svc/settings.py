@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.invoice_svc.domain import BillingPolicy, InvoicingMode, InvoicingPolicy
@@ -56,6 +56,36 @@ class InvoiceSettings(BaseSettings):
         "credit and a refund due) instead of refusing it `overpayment`.",
     )
 
+    overdue_grace_days: int = Field(
+        default=0,
+        ge=0,
+        le=365,
+        description="Days past the due date before an unpaid invoice is overdue "
+        "(invoice.overdue, once per invoice).",
+    )
+    dunning_days: str = Field(
+        default="7,21,45",
+        pattern=r"^\s*([0-9]{1,4}(\s*,\s*[0-9]{1,4})*)?\s*$",
+        description="Days past due of each reminder level, ascending and comma separated "
+        "(invoice.dunning level 1, 2, ...; each once per invoice, none once paid or credited). "
+        "Empty: no reminders (the ERP duns).",
+    )
+
+    held_alert_hours: int = Field(
+        default=24,
+        ge=0,
+        description="Hours an ERP invoice may be held for an order salesflow has not seen "
+        "before a tick raises invoice.handoff_stale (once per invoice); 0: never.",
+    )
+
+    @field_validator("dunning_days")
+    @classmethod
+    def _ascending(cls, value: str) -> str:
+        days = _days(value)
+        if list(days) != sorted(set(days)):
+            raise ValueError("reminder days must be strictly ascending")
+        return value
+
     def policy(self) -> InvoicingPolicy:
         return InvoicingPolicy(
             mode=self.mode,
@@ -64,4 +94,11 @@ class InvoiceSettings(BaseSettings):
             billing=self.billing,
             down_payment_rate=self.down_payment_rate,
             accept_overpayments=self.accept_overpayments,
+            overdue_grace_days=self.overdue_grace_days,
+            dunning_days=_days(self.dunning_days),
+            held_alert_hours=self.held_alert_hours,
         )
+
+
+def _days(value: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in value.split(",") if part.strip())

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
+from contracts import money
+from contracts.alerts import ErpInvoiceHandoffStale
 from contracts.billing import (
     CreditApplied,
     CreditInvoice,
@@ -17,7 +20,8 @@ from contracts.billing import (
     RefundRecorded,
     RegisterExternalCreditNote,
 )
-from contracts.documents import DocumentLine, DocumentTotals, PaymentTerms
+from contracts.documents import BaseAmounts, DocumentLine, DocumentTotals, PaymentTerms
+from contracts.dunning import InvoiceDunning, InvoiceOverdue
 from contracts.invoices import (
     DownPaymentDeduction,
     InvoiceCancelled,
@@ -93,6 +97,9 @@ def order_of(confirmed: OrderConfirmed, deal_id: str) -> domain.Order:
         down_payment_rate=confirmed.down_payment_rate,
         customer_details=customer_details_of(confirmed.customer_details),
         customer_po=confirmed.customer_po,
+        base_currency=confirmed.base.base_currency if confirmed.base else None,
+        exchange_rate=confirmed.base.exchange_rate if confirmed.base else None,
+        rate_date=confirmed.base.rate_date if confirmed.base else None,
     )
 
 
@@ -152,6 +159,22 @@ def allocations_of(command: RecordPayment) -> list[tuple[UUID | None, str | None
     if command.allocations:
         return [(a.invoice_id, a.external_invoice_id, a.amount) for a in command.allocations]
     return [(command.invoice_id, command.external_invoice_id, command.amount)]
+
+
+def remittance_of(msg: Incoming[RecordPayment], now: datetime) -> domain.Remittance:
+    """The payment and what it names (an order, or its invoices), as it may be held."""
+    command = msg.payload
+    return domain.Remittance(
+        payment=payment_of(command, now),
+        deal_id=msg.deal_id,
+        command_event_id=msg.event_id,
+        received_at=now,
+        order_number=command.order_number,
+        erp_order_number=command.erp_order_number,
+        allocations=()
+        if command.order_number is not None or command.erp_order_number is not None
+        else tuple(allocations_of(command)),
+    )
 
 
 def credit_request_of(command: CreditInvoice) -> domain.CreditRequest:
@@ -228,6 +251,7 @@ def posted(invoice: domain.Invoice, order: domain.Order) -> InvoicePosted:
             )
             for dp_id, dp_number, rate, net, tax in invoice.deductions
         ),
+        base=base_amounts(invoice.totals, order),
     )
 
 
@@ -277,6 +301,21 @@ def credited(
         issue_date=note.issue_date,
         order_lines=tuple(CreditLine(line_no=n, quantity=q) for n, q in note.order_lines),
         invoice_balance_due=invoice.balance_due,
+        base=base_amounts(note.totals, order),
+    )
+
+
+def base_amounts(totals: money.DocumentTotals, order: domain.Order | None) -> BaseAmounts | None:
+    """A document's totals in the base currency at its order's rate (None without one)."""
+    if order is None or order.exchange_rate is None or order.base_currency is None:
+        return None
+    assert order.rate_date is not None
+    return BaseAmounts.of(
+        DocumentTotals.from_money(totals),
+        totals.currency,
+        order.exchange_rate,
+        order.base_currency,
+        order.rate_date,
     )
 
 
@@ -343,4 +382,56 @@ def _address(value: domain.Address | None) -> Address | None:
         postal_code=value.postal_code,
         region=value.region,
         country=value.country,
+    )
+
+
+def overdue(found: domain.FollowUp, policy: domain.InvoicingPolicy) -> InvoiceOverdue:
+    return InvoiceOverdue(
+        **_overdue_fields(found),
+        grace_days=policy.overdue_grace_days,
+    )
+
+
+def dunning(found: domain.FollowUp, policy: domain.InvoicingPolicy) -> InvoiceDunning:
+    assert found.level is not None
+    return InvoiceDunning(
+        **_overdue_fields(found),
+        level=found.level,
+        level_days=found.level_days(policy),
+        final=found.final(policy),
+    )
+
+
+def _overdue_fields(found: domain.FollowUp) -> dict[str, Any]:
+    invoice = found.invoice
+    return {
+        "invoice_id": invoice.invoice_id,
+        "invoice_number": invoice.invoice_number,
+        "order_id": invoice.order_id,
+        "account_id": invoice.account_id,
+        "account_name": invoice.account_name or "-",
+        "currency": invoice.currency,
+        "due_date": invoice.due_date,
+        "amount_due": invoice.balance_due,
+        "days_overdue": found.days_overdue,
+        "as_of": found.as_of,
+    }
+
+
+def held_too_long(
+    claim: domain.ExternalClaim, policy: domain.InvoicingPolicy, now: datetime
+) -> ErpInvoiceHandoffStale:
+    return ErpInvoiceHandoffStale(
+        waiting_since=claim.received_at,
+        waited_hours=domain.waited_hours(claim.received_at, now),
+        threshold_hours=policy.held_alert_hours,
+        as_of=now,
+        action="the order it names has not reached salesflow: check the order named on the ERP "
+        "invoice (a wrong number is corrected by the ERP re-sending the invoice), or why the "
+        "order was never confirmed",
+        external_invoice_id=claim.external_invoice_id,
+        invoice_number=claim.invoice_number,
+        order_id=claim.order_id,
+        order_number=claim.order_number,
+        erp_order_number=claim.erp_order_number,
     )

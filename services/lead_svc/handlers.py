@@ -183,7 +183,8 @@ def touches_of(
     them) and the changes of each updated lead (the load finds the duplicates they may make)."""
     lead_ids: set[str] = set()
     profiles = {}
-    lead_changes = {}
+    lead_changes: dict[str, list[domain.ProfileChanges]] = {}
+    captured_leads = {}
     account_ids: set[UUID] = set()
     numbers: set[str] = set()
     contact_ids: set[UUID] = set()
@@ -193,10 +194,10 @@ def touches_of(
         match payload:
             case LeadCaptured():
                 lead_ids.add(payload.lead_id)
-                profiles[msg.event_id] = wire.profile_of(payload)
+                profiles[msg.event_id] = captured_leads[payload.lead_id] = wire.profile_of(payload)
             case UpdateLead():
                 lead_ids.add(payload.lead_id)
-                lead_changes[payload.lead_id] = wire.changes_of(payload)
+                lead_changes.setdefault(payload.lead_id, []).append(wire.changes_of(payload))
             case QualifyLead() | DisqualifyLead() | ReactivateLead():
                 lead_ids.add(payload.lead_id)
             case UpsertAccount():
@@ -216,7 +217,8 @@ def touches_of(
     return Touches(
         lead_ids=frozenset(lead_ids),
         captured_profiles=profiles,
-        lead_changes=lead_changes,
+        lead_changes={lead_id: tuple(changes) for lead_id, changes in lead_changes.items()},
+        captured_leads=captured_leads,
         account_ids=frozenset(account_ids),
         erp_numbers=frozenset(numbers),
         contact_ids=frozenset(contact_ids),

@@ -165,6 +165,7 @@ def qualified(q: domain.Qualified) -> LeadQualified:
         campaign_id=p.campaign_id,
         notes=p.notes,
         account=account_details(q.account),
+        account_version=q.account.version,
     )
 
 

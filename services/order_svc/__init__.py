@@ -11,7 +11,9 @@ remainder of a partly shipped one, which closes it, refused `already_fulfilled` 
 shipped in full; billing never holds it back. RecordFulfilment: cumulative per line, idempotent
 per shipment ref; refused `refused_by_erp` while the ERP's refusal is pending. The ERP's
 answers: AcknowledgeOrder records its order number, Acknowledged, the same number again a no-op
-and another one refused `erp_number_differs`; RefuseOrder makes it RefusedByErp with the reason;
+and another one refused `erp_number_differs`, one another order carries `erp_number_in_use`
+(a partial UNIQUE index behind it); RefuseOrder makes it RefusedByErp with the reason
+(refused `already_invoiced` once an invoice was posted for it: the ERP cancels it instead);
 ResubmitOrder, only for a refused order, applies the corrections and puts it back to Submitted.
 The first two may name the order by its number instead of its id), `invoice.posted` and
 `invoice.credited` (the quantity invoiced per line net of credit notes, each document once by

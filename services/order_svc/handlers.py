@@ -10,7 +10,7 @@ decided in the domain, because upstream systems retry under new event ids.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -27,6 +27,7 @@ from contracts.orders import (
     ResubmitOrder,
 )
 from contracts.quotes import QuoteAccepted
+from contracts.ticks import TimeTicked
 from services.order_svc import domain, wire
 from services.order_svc.store import OrderBook, Touches
 from shared.messages import Incoming, Outgoing
@@ -163,7 +164,21 @@ def on_invoice_paid(
     return _record(book, msg, decision, now)
 
 
+def on_tick(
+    book: OrderBook, msg: Incoming[TimeTicked], policy: domain.OrderPolicy, now: datetime
+) -> list[Outgoing]:
+    # The tick's time is `now` for the rule (contracts.ticks), never the batch's wall clock.
+    at = msg.payload.at
+    events: list[Outgoing] = []
+    for order in domain.unacknowledged(book.orders.values(), policy, at):
+        book.put(order)
+        alert = wire.not_acknowledged(order, policy, at)
+        events.append(REPLIES.event(msg, alert, at, deal_id=order.deal_id))
+    return events
+
+
 HANDLERS: dict[str, Handler[OrderBook, domain.OrderPolicy]] = {
+    "clock.ticked": on_tick,
     "quote.accepted": on_quote_accepted,
     "order.cancel": on_cancel_order,
     "order.record_fulfilment": on_record_fulfilment,
@@ -212,7 +227,17 @@ def touches_of(
         erp_order_numbers=frozenset(erp_numbers),
         # Only batches that may number an order take the year's counter lock.
         counter_year=now.year if quote_ids else None,
+        unacknowledged_before=_unacknowledged_before(batch, policy),
     )
+
+
+def _unacknowledged_before(
+    batch: Sequence[Incoming[Any]], policy: domain.OrderPolicy
+) -> datetime | None:
+    ticks = [m.payload.at for m in batch if isinstance(m.payload, TimeTicked)]
+    if not ticks or policy.ack_alert_hours <= 0:
+        return None
+    return max(ticks) - timedelta(hours=policy.ack_alert_hours)
 
 
 def _record(

@@ -1,4 +1,5 @@
-"""order_svc's own settings (`SALESFLOW_ORDER_*`): how order numbers look."""
+"""order_svc's own settings (`SALESFLOW_ORDER_*`): how order numbers look, and when an order
+the ERP has not acknowledged is stale."""
 
 from __future__ import annotations
 
@@ -18,5 +19,15 @@ class OrderSettings(BaseSettings):
         description="Prefix of order numbers: SO gives SO-2026-00001.",
     )
 
+    ack_alert_hours: int = Field(
+        default=0,
+        ge=0,
+        description="Hours a confirmed order may wait for the ERP's acknowledgement "
+        "(order.acknowledge) before a tick raises order.handoff_stale, once per order; 0: never "
+        "(an ERP that does not acknowledge orders).",
+    )
+
     def policy(self) -> OrderPolicy:
-        return OrderPolicy(numbering=Numbering(prefix=self.number_prefix))
+        return OrderPolicy(
+            numbering=Numbering(prefix=self.number_prefix), ack_alert_hours=self.ack_alert_hours
+        )

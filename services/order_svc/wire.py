@@ -7,12 +7,20 @@ confirmed / fulfilled / cancelled / invoiced / acknowledged / refused / resubmit
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from contracts.alerts import OrderHandoffStale
 from contracts.billing import InvoiceCredited
-from contracts.documents import DocumentLine, DocumentTotals, InvoicingPolicy, PaymentTerms
+from contracts.documents import (
+    BaseAmounts,
+    DocumentLine,
+    DocumentTotals,
+    InvoicingPolicy,
+    PaymentTerms,
+)
 from contracts.invoices import InvoicePosted
 from contracts.leads import ContactInfo
 from contracts.orders import (
@@ -69,6 +77,9 @@ def accepted_quote(q: QuoteAccepted) -> domain.AcceptedQuote:
         payment_terms=q.payment_terms.value,
         customer_po=q.customer_po,
         accepted_at=q.accepted_at,
+        base=None
+        if q.base is None
+        else domain.BaseRate(q.base.base_currency, q.base.exchange_rate, q.base.rate_date),
         billing=domain.BillingTerms(
             policy=None
             if q.invoicing_policy is None
@@ -195,6 +206,15 @@ def _document(order: domain.Order) -> dict[str, Any]:
         "currency": order.currency,
         "lines": tuple(_document_line(line) for line in order.lines),
         "totals": DocumentTotals.from_money(order.totals),
+        "base": None
+        if order.base is None
+        else BaseAmounts.of(
+            DocumentTotals.from_money(order.totals),
+            order.currency,
+            order.base.exchange_rate,
+            order.base.base_currency,
+            order.base.rate_date,
+        ),
         "payment_terms": PaymentTerms(order.payment_terms),
         "customer_po": order.customer_po,
         "invoicing_policy": None
@@ -300,4 +320,19 @@ def _document_line(line: domain.OrderLine) -> DocumentLine:
         net_amount=a.net,
         tax_amount=a.tax,
         total_amount=a.total,
+    )
+
+
+def not_acknowledged(
+    order: domain.Order, policy: domain.OrderPolicy, now: datetime
+) -> OrderHandoffStale:
+    return OrderHandoffStale(
+        waiting_since=order.confirmed_at,
+        waited_hours=domain.waited_hours(order.confirmed_at, now),
+        threshold_hours=policy.ack_alert_hours,
+        as_of=now,
+        action="the ERP has not booked the order: check the ERP connector and the order in "
+        "the ERP, then acknowledge (order.acknowledge), refuse (order.refuse) or cancel it",
+        order_id=order.order_id,
+        order_number=order.order_number,
     )

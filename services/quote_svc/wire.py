@@ -10,9 +10,25 @@ from typing import Any
 from uuid import UUID
 
 from contracts.accounts import AccountUpdated
-from contracts.catalog import PriceListItemUpserted
-from contracts.documents import DocumentLine, DocumentTotals, InvoicingPolicy, PaymentTerms
+from contracts.catalog import PriceListItemUpserted, VolumeDiscountUpserted
+from contracts.documents import (
+    BaseAmounts,
+    DocumentLine,
+    DocumentTotals,
+    InvoicingPolicy,
+    PaymentTerms,
+)
 from contracts.leads import ContactInfo, LeadQualified
+from contracts.opportunities import (
+    CloseOpportunity,
+    CreateQuote,
+    DraftLine,
+    ForecastCategory,
+    OpportunityOpened,
+    OpportunityUpdated,
+    QuoteDrafted,
+    UpdateOpportunity,
+)
 from contracts.parties import AccountDetails, Address, CustomerDetails
 from contracts.quotes import (
     AcceptQuote,
@@ -24,7 +40,9 @@ from contracts.quotes import (
     QuoteIssued,
     QuoteLineInput,
     QuoteRejectReason,
+    ReviseQuote,
 )
+from contracts.rates import ExchangeRatePublished
 from services.quote_svc import domain
 
 # --- inbound: payloads -> domain values --------------------------------------------------------
@@ -71,9 +89,11 @@ def qualification_of(lead: LeadQualified) -> domain.Qualification:
         source=None if lead.source is None else lead.source.value,
         campaign_id=lead.campaign_id,
         notes=lead.notes,
+        # Versioned like account.updated when lead_svc says which version it carries (older
+        # producers do not: FROM_LEAD, below every version).
         account=None
         if lead.account is None
-        else account_of(lead.account_id, domain.FROM_LEAD, lead.account),
+        else account_of(lead.account_id, lead.account_version or domain.FROM_LEAD, lead.account),
     )
 
 
@@ -108,12 +128,33 @@ def address_of(address: Address | None) -> domain.Address | None:
     )
 
 
+def rate_of(p: ExchangeRatePublished) -> domain.ExchangeRate:
+    return domain.ExchangeRate(p.from_currency, p.to_currency, p.valid_on, p.rate)
+
+
+def waiting_pair(lead: LeadQualified, policy: domain.QuotePolicy, book: Any) -> tuple[str, str]:
+    """The pair whose rate a qualification waits for: the lead's currency to its list's."""
+    catalog = book.catalog(policy.price_list_for(lead.currency))
+    requests = [domain.LineRequest(sku=i.sku, quantity=i.quantity) for i in lead.product_interests]
+    return lead.currency, domain.quote_currency(requests, catalog, lead.currency)
+
+
+def volume_list_of(p: VolumeDiscountUpserted) -> domain.VolumeList:
+    tiers = sorted((t.min_quantity, t.discount_rate) for t in p.tiers)
+    return domain.VolumeList(p.price_list_id, p.sku, tuple(tiers))
+
+
+def document_discount_of(command: ReviseQuote | CreateQuote) -> domain.DocumentDiscount:
+    return domain.DocumentDiscount(command.quote_discount_rate, command.quote_discount_amount)
+
+
 def request_of(line: QuoteLineInput) -> domain.LineRequest:
     return domain.LineRequest(
         sku=line.sku,
         quantity=line.quantity,
         description=line.description,
         unit_price=line.unit_price,
+        discount_rate=line.discount_rate,
         discount_amount=line.discount_amount,
         tax_rate=line.tax_rate,
     )
@@ -188,6 +229,88 @@ def opportunity_closed(opportunity: domain.Opportunity) -> OpportunityClosed:
         status_reason=opportunity.status_reason,
         actual_revenue=opportunity.actual_revenue if won else None,
         currency=opportunity.currency,
+        close_date=opportunity.close_date,
+        competitor=opportunity.competitor,
+    )
+
+
+def estimates_of(command: UpdateOpportunity) -> domain.Estimates:
+    return domain.Estimates(
+        estimated_revenue=command.estimated_revenue,
+        estimated_close_date=command.estimated_close_date,
+        probability=command.probability,
+        pipeline_phase=command.pipeline_phase,
+        forecast_category=command.forecast_category.value if command.forecast_category else None,
+        status_reason=command.status_reason.value if command.status_reason else None,
+    )
+
+
+def closing_of(command: CloseOpportunity) -> domain.Closing:
+    return domain.Closing(
+        won=command.outcome is OpportunityOutcome.WON,
+        status_reason=command.status_reason.value,
+        actual_revenue=command.actual_revenue,
+        close_date=command.close_date,
+        competitor=command.competitor,
+    )
+
+
+def _opportunity(o: domain.Opportunity) -> dict[str, Any]:
+    return {
+        "opportunity_id": o.opportunity_id,
+        "lead_id": o.lead_id,
+        "topic": o.topic,
+        "account_id": o.customer.account_id,
+        "account_name": o.customer.account_name,
+        "currency": o.currency,
+        "state": o.state.value,
+        "status_reason": o.status_reason,
+        "estimated_revenue": o.estimated_revenue,
+        "revenue_given": o.revenue_given,
+        "estimated_close_date": o.estimated_close_date,
+        "probability": o.probability,
+        "pipeline_phase": o.pipeline_phase,
+        "forecast_category": ForecastCategory(o.forecast_category),
+        "actual_revenue": o.actual_revenue,
+        "competitor": o.competitor,
+    }
+
+
+def opportunity_opened(opportunity: domain.Opportunity) -> OpportunityOpened:
+    return OpportunityOpened(**_opportunity(opportunity))
+
+
+def opportunity_updated(
+    opportunity: domain.Opportunity, changed: tuple[str, ...], reason: str
+) -> OpportunityUpdated:
+    return OpportunityUpdated(**_opportunity(opportunity), changed=changed, reason=reason)
+
+
+def quote_drafted(quote: domain.Quote, opportunity: domain.Opportunity) -> QuoteDrafted:
+    unpriced = tuple(line.line_no for line in quote.lines if not line.priced)
+    return QuoteDrafted(
+        quote_id=quote.quote_id,
+        quote_number=quote.quote_number,
+        revision=quote.revision,
+        opportunity_id=quote.opportunity_id,
+        lead_id=quote.lead_id,
+        account_name=opportunity.customer.account_name,
+        price_list_id=quote.price_list_id,
+        currency=quote.currency,
+        lines=tuple(
+            DraftLine(
+                line_no=line.line_no,
+                sku=line.sku,
+                description=line.description,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                discount_amount=line.discount_amount,
+                tax_rate=line.tax_rate,
+            )
+            for line in quote.lines
+        ),
+        unpriced_lines=unpriced,
+        waiting_for="needs_price" if unpriced or not quote.lines else "awaiting_activation",
     )
 
 
@@ -237,7 +360,21 @@ def _document(quote: domain.Quote, opportunity: domain.Opportunity) -> dict[str,
         "lines": tuple(document_line(line, quote.currency) for line in quote.lines),
         "totals": DocumentTotals.from_money(quote.totals()),
         "payment_terms": PaymentTerms(quote.payment_terms or PaymentTerms.NET_30.value),
+        "quote_discount_rate": quote.quote_discount_rate,
+        "quote_discount_amount": quote.quote_discount_amount,
+        "base": base_amounts(quote),
     }
+
+
+def base_amounts(quote: domain.Quote) -> BaseAmounts | None:
+    """The quote's totals in the base currency at the rate taken on issue (None on quotes
+    issued before quotes carried one)."""
+    if quote.exchange_rate is None or quote.base_currency is None or quote.rate_date is None:
+        return None
+    totals = DocumentTotals.from_money(quote.totals())
+    return BaseAmounts.of(
+        totals, quote.currency, quote.exchange_rate, quote.base_currency, quote.rate_date
+    )
 
 
 def customer_details(details: domain.CustomerDetails | None) -> CustomerDetails | None:

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from chaos.history import History, Rec
 from chaos.verdict import check
+from contracts.documents import BaseAmounts
+from contracts.dunning import InvoiceDunning
+from contracts.envelope import make_envelope
+from contracts.ticks import TimeTicked
 
 
 def failing(history: History) -> set[str]:
@@ -78,3 +84,67 @@ def copy_as_new_event(r: Rec, offset_shift: int = 10_000) -> Rec:
     return replace(
         r, offset=r.offset + offset_shift, env=r.env.model_copy(update={"event_id": uuid.uuid4()})
     )
+
+
+TICK_AT = datetime(2026, 12, 1, 6, tzinfo=UTC)
+
+
+def with_time_and_base(history: History) -> History:
+    """The fixture as a run with time rules would record it: a tick (1 December 2026), a first
+    reminder of one open invoice, and base amounts (EUR, rate 1) on the quotes issued. The
+    recorded history predates ticks, dunning and base amounts."""
+    issued = [r for r in history.records if r.env is not None and r.topic == "quote.issued"]
+    for r in issued:
+        totals = payload(r).totals
+        base = BaseAmounts(
+            base_currency="EUR", exchange_rate=Decimal(1), rate_date=date(2026, 1, 1), totals=totals
+        )
+        swap(history, r, with_payload(r, base=base))
+    posted = first(history, "invoice.posted")
+    invoice = payload(posted)
+    reminder = InvoiceDunning(
+        invoice_id=invoice.invoice_id,
+        invoice_number=invoice.invoice_number,
+        order_id=invoice.order_id,
+        account_id=invoice.account_id,
+        account_name=invoice.account_name,
+        currency=invoice.currency,
+        due_date=invoice.due_date,
+        amount_due=invoice.totals.grand_total,
+        days_overdue=7,
+        as_of=invoice.due_date + timedelta(days=7),
+        level=1,
+        level_days=7,
+        final=False,
+    )
+    tick = TimeTicked(at=TICK_AT, period_seconds=3600)
+    ticked = _event(posted, "clock.ticked", tick, topic="clock.ticks")
+    assert ticked.env is not None
+    history.records.append(ticked)
+    for service in ("quote_svc", "order_svc", "invoice_svc"):
+        history.db.inbox.setdefault(service, set()).add(ticked.env.event_id)
+    history.records.append(
+        _event(posted, "invoice.dunning", reminder, causation_id=ticked.env.event_id)
+    )
+    # Every quote valid through the end of the year, well after the tick.
+    history.db.quotes = [replace(q, valid_until=date(2026, 12, 31)) for q in history.db.quotes]
+    return history
+
+
+def _event(
+    like: Rec,
+    event_type: str,
+    body: Any,
+    topic: str | None = None,
+    causation_id: uuid.UUID | None = None,
+) -> Rec:
+    assert like.env is not None
+    env = make_envelope(
+        body,
+        event_type=event_type,
+        deal_id=like.env.deal_id,
+        producer="invoice_svc",
+        occurred_at=like.env.occurred_at,
+        causation_id=causation_id,
+    )
+    return replace(like, topic=topic or event_type, offset=like.offset + 20_000, env=env)

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 
 from chaos.history import History, NumberStats, OpportunityRow, Rec
 from chaos.verdict import check
 from contracts.orders import FulfilmentCompleteness
 from tests.chaos.edits import (
+    TICK_AT,
     cancellation,
     copy_as_new_event,
     deal_with,
@@ -31,11 +33,12 @@ from tests.chaos.edits import (
     policy_deal,
     swap,
     with_payload,
+    with_time_and_base,
 )
 
 
 def test_the_recorded_history_passes_every_invariant(history: History) -> None:
-    results = check(history)
+    results = check(with_time_and_base(history))
     assert [r.name for r in results if not r.passed] == []
     assert all(r.checked > 0 for r in results), [r.name for r in results if not r.checked]
 
@@ -347,3 +350,32 @@ def test_invoices_that_bill_a_line_in_full_but_not_to_the_cent(history: History)
     )
     swap(history, posted, with_payload(posted, lines=(line, *rest), totals=totals))
     assert "totals_to_the_cent" in failing(history)
+
+
+def test_an_active_quote_past_its_validity_after_a_tick(history: History) -> None:
+    history = with_time_and_base(history)
+    assert "no_active_quote_past_validity" not in failing(history)
+    quote = history.db.quotes[0]
+    history.db.quotes[0] = replace(
+        quote, state="active", valid_until=TICK_AT.date() - timedelta(days=1)
+    )
+    assert "no_active_quote_past_validity" in failing(history)
+
+
+def test_a_reminder_twice_or_for_money_no_longer_owed(history: History) -> None:
+    history = with_time_and_base(history)
+    reminder = first(history, "invoice.dunning")
+    history.records.append(copy_as_new_event(reminder))
+    assert "reminders_once_and_never_after_payment" in failing(history)
+    history.records.remove(history.records[-1])
+    swap(history, reminder, with_payload(reminder, amount_due=Decimal("0.01")))
+    assert "reminders_once_and_never_after_payment" in failing(history)
+
+
+def test_base_amounts_not_by_the_rule(history: History) -> None:
+    history = with_time_and_base(history)
+    issued = first(history, "quote.issued")
+    base = payload(issued).base
+    wrong = base.model_copy(update={"exchange_rate": Decimal("1.1")})
+    swap(history, issued, with_payload(issued, base=wrong))
+    assert "base_amounts_by_the_rule" in failing(history)

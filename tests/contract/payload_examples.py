@@ -17,6 +17,7 @@ from contracts.accounts import (
     UpsertAccount,
     UpsertContact,
 )
+from contracts.alerts import ErpInvoiceHandoffStale, OrderHandoffStale
 from contracts.base import Payload
 from contracts.billing import (
     ApplyCredit,
@@ -30,8 +31,9 @@ from contracts.billing import (
     RefundRecorded,
     RegisterExternalCreditNote,
 )
-from contracts.catalog import PriceListItemUpserted
+from contracts.catalog import PriceListItemUpserted, VolumeDiscountTier, VolumeDiscountUpserted
 from contracts.documents import DocumentLine, DocumentTotals, PaymentTerms
+from contracts.dunning import InvoiceDunning, InvoiceOverdue
 from contracts.invoices import (
     CancelInvoice,
     InvoiceCancelled,
@@ -60,6 +62,19 @@ from contracts.leads import (
     QualifyLead,
     ReactivateLead,
     UpdateLead,
+)
+from contracts.opportunities import (
+    ActivateQuote,
+    CloseOpportunity,
+    CreateQuote,
+    DraftLine,
+    ForecastCategory,
+    OpportunityCloseReason,
+    OpportunityOpened,
+    OpportunityUpdated,
+    QuoteDrafted,
+    ReopenOpportunity,
+    UpdateOpportunity,
 )
 from contracts.orders import (
     AcknowledgeOrder,
@@ -94,7 +109,9 @@ from contracts.quotes import (
     RejectQuote,
     ReviseQuote,
 )
+from contracts.rates import ExchangeRatePublished
 from contracts.rejections import REJECTION_EVENT_TYPES, CommandRejected
+from contracts.ticks import TimeTicked
 
 DEAL_ID = "L-2024-000123"
 AT = datetime(2025, 1, 20, 14, 3, tzinfo=UTC)
@@ -259,8 +276,121 @@ def _master_data_examples() -> list[Payload]:
     ]
 
 
+_OPPORTUNITY: dict[str, Any] = {
+    "opportunity_id": OPPORTUNITY_ID,
+    "lead_id": DEAL_ID,
+    "topic": "50 widgets",
+    "account_id": ACCOUNT_ID,
+    "account_name": "Analytical Engines Ltd",
+    "currency": "EUR",
+    "state": "open",
+    "status_reason": "in_progress",
+    "estimated_revenue": Decimal("190.00"),
+    "revenue_given": False,
+    "estimated_close_date": date(2025, 2, 9),
+    "probability": 40,
+    "pipeline_phase": "propose",
+    "forecast_category": ForecastCategory.PIPELINE,
+}
+
+_OVERDUE: dict[str, Any] = {
+    "invoice_id": INVOICE_ID,
+    "invoice_number": "INV-2025-000311",
+    "order_id": ORDER_ID,
+    "account_id": ACCOUNT_ID,
+    "account_name": "Analytical Engines Ltd",
+    "currency": "EUR",
+    "due_date": date(2025, 2, 19),
+    "amount_due": Decimal("226.10"),
+    "days_overdue": 8,
+    "as_of": date(2025, 2, 27),
+}
+
+
+_STALE: dict[str, Any] = {
+    "waiting_since": datetime(2025, 2, 10, 9, 30, tzinfo=UTC),
+    "waited_hours": 26,
+    "threshold_hours": 24,
+    "as_of": datetime(2025, 2, 11, 11, tzinfo=UTC),
+}
+
+
 def _single_type_examples() -> list[Payload]:
     return [
+        TimeTicked(at=datetime(2025, 3, 1, 6, tzinfo=UTC), period_seconds=3600),
+        InvoiceOverdue(**_OVERDUE, grace_days=0),
+        ExchangeRatePublished(
+            from_currency="USD", to_currency="EUR", rate=Decimal("0.92"), valid_on=date(2025, 1, 10)
+        ),
+        VolumeDiscountUpserted(
+            price_list_id="PL-EUR-2025",
+            sku="SKU-1001",
+            tiers=(
+                VolumeDiscountTier(min_quantity=Decimal(10), discount_rate=Decimal("0.05")),
+                VolumeDiscountTier(min_quantity=Decimal(100), discount_rate=Decimal("0.1")),
+            ),
+        ),
+        UpdateOpportunity(
+            opportunity_id=OPPORTUNITY_ID,
+            probability=60,
+            pipeline_phase="propose",
+            forecast_category=ForecastCategory.BEST_CASE,
+            requested_by="jane.doe@example.com",
+        ),
+        CloseOpportunity(
+            opportunity_id=OPPORTUNITY_ID,
+            outcome=OpportunityOutcome.LOST,
+            status_reason=OpportunityCloseReason.OUT_SOLD,
+            competitor="Babbage & Co",
+            requested_by="jane.doe@example.com",
+        ),
+        ReopenOpportunity(opportunity_id=OPPORTUNITY_ID, requested_by="jane.doe@example.com"),
+        CreateQuote(
+            opportunity_id=OPPORTUNITY_ID,
+            quote_id=UUID("2d1b6f0e-3c4a-4b5d-8e6f-7a8b9c0d1e2f"),
+            lines=(QuoteLineInput(sku="SKU-1001", quantity=Decimal(12)),),
+            requested_by="jane.doe@example.com",
+        ),
+        ActivateQuote(quote_id=QUOTE_ID, requested_by="jane.doe@example.com"),
+        OpportunityOpened(**_OPPORTUNITY),
+        OpportunityUpdated(
+            **_OPPORTUNITY, changed=("probability", "pipeline_phase"), reason="updated"
+        ),
+        QuoteDrafted(
+            quote_id=QUOTE_ID,
+            quote_number="Q-2025-00017",
+            revision=1,
+            opportunity_id=OPPORTUNITY_ID,
+            lead_id=DEAL_ID,
+            account_name="Analytical Engines Ltd",
+            price_list_id="PL-EUR-2025",
+            currency="EUR",
+            lines=(
+                DraftLine(
+                    line_no=1,
+                    sku="SKU-9999",
+                    description="SKU-9999",
+                    quantity=Decimal(10),
+                    tax_rate=Decimal("0.19"),
+                ),
+            ),
+            unpriced_lines=(1,),
+            waiting_for="needs_price",
+        ),
+        ErpInvoiceHandoffStale(
+            **_STALE,
+            action="check the order number on the ERP invoice, or confirm the order",
+            external_invoice_id="ERP-INV-88817",
+            invoice_number="AR-2025-01337",
+            order_number="SO-2025-00009",
+        ),
+        OrderHandoffStale(
+            **_STALE,
+            action="check the ERP connector; acknowledge, refuse or cancel the order",
+            order_id=ORDER_ID,
+            order_number="SO-2025-00009",
+        ),
+        InvoiceDunning(**_OVERDUE, level=1, level_days=7, final=False),
         LeadCaptured(
             lead_id=DEAL_ID,
             source=LeadSource.WEB_FORM,
@@ -302,6 +432,7 @@ def _single_type_examples() -> list[Payload]:
             campaign_id="CMP-2025-SPRING",
             notes="Call after 3pm",
             account=ACCOUNT,
+            account_version=3,
         ),
         LeadDisqualified(
             lead_id=DEAL_ID,

@@ -4,13 +4,18 @@ retyped), and its order.confirmed example is a message the contracts accept."""
 from __future__ import annotations
 
 from contracts.envelope import decode
-from salesflow.topic_map import markdown, workers_markdown
+from salesflow.topic_map import markdown, retention_markdown, workers_markdown
 from tests.support.infra import REPO
 
 
 def test_the_readme_shows_the_declared_topic_map() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert markdown() in readme, "README topic map is stale: paste `salesflow topics list`"
+
+
+def test_the_readme_shows_the_declared_retention() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert retention_markdown() in readme, "README retention is stale: `salesflow topics list`"
 
 
 def test_the_readme_shows_the_declared_workers() -> None:

@@ -13,16 +13,22 @@ from contracts.stages import SERVICES
 from contracts.topics import (
     ACCOUNT_KEY,
     ALL_TOPICS,
+    CLOCK_KEY,
     CONTACT_KEY,
     DEAL_KEY,
+    EVENT_RETENTION_MS,
     PARTITIONS,
     PRICE_ITEM_KEY,
+    RATE_KEY,
+    REPLAY_WINDOW_MS,
+    SEGMENT_MS,
     TopicKind,
     dead_letter_topic,
     kafka_key,
     topic,
     topic_for_event,
 )
+from shared.settings import RuntimeSettings
 from tests.contract.payload_examples import DEAL_ID, EXAMPLES
 
 
@@ -33,12 +39,12 @@ def test_every_registered_event_type_is_on_exactly_one_topic() -> None:
 
 
 def test_registry() -> None:
-    assert len(EVENT_TYPES) == 54
+    assert len(EVENT_TYPES) == 69
     assert payload_type("lead.captured").__name__ == "LeadCaptured"
     assert {payload_type(t).__name__ for t in ("lead.rejected", "invoice.rejected")} == {
         "CommandRejected"
     }
-    assert len(PAYLOAD_TYPES) == 51
+    assert len(PAYLOAD_TYPES) == 66
     with pytest.raises(UnknownEventType):
         payload_type("lead.nope")
 
@@ -46,13 +52,16 @@ def test_registry() -> None:
 def test_topic_names_are_unique_and_complete() -> None:
     names = [spec.name for spec in ALL_TOPICS]
 
-    assert len(names) == len(set(names)) == 40
+    assert len(names) == len(set(names)) == 51
     assert {spec.name for spec in ALL_TOPICS if spec.kind is TopicKind.INBOUND} == {
         "lead.captured",
         "lead.commands",
         "account.commands",
         "catalog.prices",
+        "catalog.volume_discounts",
+        "fx.rates",
         "quote.commands",
+        "opportunity.commands",
         "order.commands",
         "invoice.commands",
     }
@@ -64,8 +73,14 @@ def test_topic_names_are_unique_and_complete() -> None:
 def test_keys_partitions_and_compaction() -> None:
     for spec in ALL_TOPICS:
         assert spec.partitions == PARTITIONS == 6
-        assert spec.owner in SERVICES
-        if spec.name == "catalog.prices":
+        assert spec.owner in SERVICES or spec.kind is TopicKind.SCHEDULE
+        if spec.name == "fx.rates":
+            assert (spec.key_rule, spec.compacted) == (RATE_KEY, True)
+        elif spec.name == "catalog.volume_discounts":
+            assert (spec.key_rule, spec.compacted) == (PRICE_ITEM_KEY, True)
+        elif spec.name == "clock.ticks":
+            assert (spec.key_rule, spec.compacted) == (CLOCK_KEY, False)
+        elif spec.name == "catalog.prices":
             assert (spec.key_rule, spec.compacted) == (PRICE_ITEM_KEY, True)
         elif spec.name in ("account.updated", "contact.updated"):
             # Master data: the latest of each record is kept, keyed by its own id.
@@ -108,3 +123,38 @@ def test_kafka_key_is_the_deal_id_except_for_prices() -> None:
 
     assert kafka_key(order) == DEAL_ID.encode()
     assert kafka_key(price) == b"PL-EUR-2025:SKU-1001"
+
+
+def test_every_topic_declares_its_retention() -> None:
+    day_ms = 24 * 3600 * 1000
+    for spec in ALL_TOPICS:
+        configs = spec.configs
+        if spec.compacted:
+            # the latest per key for ever; a superseded record (a contact before its erasure)
+            # compacted away within a week (segments roll daily so the active one qualifies)
+            assert configs == {
+                "cleanup.policy": "compact",
+                "retention.ms": "-1",
+                "max.compaction.lag.ms": str(7 * day_ms),
+                "segment.ms": str(day_ms),
+            }, spec.name
+        else:
+            assert configs["cleanup.policy"] == "delete", spec.name
+            assert int(configs["retention.ms"]) == spec.retention_ms > 0, spec.name
+            assert int(configs["segment.ms"]) == SEGMENT_MS, spec.name
+        if spec.kind is TopicKind.DEAD_LETTER:
+            # Long enough for a person to come back from a holiday and redrive them.
+            assert spec.retention_ms >= 28 * day_ms
+        elif not spec.compacted:
+            assert spec.retention_ms == EVENT_RETENTION_MS
+
+
+def test_the_inbox_remembers_ids_as_long_as_any_input_can_be_read_again() -> None:
+    # A record lives up to its retention plus one segment; a replay or redelivery within that
+    # must still find its event id in the inbox.
+    window_ms = max(
+        spec.retention_ms + SEGMENT_MS for spec in ALL_TOPICS if spec.readers and not spec.compacted
+    )
+    assert window_ms == REPLAY_WINDOW_MS
+    default_hours = RuntimeSettings.model_fields["inbox_retention_hours"].default
+    assert default_hours * 3600 * 1000 >= REPLAY_WINDOW_MS

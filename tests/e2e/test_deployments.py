@@ -58,7 +58,10 @@ async def deployed(
         for name in stopped:
             group = stage(name).group_id
             topics = [spec.name for spec in consumed_by(group)]
-            await replay(pipeline.endpoints.kafka, group, topics, datetime.now(UTC))
+            # Forward on purpose: what the ERP played meanwhile is not theirs to read.
+            await replay(
+                pipeline.endpoints.kafka, group, topics, datetime.now(UTC), allow_forward=True
+            )
             await pipeline.start(name)
 
 

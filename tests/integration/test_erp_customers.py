@@ -1,8 +1,9 @@
 """Customers and the ERP on real Kafka and PostgreSQL, the workers in this process: master data
 from lead_svc (account.updated) reaches the next quote and the order made from it with full
 addresses; the ERP acknowledges one order and refuses another, which is resubmitted corrected;
-an ERP invoice names its order by the ERP's order number, and a payment names it the same way;
-an acknowledgement and an ERP invoice read ahead of their order wait for it.
+an ERP invoice names its order by the ERP's order number, and a payment names it the same way
+(both read before the acknowledgement: held, then posted and paid); an acknowledgement, an ERP
+invoice and its payment read ahead of their order wait for it.
 
 Each test prices from its own price list and filters outcomes by its own deal ids.
 """
@@ -233,12 +234,19 @@ async def test_the_erp_acknowledges_one_order_refuses_another_and_bills_by_its_o
                 erp_order_number=erp_number,
             )
             await publish(endpoints.kafka, [record_of("invoice.commands", erp_invoice)])
+            # And its payment, without waiting for invoice.posted (review of issue 11,
+            # finding 1): read before the acknowledgement too, it is held, not refused.
+            payment = bills.record_payment(
+                booked_deal, str(booked.payload.totals.grand_total), erp_order_number=erp_number
+            )
+            await publish(endpoints.kafka, [record_of("invoice.commands", payment)])
             await _poll(
                 endpoints,
-                "SELECT order_id FROM invoice_svc.pending_external_invoices "
-                "WHERE erp_order_number = :n",
-                lambda rows: len(rows) == 1,
-                "the ERP invoice held",
+                "SELECT (SELECT count(*) FROM invoice_svc.pending_external_invoices "
+                "WHERE erp_order_number = :n) + (SELECT count(*) FROM invoice_svc.held_payments "
+                "WHERE erp_order_number = :n) AS waiting",
+                lambda rows: rows[0].waiting == 2,
+                "the ERP invoice and its payment held",
                 n=erp_number,
             )
             await publish(
@@ -253,6 +261,7 @@ async def test_the_erp_acknowledges_one_order_refuses_another_and_bills_by_its_o
             )
             [acknowledged] = await _wait(reader, booked_deal, "order.acknowledged")
             [posted] = await _wait(reader, booked_deal, "invoice.posted")
+            [paid] = await _wait(reader, booked_deal, "invoice.paid")
             [refused] = await _wait(reader, refused_deal, "order.refused")
             await _poll(
                 endpoints,
@@ -264,15 +273,8 @@ async def test_the_erp_acknowledges_one_order_refuses_another_and_bills_by_its_o
             correction = resubmit(
                 refused_deal, other.order_id, ship_to=WAREHOUSE, customer_po=f"PO-{run}-A"
             )
-            payment = bills.record_payment(
-                booked_deal, str(posted.payload.totals.grand_total), erp_order_number=erp_number
-            )
-            await publish(
-                endpoints.kafka,
-                [record_of("order.commands", correction), record_of("invoice.commands", payment)],
-            )
+            await publish(endpoints.kafka, [record_of("order.commands", correction)])
             [resubmitted] = await _wait(reader, refused_deal, "order.resubmitted")
-            [paid] = await _wait(reader, booked_deal, "invoice.paid")
             records = await reader.settle(1.0)
     finally:
         await reader.stop()
@@ -289,6 +291,7 @@ async def test_the_erp_acknowledges_one_order_refuses_another_and_bills_by_its_o
         posted.payload.invoice_id,
         Decimal("0.00"),
     )
+    assert paid.payload.payment_id == payment.payload.payment_id
     assert refused.payload.reason_code == "unknown_ship_to"
     document = resubmitted.payload
     assert (document.order_id, document.order_number) == (other.order_id, other.order_number)
@@ -323,14 +326,15 @@ async def test_the_erp_acknowledges_one_order_refuses_another_and_bills_by_its_o
         assert deal == booked_deal
         assert how == f"order {order.order_number}, ERP order {erp_number}"
     assert await deal_of(endpoints.database_url, f"nothing-{run}") == (f"nothing-{run}", None)
-    assert (
-        await _rows(
-            endpoints,
-            "SELECT 1 FROM invoice_svc.pending_external_invoices WHERE erp_order_number = :n",
-            n=erp_number,
+    for table in ("pending_external_invoices", "held_payments"):
+        assert (
+            await _rows(
+                endpoints,
+                f"SELECT 1 FROM invoice_svc.{table} WHERE erp_order_number = :n",  # noqa: S608 - a constant table name
+                n=erp_number,
+            )
+            == []
         )
-        == []
-    )
 
 
 async def test_an_acknowledgement_and_an_erp_invoice_read_ahead_of_their_order_wait_for_it(
@@ -342,6 +346,10 @@ async def test_an_acknowledgement_and_an_erp_invoice_read_ahead_of_their_order_w
     order_id = order.payload.order_id
     erp_invoice = bills.register_external(
         deal, None, f"EXT-{run}", totals=order.payload.totals, erp_order_number=erp_number
+    )
+    # The payment names the ERP invoice, held itself: held behind it.
+    payment = bills.record_payment(
+        deal, str(order.payload.totals.grand_total), external_invoice_id=f"EXT-{run}"
     )
     reader = await TopicReader(endpoints.kafka, OUTCOMES).start()
     try:
@@ -355,24 +363,40 @@ async def test_an_acknowledgement_and_an_erp_invoice_read_ahead_of_their_order_w
                         "order.acknowledged", bills.order_acknowledged(deal, order_id, erp_number)
                     ),
                     record_of("invoice.commands", erp_invoice),
+                    record_of("invoice.commands", payment),
                 ],
             )
             await _poll(
                 endpoints,
                 "SELECT (SELECT count(*) FROM invoice_svc.acknowledged_ahead WHERE order_id = :o) "
                 "+ (SELECT count(*) FROM invoice_svc.pending_external_invoices "
-                "WHERE erp_order_number = :n) AS waiting",
-                lambda rows: rows[0].waiting == 2,
-                "the acknowledgement and the ERP invoice kept",
+                "WHERE erp_order_number = :n) + (SELECT count(*) FROM invoice_svc.held_payments "
+                "WHERE external_invoice_ids @> ARRAY[:e]) AS waiting",
+                lambda rows: rows[0].waiting == 3,
+                "the acknowledgement, the ERP invoice and its payment kept",
                 o=order_id,
                 n=erp_number,
+                e=f"EXT-{run}",
             )
             await publish(endpoints.kafka, [record_of("order.confirmed", order)])
             [posted] = await _wait(reader, deal, "invoice.posted")
+            [paid] = await _wait(reader, deal, "invoice.paid")
     finally:
         await reader.stop()
 
     assert (posted.payload.order_id, posted.payload.customer_po) == (order_id, f"PO-{run}")
+    assert (paid.payload.invoice_id, paid.payload.balance_due) == (
+        posted.payload.invoice_id,
+        Decimal("0.00"),
+    )
+    assert (
+        await _rows(
+            endpoints,
+            "SELECT 1 FROM invoice_svc.held_payments WHERE payment_id = :p",
+            p=payment.payload.payment_id,
+        )
+        == []
+    )
     [kept] = await _rows(
         endpoints,
         "SELECT erp_order_number FROM invoice_svc.orders WHERE order_id = :o",

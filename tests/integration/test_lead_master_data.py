@@ -15,17 +15,23 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from contracts.accounts import Authority, UpsertAccount, UpsertContact
 from contracts.documents import PaymentTerms
 from contracts.envelope import decode
-from contracts.leads import ContactInfo
+from contracts.leads import ContactInfo, PurchaseTimeframe
 from contracts.parties import AccountDetails, Address
 from services.lead_svc.domain import account_id_for_ref
 from tests.support.infra import Endpoints
 from tests.support.kafka_probe import TopicReader, publish, record_of
-from tests.support.leads import captured, master_data, new_run_id
+from tests.support.leads import captured, command, master_data, new_run_id
 from tests.support.workers import lead_worker
 
 pytestmark = pytest.mark.integration
 
-TOPICS = ("account.updated", "contact.updated", "lead.qualified", "lead.rejected")
+TOPICS = (
+    "account.updated",
+    "contact.updated",
+    "lead.qualified",
+    "lead.disqualified",
+    "lead.rejected",
+)
 
 
 def address(line: str, city: str, country: str) -> Address:
@@ -150,3 +156,47 @@ async def _account_row(endpoints: Endpoints, account_id: UUID) -> dict[str, Any]
             return dict(result.one()._mapping)
     finally:
         await engine.dispose()
+
+
+async def test_a_capture_and_two_updates_in_one_batch_meet_the_duplicate(
+    endpoints: Endpoints,
+) -> None:
+    """The load applies a batch's updates of one lead in turn, from the profile just captured:
+    the first update gives the lead the email of a qualified lead, the second only a note; the
+    lead is a duplicate (the candidates of every intermediate profile were loaded)."""
+    run = new_run_id()
+    original = captured(f"O-{run}", email=f"same.{run}@example.com")
+    lead = captured(f"U-{run}", interests=(), timeframe=PurchaseTimeframe.UNKNOWN)
+    person = ContactInfo(first_name="Bo", last_name="B", email=f"SAME.{run}@example.com")
+    first = command("lead.update", lead.deal_id, contact=person)
+    second = command("lead.update", lead.deal_id, notes="called back")
+    reader = await TopicReader(endpoints.kafka, TOPICS).start()
+    try:
+        async with lead_worker(endpoints):
+            await publish(endpoints.kafka, [record_of("lead.captured", original)])
+            await reader.collect(lambda rs: any(r.key == original.deal_id.encode() for r in rs))
+        # Published while no worker runs: the next one reads them in one batch.
+        await publish(
+            endpoints.kafka,
+            [
+                record_of("lead.captured", lead),
+                record_of("lead.commands", first),
+                record_of("lead.commands", second),
+            ],
+        )
+        async with lead_worker(endpoints):
+            records = await reader.collect(
+                lambda rs: any(
+                    r.topic in ("lead.disqualified", "lead.qualified")
+                    and r.key == lead.deal_id.encode()
+                    for r in rs
+                )
+            )
+    finally:
+        await reader.stop()
+    outcomes = [
+        (r.topic, decode(r.value).payload) for r in records if r.key == lead.deal_id.encode()
+    ]
+    decided = [(t, p) for t, p in outcomes if t in ("lead.qualified", "lead.disqualified")]
+    assert [t for t, _ in decided] == ["lead.disqualified"], outcomes
+    assert decided[0][1].duplicate_of == original.deal_id

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +22,7 @@ from contracts.envelope import Envelope, decode
 from salesflow.catalog import load_price_list
 from services.quote_svc.domain import quote_id_for
 from services.quote_svc.settings import QuoteSettings
+from shared.ticker import publish_tick
 from tests.support.infra import REPO, Endpoints
 from tests.support.kafka_probe import TopicReader, publish, record_of
 from tests.support.leads import new_run_id
@@ -215,8 +217,11 @@ async def test_a_late_acceptance_is_refused_and_expires_the_quote(endpoints: End
             await _stock(endpoints, pl)
             await publish(endpoints.kafka, [record_of("lead.qualified", lead)])
             await reader.collect(lambda rs: _topics(rs, deal) == ["quote.issued"])
-        # 40 days on, past the 30 days of validity.
-        async with running_worker(endpoints, "quote", settings=settings, clock_offset_days=40):
+        # 40 days on, past the 30 days of validity; no ticks of its own, so the acceptance is
+        # what finds the quote expired.
+        async with running_worker(
+            endpoints, "quote", settings=settings, clock_offset_days=40, tick_seconds=0
+        ):
             await publish(endpoints.kafka, [record_of("quote.commands", accept(deal, quote_id))])
             await reader.collect(lambda rs: len(_events(rs, deal)) >= 3)
             records = await reader.settle(1.0)
@@ -229,6 +234,37 @@ async def test_a_late_acceptance_is_refused_and_expires_the_quote(endpoints: End
     assert (closed.status.value, closed.quote_id) == ("expired", quote_id)
     refusal = events["quote.rejected"][0].payload
     assert (refusal.reason_code, refusal.command_type) == ("expired", "quote.accept")
+    rows = await _rows(endpoints, _quote_state_sql(), lead=deal)
+    assert [tuple(r) for r in rows] == [(1, "closed", "expired", "open", "in_progress", None)]
+
+
+async def test_a_tick_past_the_validity_expires_the_quote_once(endpoints: Endpoints) -> None:
+    run = new_run_id()
+    pl, deal = f"PL-{run}", f"q-tick-{run}"
+    settings = QuoteSettings(price_list_id=pl)
+    lead = qualified(deal, interests=(("SKU-4000", "2"),))
+    quote_id = quote_id_for(lead.payload.opportunity_id, 1)
+    reader = await TopicReader(endpoints.kafka, OUTCOMES).start()
+    try:
+        async with running_worker(endpoints, "quote", settings=settings, tick_seconds=0):
+            await _stock(endpoints, pl)
+            await publish(endpoints.kafka, [record_of("lead.qualified", lead)])
+            await reader.collect(lambda rs: _topics(rs, deal) == ["quote.issued"])
+            # Time moves 40 days on, past the 30 days of validity: the same tick from two
+            # producers (the scheduler and a worker, say) is one tick.
+            at = datetime.now(UTC) + timedelta(days=40)
+            await publish_tick(endpoints.kafka, at, 3600)
+            await publish_tick(endpoints.kafka, at, 3600)
+            await reader.collect(lambda rs: len(_events(rs, deal)) >= 2)
+            records = await reader.settle(1.5)
+    finally:
+        await reader.stop()
+
+    events = _by_topic(records, deal)
+    assert _counts(events) == {"quote.issued": 1, "quote.closed": 1}
+    closed = events["quote.closed"][0]
+    assert (closed.payload.status.value, closed.payload.quote_id) == ("expired", quote_id)
+    assert closed.occurred_at == at.replace(microsecond=closed.occurred_at.microsecond)
     rows = await _rows(endpoints, _quote_state_sql(), lead=deal)
     assert [tuple(r) for r in rows] == [(1, "closed", "expired", "open", "in_progress", None)]
 

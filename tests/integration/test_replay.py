@@ -1,17 +1,21 @@
 """`salesflow replay` on real Kafka and PostgreSQL: a worker's group moved back to a point in
 time reads its topics again from there and applies nothing twice (its inbox drops what it
-applied), while what arrived since is applied once; a running group is not moved."""
+applied), while what arrived since is applied once; a running group is not moved; a lagging
+group is not moved forward past records it has not read, unless allowed."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from aiokafka import TopicPartition
 
-from salesflow.replay import ReplayRefusedError, replay, topics_of
+from salesflow.replay import Move, ReplayRefusedError, replay, topics_of
+from shared import kafka_clients
 from tests.support.infra import Endpoints
-from tests.support.kafka_probe import TopicReader, publish, record_of
+from tests.support.kafka_probe import RawRecord, TopicReader, publish, record_of
 from tests.support.leads import captured, new_run_id
 from tests.support.workers import lead_worker
 
@@ -37,7 +41,7 @@ async def test_replaying_from_a_timestamp_applies_nothing_twice(endpoints: Endpo
                 await replay(endpoints.kafka, group, topics, since)
 
         planned = await replay(endpoints.kafka, group, topics, since, dry_run=True)
-        assert any(m.after < (m.before or 0) for m in planned), planned  # it would move back
+        assert any(m.move is Move.BACK for m in planned), planned  # it would move back
         moved = await replay(endpoints.kafka, group, topics, since)
         assert [(m.partition, m.after) for m in moved] == [(m.partition, m.after) for m in planned]
         await publish(endpoints.kafka, [record_of("lead.captured", e) for e in after])
@@ -58,3 +62,55 @@ async def test_replaying_from_a_timestamp_applies_nothing_twice(endpoints: Endpo
 
 def _ours(records: list[object], prefix: bytes) -> int:
     return sum(1 for r in records if (getattr(r, "key", None) or b"").startswith(prefix))
+
+
+async def test_a_lagging_group_is_not_skipped_forward(endpoints: Endpoints) -> None:
+    """A connector that stopped at some point, replayed `--since` a later time: on the
+    partitions where it has records to read before that time it stays where it is (moving it
+    would skip them); --allow-forward moves it, and says how many it skipped."""
+    run = new_run_id()
+    group, topic = f"lagging-connector-{run}", "lead.opened"
+    parts = [TopicPartition(topic, n) for n in range(6)]
+    # The connector read everything there was, and committed it.
+    consumer = kafka_clients.consumer(
+        bootstrap=endpoints.kafka, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        consumer.assign(parts)
+        read_up_to = await consumer.end_offsets(parts)
+        await consumer.commit(read_up_to)
+    finally:
+        await consumer.stop()
+    # Then it stopped; records arrived that it never read; later an operator replays it from
+    # a time after them.
+    unread = [RawRecord(topic, b"{}", f"lag-{run}-{i}".encode()) for i in range(24)]
+    await publish(endpoints.kafka, unread)
+    await asyncio.sleep(1.1)
+    since = datetime.now(UTC)
+
+    kept = await replay(endpoints.kafka, group, [topic], since)
+    by_move = Counter(m.move for m in kept)
+    assert by_move[Move.KEPT] >= 1, kept
+    assert set(by_move) <= {Move.KEPT, Move.UNCHANGED}, kept
+    assert sum(m.skipped for m in kept) == len(unread)
+    assert await _committed(endpoints, group, parts) == read_up_to  # nothing moved forward
+
+    forward = await replay(endpoints.kafka, group, [topic], since, allow_forward=True)
+    assert {m.partition: m.move for m in forward if m.move is Move.FORWARD} == {
+        m.partition: Move.FORWARD for m in kept if m.move is Move.KEPT
+    }
+    assert await _committed(endpoints, group, parts) == {m.partition: m.target for m in forward}
+
+
+async def _committed(
+    endpoints: Endpoints, group: str, parts: list[TopicPartition]
+) -> dict[TopicPartition, int | None]:
+    consumer = kafka_clients.consumer(
+        bootstrap=endpoints.kafka, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        return {tp: await consumer.committed(tp) for tp in parts}
+    finally:
+        await consumer.stop()

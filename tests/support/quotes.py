@@ -112,6 +112,7 @@ def qualified(
     at: datetime = NOW,
     account_id: UUID | None = None,
     account: AccountDetails | None = None,
+    account_version: int | None = None,
     source: LeadSource | None = None,
     campaign_id: str | None = None,
     notes: str | None = None,
@@ -142,6 +143,7 @@ def qualified(
         campaign_id=campaign_id,
         notes=notes,
         account=account,
+        account_version=account_version,
     )
     return make_envelope(
         payload, event_type="lead.qualified", deal_id=lead_id, producer="lead_svc", occurred_at=at
@@ -207,3 +209,8 @@ def _command(payload: Any, event_type: str, deal_id: str) -> Envelope[Any]:
     return make_envelope(
         payload, event_type=event_type, deal_id=deal_id, producer=UPSTREAM, occurred_at=NOW
     )
+
+
+def command(deal_id: str, payload: Any) -> Envelope[Any]:
+    """Any quote or opportunity command of `deal_id` (the type from its payload)."""
+    return _command(payload, type(payload).EVENT_TYPE, deal_id)

@@ -34,6 +34,7 @@ D = Decimal
 
 def test_every_message_invoice_svc_consumes_has_a_handler() -> None:
     assert set(HANDLERS) == {
+        "clock.ticked",
         "order.confirmed",
         "order.fulfilled",
         "order.cancelled",

@@ -273,3 +273,35 @@ def test_disqualify_then_reactivate_reopens_the_lead() -> None:
     assert (back.lead.state, back.lead.status_reason) == (LeadState.OPEN, "reactivated")
     again = domain.reactivate(back.lead, lead_id="L1", deal_id="L1", now=NOW)
     assert isinstance(again, Refusal) and again.reason_code == "not_disqualified"
+
+
+def test_a_company_whose_account_was_renamed_links_the_account_minted_for_its_name() -> None:
+    """Qualification minted "Acme"'s account; it is called "Acme Holdings" since. A new lead for
+    "Acme" links it (the record minted for that name) instead of announcing a blank version 1."""
+    minted = capture()
+    assert isinstance(minted, Qualified)
+    renamed = replace(
+        minted.account, data=AccountData(name="Acme Holdings", tax_id="GB1"), version=4
+    )
+    directory = Directory(accounts_by_id={renamed.account_id: renamed})
+    decision = capture("L2", profile(email="new@acme.example"), directory=directory)
+    assert isinstance(decision, Qualified)
+    assert decision.account is renamed and not decision.lineage.account_is_new
+    assert decision.lineage.account_name == "Acme Holdings"
+
+
+def test_an_email_once_a_contacts_links_that_contact() -> None:
+    first = capture()
+    assert isinstance(first, Qualified) and first.new_contact is not None
+    moved = replace(first.new_contact, person=replace(first.new_contact.person, email="x@y.z"))
+    directory = Directory(contacts_by_id={moved.contact_id: moved})
+    decision = capture("L2", profile(company_name="Other Co"), directory=directory)
+    assert isinstance(decision, Qualified)
+    assert decision.new_contact is None and decision.lineage.contact_id == moved.contact_id
+
+
+def test_a_persons_account_name_is_cut_to_what_the_contracts_carry() -> None:
+    long = profile(company_name=None, first_name="A" * 200, last_name="B" * 200)
+    decision = capture(p=long, policy=QualificationPolicy(require_company=False))
+    assert isinstance(decision, Qualified)
+    assert len(decision.account.display_name) == domain.NAME_LIMIT

@@ -40,8 +40,13 @@ LONDON = domain.Address(("1 Engine St",), "London", "GB", "EC1A 1BB")
 BERLIN = domain.Address(("Unter den Linden 1",), "Berlin", "DE", "10117")
 
 
+ERP, CRM = domain.Authority.ERP, domain.Authority.CRM
+
+
 def acme(**data: Any) -> Account:
-    return Account(ACCOUNT, AccountData(name="Acme", **data), version=3)
+    """Acme, named by qualification, each other field set by its owner."""
+    owners = {"name": CRM, **{name: domain.FIELD_OWNERS[name] for name in data}}
+    return Account(ACCOUNT, AccountData(name="Acme", **data), version=3, set_by=owners)
 
 
 def upsert(
@@ -92,6 +97,27 @@ def test_a_command_that_only_touches_the_other_systems_fields_is_refused() -> No
     assert isinstance(decision, Refusal)
     assert decision.reason_code == "owned_by_other_system"
     assert "ship_to (crm)" in decision.detail
+
+
+def test_a_field_set_by_the_other_system_may_be_corrected_by_either() -> None:
+    """The ERP set the ship-to when nobody had (allowed): it may correct it later, and the CRM,
+    its owner, may too; once the CRM set it, the ERP's change is ignored."""
+    first = upsert(acme(), ERP, ship_to=LONDON)
+    assert isinstance(first, AccountChanged)
+    assert first.account.set_by["ship_to"] is ERP
+    again = upsert(first.account, ERP, ship_to=BERLIN)
+    assert isinstance(again, AccountChanged) and again.account.data.ship_to == BERLIN
+    by_owner = upsert(again.account, CRM, ship_to=LONDON)
+    assert isinstance(by_owner, AccountChanged) and by_owner.account.set_by["ship_to"] is CRM
+    kept = upsert(by_owner.account, ERP, ship_to=BERLIN)
+    assert isinstance(kept, Refusal) and kept.reason_code == "owned_by_other_system"
+
+
+def test_a_persons_own_account_stays_personal_when_the_erp_completes_it() -> None:
+    jane = Account(ACCOUNT, AccountData(name="Jane Doe"), personal=True)
+    decision = upsert(jane, ERP, tax_id="GB1")
+    assert isinstance(decision, AccountChanged)
+    assert decision.account.personal and decision.account.company_key is None
 
 
 def test_a_field_nobody_set_may_be_set_by_either_system() -> None:
@@ -198,6 +224,12 @@ def test_a_contact_found_by_email_is_changed_not_duplicated() -> None:
 def test_contact_refusals(kwargs: dict[str, Any], code: str) -> None:
     decision = contact(acme(), ADA, **kwargs)
     assert isinstance(decision, Refusal) and decision.reason_code == code
+
+
+def test_a_contact_with_neither_email_nor_id_is_refused() -> None:
+    """Nothing would find it again: the same command resent would create a second person."""
+    decision = contact(acme(), Person("Ada", "Lovelace"))
+    assert isinstance(decision, Refusal) and decision.reason_code == "contact_needs_email_or_id"
 
 
 def test_a_contact_needs_a_known_account() -> None:

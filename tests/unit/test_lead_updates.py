@@ -135,4 +135,13 @@ def test_an_update_batch_names_the_changes_for_the_duplicate_search() -> None:
     envelope = command("lead.update", "L1", notes="x")
     touches = touches_of([Incoming(envelope, "lead.commands", 0, 0)], POLICY, NOW)
     assert touches.lead_ids == {"L1"}
-    assert touches.lead_changes["L1"].notes == "x"
+    assert [c.notes for c in touches.lead_changes["L1"]] == ["x"]
+
+
+def test_several_updates_of_a_lead_in_one_batch_are_all_named_in_order() -> None:
+    """The load applies them in turn: each intermediate profile's duplicates are loaded."""
+    first = command("lead.update", "L1", notes="a")
+    second = command("lead.update", "L1", notes="b")
+    batch = [Incoming(e, "lead.commands", 0, n) for n, e in enumerate((first, second))]
+    touches = touches_of(batch, POLICY, NOW)
+    assert [c.notes for c in touches.lead_changes["L1"]] == ["a", "b"]

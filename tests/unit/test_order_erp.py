@@ -229,6 +229,32 @@ def test_a_refusal_of_an_acknowledged_cancelled_or_shipped_order_is_refused() ->
     assert refused(handle(book, refuse("D2", order_number="SO-2026-99999"))) == "unknown_order"
 
 
+def test_a_refusal_of_an_invoiced_order_is_refused_the_erp_cancels_it_instead() -> None:
+    """Review of issue 11, finding 7: the customer holds an invoice (on_order billing posts it
+    before the ERP answers); a refusal would leave it open, a cancellation credits it."""
+    book = OrderBook()
+    order = confirmed(book)
+    handle(book, invoice_posted(DEAL, order.order_id, invoice_number="INV-2026-000042"))
+    rejected = only(handle(book, refuse(DEAL, order_id=order.order_id)), "order.rejected")
+    assert (rejected.reason_code, rejected.subject_id) == ("already_invoiced", str(order.order_id))
+    assert "INV-2026-000042" in rejected.detail
+    assert "order.cancel" in rejected.detail
+    assert order_of(book, order).erp_refusal is None
+    assert order_of(book, order).state is OrderState.INVOICED
+    only(handle(book, cancel(DEAL, order.order_id)), "order.cancelled")
+
+
+def test_a_refusal_resent_after_its_order_was_invoiced_is_still_a_no_op() -> None:
+    book = OrderBook()
+    order = confirmed(book)
+    handle(book, refuse(DEAL, order_id=order.order_id))
+    handle(book, invoice_posted(DEAL, order.order_id))
+    assert handle(book, refuse(DEAL, order_id=order.order_id)) == []
+    assert refused(
+        handle(book, refuse(DEAL, order_id=order.order_id, reason_code="credit_block"))
+    ) == ("already_invoiced")
+
+
 def test_a_refused_order_can_be_cancelled() -> None:
     book = OrderBook()
     order = confirmed(book)
@@ -305,12 +331,12 @@ def test_only_a_refused_order_of_this_deal_is_resubmitted() -> None:
     assert refused(handle(book, resubmit(DEAL, uuid4()))) == "unknown_order"
 
 
-def test_an_order_invoiced_before_the_refusal_is_invoiced_again_once_resubmitted() -> None:
+def test_an_order_refused_then_invoiced_is_invoiced_again_once_resubmitted() -> None:
+    """The invoice read after the refusal (an invoice refused first is `already_invoiced`)."""
     book = OrderBook()
     order = confirmed(book)
-    handle(book, invoice_posted(DEAL, order.order_id))  # billed at confirmation (on_order)
-    assert order_of(book, order).state is OrderState.INVOICED
     handle(book, refuse(DEAL, order_id=order.order_id))
+    handle(book, invoice_posted(DEAL, order.order_id))  # billed at confirmation (on_order)
     assert order_of(book, order).state is OrderState.REFUSED_BY_ERP
     only(handle(book, resubmit(DEAL, order.order_id)), "order.resubmitted")
     assert order_of(book, order).state is OrderState.INVOICED

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -97,6 +98,30 @@ def test_the_report_as_json() -> None:
     assert found["billing"][0]["outstanding"] == "-8.00"
     assert found["billing"][0]["unapplied_credit"] == "13.00"
     assert [b["currency"] for b in found["billing"]] == ["EUR", "USD"]
+
+
+def test_what_invoice_svc_holds_is_listed_only_when_something_is_held() -> None:
+    """ERP invoices and payments read before the order or invoice they name (review of issue
+    11, finding 1): one naming something that never arrives stays visible here."""
+    held = (
+        StateCount("payment", 1, "EUR", D("333.10")),
+        StateCount("erp_invoice", 2, "EUR", D("5.00")),
+    )
+    figures = replace(FIGURES, held=held)
+    lines = render_report(figures, OutputFormat.TABLE).splitlines()
+    assert [line.split() for line in lines if "held" in line or "erp_invoice" in line] == [
+        ["held", "erp_invoice", "2", "EUR", "5.00"],
+    ]
+    assert any(line.split() == ["payment", "1", "EUR", "333.10"] for line in lines)
+    assert "held" not in render_report(FIGURES, OutputFormat.TABLE)
+    found = json.loads(render_report(figures, OutputFormat.JSON))
+    assert found["held"][-1] == {
+        "state": "payment",
+        "count": 1,
+        "currency": "EUR",
+        "amount": "333.10",
+    }
+    assert json.loads(render_report(FIGURES, OutputFormat.JSON))["held"] == []
 
 
 def test_an_empty_database_still_reports() -> None:

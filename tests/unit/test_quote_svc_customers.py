@@ -161,6 +161,25 @@ def test_master_data_read_before_the_lead_wins_over_the_leads_details() -> None:
     assert book.changed_accounts[ACCOUNT].version == 3
 
 
+def test_a_leads_newer_account_version_wins_over_an_older_copy() -> None:
+    """Review of issue 11, finding 9: the ERP changed the bill-to (v3) just before the lead
+    qualified; quote_svc's account.updated partition still lags at v2. The quote is issued
+    with what the lead carried, and v3 read later changes nothing."""
+    book = priced_book()
+    handle(book, account_updated(ACCOUNT, 2, account_details(bill_to=OFFICE, tax_id="GB-OLD")))
+    newer = account_details(bill_to=WAREHOUSE, tax_id="GB-NEW")
+    lead = qualified("L1", account_id=ACCOUNT, account=newer, account_version=3)
+    details = published(handle(book, lead), "quote.issued").customer_details
+    assert (details.bill_to, details.tax_id) == (WAREHOUSE, "GB-NEW")
+    assert book.changed_accounts[ACCOUNT].version == 3
+    handle(book, account_updated(ACCOUNT, 3, newer))
+    assert book.changed_accounts[ACCOUNT].version == 3
+    # Details at an older version than the copy held change nothing.
+    stale = qualified("L2", account_id=ACCOUNT, account=account_details(), account_version=1)
+    details = published(handle(book, stale), "quote.issued").customer_details
+    assert (details.bill_to, details.tax_id) == (WAREHOUSE, "GB-NEW")
+
+
 def test_a_lead_without_account_details_issues_with_the_account_name_as_sold_to() -> None:
     details = published(handle(priced_book(), qualified("L1")), "quote.issued").customer_details
     assert details.model_dump(exclude_none=True) == {

@@ -470,11 +470,11 @@ def test_rejecting_closes_the_quote_and_loses_the_opportunity() -> None:
     assert decision.opportunity.actual_revenue is None
 
 
-def test_a_draft_can_be_canceled_too() -> None:
+def test_only_an_active_quote_is_closed_a_draft_is_revised_or_dropped_with_its_opportunity() -> (
+    None
+):
     d = drafted()
-    decision = reject(d.quote, d.opportunity, RejectReason.CANCELED)
-    assert isinstance(decision, Rejected)
-    assert decision.quote.status_reason == decision.opportunity.status_reason == "canceled"
+    assert code(reject(d.quote, d.opportunity, RejectReason.CANCELED)) == "not_active"
 
 
 def test_reject_refusals() -> None:

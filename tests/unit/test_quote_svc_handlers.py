@@ -63,8 +63,10 @@ def test_a_qualified_lead_with_known_skus_is_issued_with_lines_and_totals() -> N
     book = priced_book()
     lead = qualified("L1", interests=(("SKU-1001", "3"), ("SKU-3005", "7")))
     out = events(handle(book, lead))
-    assert [t for t, _ in out] == ["quote.issued"]
-    envelope = out[0][1]
+    assert [t for t, _ in out] == ["opportunity.opened", "quote.issued"]
+    opened = out[0][1].payload
+    assert (opened.state, opened.pipeline_phase, opened.probability) == ("open", "propose", 40)
+    envelope = out[1][1]
     assert (envelope.deal_id, envelope.causation_id, envelope.producer) == (
         "L1",
         lead.event_id,
@@ -95,17 +97,20 @@ def test_a_qualified_lead_with_known_skus_is_issued_with_lines_and_totals() -> N
 def test_quote_numbers_follow_the_counter_and_a_redelivery_takes_none() -> None:
     book = priced_book()
     book.counters[2026] = 41
-    first = events(handle(book, qualified("L1")))[0][1].payload
+    first = events(handle(book, qualified("L1")))[1][1].payload
     assert handle(book, qualified("L1")) == []  # a second delivery, other event id
-    second = events(handle(book, qualified("L2")))[0][1].payload
+    second = events(handle(book, qualified("L2")))[1][1].payload
     assert (first.quote_number, second.quote_number) == ("Q-2026-00042", "Q-2026-00043")
     assert len(book.changed_opportunities) == 2
 
 
-def test_an_unknown_sku_leaves_a_draft_and_publishes_nothing() -> None:
+def test_an_unknown_sku_leaves_a_draft_announced_as_needing_a_price() -> None:
     book = priced_book()
     lead = qualified("L1", interests=(("SKU-1001", "1"), ("SKU-NEW", "2")))
-    assert handle(book, lead) == []
+    out = events(handle(book, lead))
+    assert [t for t, _ in out] == ["opportunity.opened", "quote.drafted"]
+    drafted = out[1][1].payload
+    assert (drafted.waiting_for, drafted.unpriced_lines) == ("needs_price", (2,))
     quote = book.changed_quotes[quote_id_for(lead.payload.opportunity_id, 1)]
     assert quote.state is QuoteState.DRAFT
     assert quote.quote_number == "Q-2026-00001"
@@ -117,7 +122,7 @@ def test_a_draft_revised_with_prices_is_issued_as_revision_2_without_closing_noi
     handle(book, lead)
     first = quote_id_for(lead.payload.opportunity_id, 1)
     out = events(handle(book, revise("L1", first, line("SKU-NEW", "2", unit_price="100"))))
-    assert [t for t, _ in out] == ["quote.issued"]
+    assert [t for t, _ in out] == ["quote.issued", "opportunity.updated"]
     issued = out[0][1].payload
     assert (issued.revision, issued.quote_number) == (2, "Q-2026-00001")
     assert issued.lines[0].write_in is True and issued.lines[0].sku == "SKU-NEW"
@@ -131,7 +136,7 @@ def test_revising_an_active_quote_announces_its_closing() -> None:
     handle(book, lead)
     first = quote_id_for(lead.payload.opportunity_id, 1)
     out = events(handle(book, revise("L1", first, line("SKU-1001", "12"))))
-    assert [t for t, _ in out] == ["quote.closed", "quote.issued"]
+    assert [t for t, _ in out] == ["quote.closed", "quote.issued", "opportunity.updated"]
     assert (out[0][1].payload.status.value, out[0][1].payload.revision) == ("revised", 1)
 
 

@@ -1,8 +1,8 @@
 """invoice_svc's pure domain: values (`model`) and the decisions over them (`decisions`, a
 package by subject because billing, credits and their bookkeeping pass one module's size).
 
-Pure: standard library and `contracts.money` only (no framework, no I/O). Callers import this
-package and use `domain.<name>`.
+Pure: standard library, `contracts.money` and `contracts.due` only (no framework, no I/O).
+Callers import this package and use `domain.<name>`.
 """
 
 from services.invoice_svc.domain.decisions import (
@@ -22,15 +22,19 @@ from services.invoice_svc.domain.decisions import (
     Entry,
     EntryKind,
     ExternalCredit,
+    FollowUp,
     Held,
     Numbers,
+    PaymentHeld,
     Refund,
     RefundDueFact,
     Refusal,
+    Remittance,
     Unchanged,
     accept_external,
     acknowledge,
     apply_credit,
+    asks_for_money,
     bill_at_confirmation,
     bill_shipment,
     billing_of,
@@ -38,7 +42,10 @@ from services.invoice_svc.domain.decisions import (
     cancel_order,
     corrected,
     credit_invoice,
+    follow_up,
+    invoices_awaited,
     named_order,
+    order_awaited,
     order_payment,
     recheck_lines,
     record_payment,
@@ -47,7 +54,9 @@ from services.invoice_svc.domain.decisions import (
     register_external,
     register_external_credit,
     remember_order,
+    stale_claims,
     totals_differences,
+    waited_hours,
 )
 from services.invoice_svc.domain.model import (
     TERM_DAYS,
@@ -103,6 +112,7 @@ __all__ = [
     "EntryKind",
     "ExternalClaim",
     "ExternalCredit",
+    "FollowUp",
     "Held",
     "Invoice",
     "InvoiceCounter",
@@ -117,14 +127,17 @@ __all__ = [
     "Numbers",
     "Order",
     "Payment",
+    "PaymentHeld",
     "PaymentStatus",
     "Refund",
     "RefundDueFact",
     "Refusal",
+    "Remittance",
     "Unchanged",
     "accept_external",
     "acknowledge",
     "apply_credit",
+    "asks_for_money",
     "bill_at_confirmation",
     "bill_shipment",
     "billing_of",
@@ -135,9 +148,12 @@ __all__ = [
     "credit_invoice",
     "credit_note_id_for",
     "due_date",
+    "follow_up",
     "invoice_id_for",
     "invoice_number",
+    "invoices_awaited",
     "named_order",
+    "order_awaited",
     "order_payment",
     "rate_line",
     "recheck_lines",
@@ -147,5 +163,7 @@ __all__ = [
     "register_external",
     "register_external_credit",
     "remember_order",
+    "stale_claims",
     "totals_differences",
+    "waited_hours",
 ]

@@ -82,6 +82,12 @@ class InvoicingPolicy:
     billing: BillingPolicy = BillingPolicy.ON_ORDER
     down_payment_rate: Decimal = Decimal("0.3")
     accept_overpayments: bool = False
+    # Dunning: days of grace past the due date before an invoice is overdue, and the days past
+    # due of each reminder level (ascending; empty: no reminders).
+    overdue_grace_days: int = 0
+    dunning_days: tuple[int, ...] = (7, 21, 45)
+    # Hours an ERP invoice may wait for its order before a tick raises an alert (0: never).
+    held_alert_hours: int = 24
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +236,11 @@ class Order:
     customer_details: CustomerDetails | None = None
     customer_po: str | None = None
     erp_order_number: str | None = None
+    # From the quote, through order.confirmed: the base currency and the rate of the quote's
+    # day; the order's invoices and credit notes carry their base amounts at it.
+    base_currency: str | None = None
+    exchange_rate: Decimal | None = None
+    rate_date: date | None = None
 
     def line(self, line_no: int) -> Line | None:
         return next((line for line in self.lines if line.line_no == line_no), None)
@@ -268,6 +279,8 @@ class ExternalClaim:
     lines: tuple[tuple[int, Decimal, Decimal | None, Decimal | None], ...] | None = None
     order_number: str | None = None
     erp_order_number: str | None = None
+    # When a tick raised the stale hand-off alert for it (once).
+    alerted_at: datetime | None = None
 
     def names(self, order: Order) -> bool:
         """Whether the claim names `order`, by any of the names it gave."""
@@ -314,6 +327,10 @@ class Invoice:
     # on the down payment invoice and the credit applied here): (dp invoice, number, rate, net,
     # tax)
     deductions: tuple[tuple[UUID, str, Decimal, Decimal, Decimal], ...] = ()
+    # Dunning (`decisions.dunning`): the date a tick found it overdue and announced it, and the
+    # highest reminder level sent; both kept so each is sent once, whatever is redelivered.
+    overdue_on: date | None = None
+    dunning_level: int = 0
 
     @property
     def balance_due(self) -> Decimal:

@@ -10,7 +10,7 @@ is decided in the domain, because upstream systems retry under new event ids.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -23,12 +23,12 @@ from contracts.billing import (
 )
 from contracts.invoices import CancelInvoice, RecordPayment, RegisterExternalInvoice
 from contracts.orders import OrderAcknowledged, OrderCancelled, OrderConfirmed, OrderFulfilled
+from contracts.ticks import TimeTicked
 from services.invoice_svc import domain, wire
 from services.invoice_svc.handlers.commands import (
     on_apply_credit,
     on_cancel_invoice,
     on_credit_invoice,
-    on_record_payment,
     on_record_refund,
     on_register_external,
     on_register_external_credit,
@@ -40,7 +40,9 @@ from services.invoice_svc.handlers.orders import (
     on_order_fulfilled,
     on_order_resubmitted,
 )
+from services.invoice_svc.handlers.payments import on_record_payment
 from services.invoice_svc.handlers.replies import Policy
+from services.invoice_svc.handlers.time import on_tick
 from services.invoice_svc.store import InvoiceBook, Touches
 from shared.messages import Incoming
 from shared.stage import Handler
@@ -48,6 +50,7 @@ from shared.stage import Handler
 __all__ = ["HANDLERS", "touches_of"]
 
 HANDLERS: dict[str, Handler[InvoiceBook, Policy]] = {
+    "clock.ticked": on_tick,
     "order.confirmed": on_order_confirmed,
     "order.fulfilled": on_order_fulfilled,
     "order.cancelled": on_order_cancelled,
@@ -77,6 +80,7 @@ def touches_of(batch: Sequence[Incoming[Any]], policy: Policy, now: datetime) ->
     order_numbers: set[str] = set()
     erp_numbers: set[str] = set()
     posts = corrects = False
+    as_of = _latest_tick(batch)
     for msg in batch:
         payload: Payload = msg.payload
         match payload:
@@ -130,9 +134,24 @@ def touches_of(batch: Sequence[Incoming[Any]], policy: Policy, now: datetime) ->
         application_ids=frozenset(applications),
         order_numbers=frozenset(order_numbers),
         erp_order_numbers=frozenset(erp_numbers),
+        due_before=None if as_of is None else as_of - timedelta(days=policy.overdue_grace_days),
+        dunning_levels=len(policy.dunning_days),
+        held_received_before=None
+        if as_of is None or policy.held_alert_hours <= 0
+        else _latest_tick_time(batch) - timedelta(hours=policy.held_alert_hours),
         counter_year=now.year if native and posts else None,
         credit_counter_year=now.year if native and corrects else None,
     )
+
+
+def _latest_tick_time(batch: Sequence[Incoming[Any]]) -> datetime:
+    return max(m.payload.at for m in batch if isinstance(m.payload, TimeTicked))
+
+
+def _latest_tick(batch: Sequence[Incoming[Any]]) -> date | None:
+    """The date of the batch's latest tick: the follow-ups due as of then are loaded."""
+    days = [m.payload.at.date() for m in batch if isinstance(m.payload, TimeTicked)]
+    return max(days, default=None)
 
 
 def _name_order(

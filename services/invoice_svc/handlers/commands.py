@@ -1,10 +1,10 @@
 """invoice_svc's handlers of the accounting system's commands: ERP invoices and credit notes,
-payments, cancellations and credits of invoices, refunds, customer credit applied."""
+cancellations and credits of invoices, refunds, customer credit applied (payments:
+`handlers.payments`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from uuid import UUID
 
 from contracts.billing import (
     ApplyCredit,
@@ -12,8 +12,9 @@ from contracts.billing import (
     RecordRefund,
     RegisterExternalCreditNote,
 )
-from contracts.invoices import CancelInvoice, RecordPayment, RegisterExternalInvoice
+from contracts.invoices import CancelInvoice, RegisterExternalInvoice
 from services.invoice_svc import domain, wire
+from services.invoice_svc.handlers.payments import invoice_named_by, settle_held_payments
 from services.invoice_svc.handlers.replies import Policy, numbers_of, record
 from services.invoice_svc.store import InvoiceBook
 from shared.messages import Incoming, Outgoing
@@ -36,69 +37,22 @@ def on_register_external(
     )
     if isinstance(found, domain.Refusal) and policy.mode is domain.InvoicingMode.EXTERNAL:
         return record(book, msg, found, now)
+    order = None if isinstance(found, domain.Refusal) else found
     decision = domain.register_external(
         wire.claim_of(msg, now),
         mode=policy.mode,
-        order=None if isinstance(found, domain.Refusal) else found,
+        order=order,
         registered=book.invoice_by_external(command.external_invoice_id),
         held=book.held_claim(command.external_invoice_id),
         numbered=book.invoice_by_number(command.invoice_number),
         customer_credit=book.credits,
         now=now,
     )
-    return record(book, msg, decision, now)
-
-
-def on_record_payment(
-    book: InvoiceBook, msg: Incoming[RecordPayment], policy: Policy, now: datetime
-) -> list[Outgoing]:
-    command = msg.payload
-    allocations: list[domain.Allocation] | domain.Refusal
-    if command.order_number is not None or command.erp_order_number is not None:
-        allocations = _to_order(book, msg)
-        if isinstance(allocations, domain.Refusal):
-            return record(book, msg, allocations, now)
-    else:
-        allocations = [
-            (*_invoice_named_by(book, invoice_id, external_id), amount)
-            for invoice_id, external_id, amount in wire.allocations_of(command)
-        ]
-    decision = domain.record_payment(
-        allocations,
-        wire.payment_of(command, now),
-        recorded_on=frozenset(book.payments_seen.get(command.payment_id, ())),
-        deal_id=msg.deal_id,
-        policy=policy,
-        customer_credit=book.credits,
-    )
-    return record(book, msg, decision, now)
-
-
-def _to_order(
-    book: InvoiceBook, msg: Incoming[RecordPayment]
-) -> list[domain.Allocation] | domain.Refusal:
-    """A payment naming an order (by salesflow's or the ERP's number), spread over its open
-    invoices, oldest due first."""
-    command = msg.payload
-    ref = str(command.order_number or command.erp_order_number)
-    found = domain.named_order(
-        domain.RECORD_PAYMENT,
-        ref,
-        [
-            book.order_by_number(command.order_number),
-            book.order_by_erp_number(command.erp_order_number),
-        ],
-    )
-    if isinstance(found, domain.Refusal):
-        return found
-    return domain.order_payment(
-        found,
-        book.invoices_of_order(found.order_id) if found is not None else (),
-        order_ref=ref,
-        deal_id=msg.deal_id,
-        amount=command.amount,
-        recorded_on=frozenset(book.payments_seen.get(command.payment_id, ())),
-    )
+    outgoing = record(book, msg, decision, now)
+    if isinstance(decision, domain.Billing) and order is not None:
+        # A payment for this order read before any invoice of it (held) can be decided now.
+        outgoing.extend(settle_held_payments(book, msg, policy, order, (), now))
+    return outgoing
 
 
 def on_cancel_invoice(
@@ -126,7 +80,7 @@ def on_credit_invoice(
     book: InvoiceBook, msg: Incoming[CreditInvoice], policy: Policy, now: datetime
 ) -> list[Outgoing]:
     command = msg.payload
-    invoice, ref = _invoice_named_by(book, command.invoice_id, command.external_invoice_id)
+    invoice, ref = invoice_named_by(book, command.invoice_id, command.external_invoice_id)
     numbers = numbers_of(book, policy, now)
     decision = domain.credit_invoice(
         invoice,
@@ -147,7 +101,7 @@ def on_register_external_credit(
     book: InvoiceBook, msg: Incoming[RegisterExternalCreditNote], policy: Policy, now: datetime
 ) -> list[Outgoing]:
     command = msg.payload
-    invoice, ref = _invoice_named_by(book, command.invoice_id, command.external_invoice_id)
+    invoice, ref = invoice_named_by(book, command.invoice_id, command.external_invoice_id)
     decision = domain.register_external_credit(
         invoice,
         wire.external_credit_of(command),
@@ -179,7 +133,7 @@ def on_apply_credit(
     book: InvoiceBook, msg: Incoming[ApplyCredit], policy: Policy, now: datetime
 ) -> list[Outgoing]:
     command = msg.payload
-    invoice, ref = _invoice_named_by(book, command.invoice_id, command.external_invoice_id)
+    invoice, ref = invoice_named_by(book, command.invoice_id, command.external_invoice_id)
     decision = domain.apply_credit(
         invoice,
         book.credits.get((command.account_id, command.currency)),
@@ -202,17 +156,3 @@ def on_apply_credit(
             now,
         )
     return record(book, msg, decision, now)
-
-
-def _invoice_named_by(
-    book: InvoiceBook, invoice_id: UUID | None, external_id: str | None
-) -> tuple[domain.Invoice | None, str]:
-    """The invoice named by salesflow id or ERP id; both given must agree (two names that point
-    at different invoices name none: refused as unknown)."""
-    by_id = book.invoice(invoice_id) if invoice_id is not None else None
-    by_external = book.invoice_by_external(external_id) if external_id is not None else None
-    if invoice_id is not None and external_id is not None:
-        return (by_id if by_id is not None and by_id == by_external else None), str(invoice_id)
-    if invoice_id is not None:
-        return by_id, str(invoice_id)
-    return by_external, str(external_id)

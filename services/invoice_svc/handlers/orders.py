@@ -1,5 +1,6 @@
 """invoice_svc's handlers of order_svc's events: an order confirmed (billed by its policy), shipped,
-cancelled, acknowledged by the ERP; each may settle ERP invoices held for the order."""
+cancelled, acknowledged by the ERP; each may settle ERP invoices and payments held for the
+order."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from contracts.orders import (
     OrderResubmitted,
 )
 from services.invoice_svc import domain, wire
+from services.invoice_svc.handlers.payments import settle_held_payments
 from services.invoice_svc.handlers.replies import Policy, log, numbers_of, record
 from services.invoice_svc.store import InvoiceBook
 from shared.messages import Incoming, Outgoing
@@ -42,7 +44,7 @@ def on_order_confirmed(
     if known is None or acknowledged is not None:
         book.put_order(order)
     # ERP invoices that raced ahead of their order are settled inside this order's transaction.
-    outgoing = settle_held(book, msg, policy, order, now)
+    outgoing, claims = _settle_claims(book, msg, policy, order, now)
     if policy.mode is domain.InvoicingMode.NATIVE:
         numbers = numbers_of(book, policy, now)
         decision = domain.bill_at_confirmation(
@@ -56,6 +58,8 @@ def on_order_confirmed(
     early = book.take_shipped_ahead(order.order_id)
     if early is not None:
         outgoing.extend(_ship(book, msg, policy, order.order_id, *early, now))
+    # Payments that raced ahead, last: they pay what was just posted.
+    outgoing.extend(settle_held_payments(book, msg, policy, order, claims, now))
     return outgoing
 
 
@@ -125,7 +129,11 @@ def on_order_cancelled(
         customer_credit=book.credits,
         now=now,
     )
-    return record(book, msg, decision, now, numbers)
+    outgoing = record(book, msg, decision, now, numbers)
+    # A payment held for an invoice of this order (external billing) waits no more: a
+    # cancelled order gets no new ERP invoice.
+    outgoing.extend(settle_held_payments(book, msg, policy, order, (), now))
+    return outgoing
 
 
 def on_order_acknowledged(
@@ -168,9 +176,21 @@ def on_order_resubmitted(
 def settle_held(
     book: InvoiceBook, msg: Incoming[Any], policy: Policy, order: domain.Order, now: datetime
 ) -> list[Outgoing]:
-    """Decide on the ERP invoices held for `order` (named by any of its names), oldest first."""
+    """Decide what was held for `order` (named by any of its names): ERP invoices, then the
+    payments that name it or them."""
+    outgoing, claims = _settle_claims(book, msg, policy, order, now)
+    outgoing.extend(settle_held_payments(book, msg, policy, order, claims, now))
+    return outgoing
+
+
+def _settle_claims(
+    book: InvoiceBook, msg: Incoming[Any], policy: Policy, order: domain.Order, now: datetime
+) -> tuple[list[Outgoing], list[str]]:
+    """Decide on the ERP invoices held for `order`, oldest first; with their ids."""
     outgoing: list[Outgoing] = []
+    claims: list[str] = []
     for claim in book.held_for(order):
+        claims.append(claim.external_invoice_id)
         book.release(claim.external_invoice_id)
         decision: domain.Billing | domain.Refusal
         if policy.mode is not domain.InvoicingMode.EXTERNAL:
@@ -190,4 +210,4 @@ def settle_held(
                 now=now,
             )
         outgoing.extend(record(book, msg, decision, now))
-    return outgoing
+    return outgoing, claims

@@ -29,7 +29,7 @@ def numbers_of(book: InvoiceBook, policy: Policy, now: datetime) -> domain.Numbe
 def record(
     book: InvoiceBook,
     msg: Incoming[Any],
-    decision: domain.Billing | domain.Held | domain.Unchanged | domain.Refusal,
+    decision: domain.Billing | domain.Held | domain.PaymentHeld | domain.Unchanged | domain.Refusal,
     now: datetime,
     numbers: domain.Numbers | None = None,
 ) -> list[Outgoing]:
@@ -42,6 +42,17 @@ def record(
         case domain.Held(claim):
             book.hold(claim)
             log.info("external_invoice_held", external_invoice_id=claim.external_invoice_id)
+            return []
+        case domain.PaymentHeld(remittance, waiting_for):
+            book.hold_payment(remittance)
+            # Nothing is published: the payment is answered when what it names is known.
+            # Until then it is listed by `salesflow report` (held payments).
+            log.info(
+                "payment_held",
+                payment_id=remittance.payment.payment_id,
+                deal_id=remittance.deal_id,
+                waiting_for=waiting_for,
+            )
             return []
         case domain.Billing():
             book.record(decision, numbers)

@@ -7,8 +7,9 @@ later messages of the batch see earlier decisions (two payments of one invoice i
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
@@ -24,6 +25,7 @@ from services.invoice_svc.domain import (
     Order,
     Payment,
     Refund,
+    Remittance,
 )
 
 
@@ -43,6 +45,12 @@ class Touches:
     # Orders named by salesflow's number or the ERP's (ERP invoices, payments, acknowledgements).
     order_numbers: frozenset[str] = frozenset()
     erp_order_numbers: frozenset[str] = frozenset()
+    # A tick: the invoices still asking for money that were due before `due_before` and may
+    # have a follow-up (not yet announced overdue, or below `dunning_levels`).
+    due_before: date | None = None
+    # A tick: the held ERP invoices received before this and not alerted about yet.
+    held_received_before: datetime | None = None
+    dunning_levels: int = 0
     counter_year: int | None = None  # locks the invoice counter
     credit_counter_year: int | None = None  # locks the credit note counter
 
@@ -52,6 +60,8 @@ class InvoiceBook:
     orders: dict[UUID, Order] = field(default_factory=dict)
     invoices: dict[UUID, Invoice] = field(default_factory=dict)
     held: dict[str, ExternalClaim] = field(default_factory=dict)
+    # payments read before what they name (payment id -> the payment and its names)
+    held_payments: dict[str, Remittance] = field(default_factory=dict)
     counters: dict[int, InvoiceCounter] = field(default_factory=dict)
     credit_counters: dict[int, InvoiceCounter] = field(default_factory=dict)
     credits: dict[tuple[UUID, str], AccountCredit] = field(default_factory=dict)
@@ -87,7 +97,11 @@ class InvoiceBook:
     )
     new_entries: list[Entry] = field(default_factory=list)
     new_held: dict[str, ExternalClaim] = field(default_factory=dict)
+    # Held ERP invoices changed in place (alerted about), still held.
+    changed_held: dict[str, ExternalClaim] = field(default_factory=dict)
     released: set[str] = field(default_factory=set)
+    new_held_payments: dict[str, Remittance] = field(default_factory=dict)
+    released_payments: set[str] = field(default_factory=set)
     new_cancelled_ahead: set[UUID] = field(default_factory=set)
     applied_cancelled_ahead: set[UUID] = field(default_factory=set)
     changed_counters: dict[int, InvoiceCounter] = field(default_factory=dict)
@@ -165,6 +179,20 @@ class InvoiceBook:
         waiting = [c for c in self.held.values() if c.names(order)]
         return sorted(waiting, key=lambda c: (c.received_at, c.external_invoice_id))
 
+    def held_payment(self, payment_id: str) -> Remittance | None:
+        return self.held_payments.get(payment_id)
+
+    def held_payments_for(self, order: Order, external_ids: Iterable[str]) -> list[Remittance]:
+        """Payments waiting for this order (named by its number or the ERP's) or for one of
+        `external_ids` (ERP invoices of it, posted or refused just now), oldest first."""
+        invoices = frozenset(external_ids)
+        waiting = [
+            r
+            for r in self.held_payments.values()
+            if r.names(order) or r.external_invoice_ids & invoices
+        ]
+        return sorted(waiting, key=lambda r: (r.received_at, r.payment.payment_id))
+
     def numbers(self, year: int, prefix: str, credit_prefix: str) -> Numbers:
         """The year's counters as loaded (absent when the batch did not lock them)."""
         return Numbers(
@@ -172,6 +200,15 @@ class InvoiceBook:
         )
 
     # -- writing ---------------------------------------------------------------------------
+
+    def put_invoice(self, invoice: Invoice) -> None:
+        """An invoice changed in place (not a new document)."""
+        self.invoices[invoice.invoice_id] = invoice
+        self.changed_invoices[invoice.invoice_id] = invoice
+
+    def put_alerted(self, claim: ExternalClaim) -> None:
+        self.held[claim.external_invoice_id] = claim
+        self.changed_held[claim.external_invoice_id] = claim
 
     def put_order(self, order: Order) -> None:
         self.orders[order.order_id] = order
@@ -231,6 +268,16 @@ class InvoiceBook:
         # Held and released within one batch: it never reaches the table.
         if self.new_held.pop(external_invoice_id, None) is None:
             self.released.add(external_invoice_id)
+
+    def hold_payment(self, remittance: Remittance) -> None:
+        self.held_payments[remittance.payment.payment_id] = remittance
+        self.new_held_payments[remittance.payment.payment_id] = remittance
+
+    def release_payment(self, payment_id: str) -> None:
+        self.held_payments.pop(payment_id, None)
+        # Held and settled within one batch: it never reaches the table.
+        if self.new_held_payments.pop(payment_id, None) is None:
+            self.released_payments.add(payment_id)
 
     def cancel_ahead(
         self,

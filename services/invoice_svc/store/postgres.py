@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from sqlalchemy import delete, or_, select, text
+from sqlalchemy import and_, bindparam, delete, false, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.invoice_svc.domain import InvoiceCounter
 from services.invoice_svc.store.book import InvoiceBook, Touches
 from services.invoice_svc.store.orders import load_orders, names_of
+from services.invoice_svc.store.remittances import load_held_payments, row_from_remittance
 from services.invoice_svc.store.rows import (
     claim_from_row,
     credit_from_row,
@@ -37,6 +38,7 @@ from services.invoice_svc.store.tables import (
     credit_applications,
     credit_note_counters,
     credit_notes,
+    held_payments,
     invoice_counters,
     invoices,
     orders,
@@ -60,19 +62,34 @@ _CREDITS = text(
 )
 
 
+async def _follow_up_candidates(conn: AsyncConnection, touches: Touches) -> list[UUID]:
+    c = invoices.c
+    rows = await conn.execute(
+        select(c.invoice_id).where(
+            c.balance_due > 0,
+            c.state != "canceled",
+            c.due_date < touches.due_before,
+            or_(c.overdue_on.is_(None), c.dunning_level < touches.dunning_levels),
+        )
+    )
+    return [row.invoice_id for row in rows]
+
+
 class InvoiceStore:
     """Postgres adapter of invoice_svc (SQLAlchemy Core, no ORM on the hot path)."""
 
     async def load(self, conn: AsyncConnection, touches: Touches) -> InvoiceBook:
         """Everything the batch touches, locked in one fixed order (order locks; orders and
-        what was read ahead of them; held ERP invoices; invoices; customer credit; counters) so
-        that two batches that meet wait for each other instead of deadlocking (`orders`)."""
+        what was read ahead of them; held ERP invoices; held payments; invoices; customer
+        credit; counters) so that two batches that meet wait for each other instead of
+        deadlocking (`orders`)."""
         book = InvoiceBook()
         order_ids = await load_orders(conn, book, touches)
         order_numbers, erp_numbers = names_of(book, touches)
         external_ids = sorted(touches.external_ids)
         numbers = set(touches.invoice_numbers)
-        if external_ids or order_ids or order_numbers or erp_numbers:
+        stale_before = touches.held_received_before
+        if external_ids or order_ids or order_numbers or erp_numbers or stale_before:
             held = pending_external_invoices.c
             rows = await conn.execute(
                 select(pending_external_invoices)
@@ -82,6 +99,10 @@ class InvoiceStore:
                         any_of(held.order_id, order_ids),
                         any_of(held.order_number, order_numbers),
                         any_of(held.erp_order_number, erp_numbers),
+                        # A tick: the ones waiting too long, not alerted about yet.
+                        and_(held.received_at < stale_before, held.alerted_at.is_(None))
+                        if stale_before is not None
+                        else false(),
                     )
                 )
                 .order_by(pending_external_invoices.c.external_invoice_id)
@@ -91,12 +112,25 @@ class InvoiceStore:
                 claim = claim_from_row(row)
                 book.held[claim.external_invoice_id] = claim
                 numbers.add(claim.invoice_number)
-        if order_ids or touches.invoice_ids or external_ids or numbers:
+        await load_held_payments(
+            conn,
+            book,
+            order_numbers=order_numbers,
+            erp_order_numbers=erp_numbers,
+            external_ids=set(external_ids) | set(book.held),
+            payment_ids=touches.payment_ids,
+        )
+        invoice_ids = set(touches.invoice_ids)
+        if touches.due_before is not None:
+            # Unlocked: the candidates of a tick's follow-up, locked with the others below and
+            # decided under that lock.
+            invoice_ids.update(await _follow_up_candidates(conn, touches))
+        if order_ids or invoice_ids or external_ids or numbers:
             rows = await conn.execute(
                 select(invoices)
                 .where(
                     or_(
-                        any_of(invoices.c.invoice_id, sorted(touches.invoice_ids)),
+                        any_of(invoices.c.invoice_id, sorted(invoice_ids)),
                         any_of(invoices.c.order_id, order_ids),
                         any_of(invoices.c.external_invoice_id, external_ids),
                         any_of(invoices.c.invoice_number, sorted(numbers)),
@@ -174,10 +208,34 @@ class InvoiceStore:
         await insert_many(
             conn, pending_external_invoices, [row_from_claim(c) for c in book.new_held.values()]
         )
+        alerted = [
+            {"key": k, "alerted_at": c.alerted_at}
+            for k, c in sorted(book.changed_held.items())
+            if k not in book.released
+        ]
+        if alerted:
+            held = pending_external_invoices.c
+            await conn.execute(
+                update(pending_external_invoices)
+                .where(held.external_invoice_id == bindparam("key"))
+                .values(alerted_at=bindparam("alerted_at")),
+                alerted,
+            )
         if book.released:
             await conn.execute(
                 delete(pending_external_invoices).where(
                     any_of(pending_external_invoices.c.external_invoice_id, sorted(book.released))
+                )
+            )
+        await insert_many(
+            conn,
+            held_payments,
+            [row_from_remittance(r) for r in book.new_held_payments.values()],
+        )
+        if book.released_payments:
+            await conn.execute(
+                delete(held_payments).where(
+                    any_of(held_payments.c.payment_id, sorted(book.released_payments))
                 )
             )
         await insert_many(
@@ -264,10 +322,12 @@ async def _load_documents(conn: AsyncConnection, book: InvoiceBook, touches: Tou
         )
         for row in rows:
             book.known_note(note_from_row(row))
-    if touches.payment_ids:
+    # Payments held and settled by this batch are retries of one recorded already, maybe.
+    payment_ids = touches.payment_ids | set(book.held_payments)
+    if payment_ids:
         rows = await conn.execute(
             select(payments.c.payment_id, payments.c.invoice_id).where(
-                any_of(payments.c.payment_id, sorted(touches.payment_ids))
+                any_of(payments.c.payment_id, sorted(payment_ids))
             )
         )
         for row in rows:

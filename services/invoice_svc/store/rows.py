@@ -149,6 +149,9 @@ def row_from_order(order: Order) -> dict[str, Any]:
         "customer_details": details_to_json(order.customer_details),
         "customer_po": order.customer_po,
         "erp_order_number": order.erp_order_number,
+        "base_currency": order.base_currency,
+        "exchange_rate": order.exchange_rate,
+        "rate_date": order.rate_date,
     }
 
 
@@ -193,6 +196,9 @@ def order_from_row(row: Row[Any]) -> Order:
         customer_details=details_from_json(row.customer_details),
         customer_po=row.customer_po,
         erp_order_number=row.erp_order_number,
+        base_currency=row.base_currency,
+        exchange_rate=row.exchange_rate,
+        rate_date=row.rate_date,
     )
 
 
@@ -231,6 +237,8 @@ def row_from_invoice(invoice: Invoice) -> dict[str, Any]:
         "cancel_reason": invoice.cancel_reason,
         "created_at": invoice.created_at,
         "updated_at": invoice.updated_at,
+        "overdue_on": invoice.overdue_on,
+        "dunning_level": invoice.dunning_level,
     }
 
 
@@ -269,6 +277,8 @@ def invoice_from_row(row: Row[Any]) -> Invoice:
             (UUID(d), n, Decimal(r), Decimal(net), Decimal(t))
             for d, n, r, net, t in (row.deductions or [])
         ),
+        overdue_on=row.overdue_on,
+        dunning_level=row.dunning_level,
     )
 
 
@@ -340,6 +350,7 @@ def row_from_claim(claim: ExternalClaim) -> dict[str, Any]:
         "due_date": claim.due_date,
         "command_event_id": claim.command_event_id,
         "received_at": claim.received_at,
+        "alerted_at": claim.alerted_at,
         "lines": None
         if claim.lines is None
         else [
@@ -363,6 +374,7 @@ def claim_from_row(row: Row[Any]) -> ExternalClaim:
         due_date=row.due_date,
         command_event_id=row.command_event_id,
         received_at=row.received_at,
+        alerted_at=row.alerted_at,
         lines=None
         if row.lines is None
         else tuple(

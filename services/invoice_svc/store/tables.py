@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Index,
+    Integer,
     MetaData,
     Numeric,
     PrimaryKeyConstraint,
@@ -20,8 +21,9 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     func,
+    text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from shared.counters import counter_table
 from shared.db import runtime_tables
@@ -67,6 +69,10 @@ orders = Table(
     Column("customer_po", Text),
     # The ERP's own number (order.acknowledged): ERP invoices and payments may name it.
     Column("erp_order_number", Text),
+    # The base currency and the rate of the quote's day (null: confirmed before orders had it).
+    Column("base_currency", Text),
+    Column("exchange_rate", Numeric),
+    Column("rate_date", Date),
     Index("ix_orders_order_number", "order_number"),
     Index("ix_orders_erp_order_number", "erp_order_number"),
 )
@@ -105,8 +111,13 @@ invoices = Table(
     Column("credited_lines", JSONB, nullable=False, server_default="{}"),
     Column("credited_rates", JSONB, nullable=False, server_default="{}"),
     Column("deductions", JSONB, nullable=False, server_default="[]"),
+    # Dunning: when a tick announced it overdue, and the highest reminder level sent.
+    Column("overdue_on", Date),
+    Column("dunning_level", Integer, nullable=False, server_default="0"),
     Index("ix_invoices_order_id", "order_id"),
     Index("ix_invoices_account_id", "account_id"),
+    # What a tick looks for: invoices still asking for money, by due date.
+    Index("ix_invoices_open_due_date", "due_date", postgresql_where=text("balance_due > 0")),
 )
 
 # A payment id is recorded once per invoice it settles (several, when one payment was spread
@@ -219,12 +230,43 @@ pending_external_invoices = Table(
     Column("due_date", Date, nullable=False),
     Column("command_event_id", Uuid, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
+    # When a tick raised the stale hand-off alert about it (once); null: not yet.
+    Column("alerted_at", DateTime(timezone=True)),
     Column("lines", JSONB),  # null: the whole unbilled order
     Column("order_number", Text),
     Column("erp_order_number", Text),
     Index("ix_pending_external_invoices_order_id", "order_id"),
     Index("ix_pending_external_invoices_order_number", "order_number"),
     Index("ix_pending_external_invoices_erp_order_number", "erp_order_number"),
+)
+
+# A payment naming an order or ERP invoices not known yet (domain.decisions.remittances): held
+# under the names it gave (salesflow's order number, the ERP's, the ERP invoice ids) until they
+# are known, then recorded or refused in that transaction. One row per payment id.
+held_payments = Table(
+    "held_payments",
+    metadata,
+    Column("payment_id", Text, primary_key=True),
+    Column("deal_id", Text, nullable=False),
+    Column("amount", Numeric, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("paid_at", DateTime(timezone=True), nullable=False),
+    Column("method", Text),
+    Column("order_number", Text),
+    Column("erp_order_number", Text),
+    # [[invoice id or null, ERP invoice id or null, amount], ...]; [] when it names an order
+    Column("allocations", JSONB, nullable=False, server_default="[]"),
+    # The ERP invoice ids among them, for the lookup by what was just posted (GIN, overlap).
+    Column("external_invoice_ids", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("command_event_id", Uuid, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Index("ix_held_payments_order_number", "order_number"),
+    Index("ix_held_payments_erp_order_number", "erp_order_number"),
+    Index(
+        "ix_held_payments_external_invoice_ids",
+        "external_invoice_ids",
+        postgresql_using="gin",
+    ),
 )
 
 # An order.cancelled read before its order.confirmed: the two travel on different topics, so a

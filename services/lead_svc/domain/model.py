@@ -189,6 +189,10 @@ class QualificationPolicy:
 
 # --- master data ----------------------------------------------------------------------------
 
+# Names on the wire are at most 200 characters (contracts' ShortText); a person's own account is
+# named after them, and first and last name may each be that long.
+NAME_LIMIT: Final = 200
+
 
 class Authority(StrEnum):
     """The system a master-data command comes from."""
@@ -248,6 +252,9 @@ class Account:
     version: int = 1
     personal: bool = False
     """A person's own account (a lead without a company): never matched by name."""
+    set_by: Mapping[str, Authority] = field(default_factory=dict)
+    """Which system set each field last: a field is kept from the other system only when its
+    owner set it (FIELD_OWNERS)."""
 
     @property
     def display_name(self) -> str:
@@ -272,7 +279,10 @@ class Contact:
 
 @dataclass(frozen=True, slots=True)
 class Directory:
-    """What qualification may link to: accounts by normalised company name, contacts by email."""
+    """What qualification may link to: accounts by normalised company name, contacts by email,
+    and both by the id qualification would mint (the record may carry another name since)."""
 
     accounts: dict[str, Account] = field(default_factory=dict)
     contacts: dict[str, Contact] = field(default_factory=dict)
+    accounts_by_id: dict[UUID, Account] = field(default_factory=dict)
+    contacts_by_id: dict[UUID, Contact] = field(default_factory=dict)

@@ -28,7 +28,8 @@ class Touches:
 
     lead_ids: frozenset[str] = frozenset()
     captured_profiles: Mapping[UUID, Profile] = field(default_factory=dict)
-    lead_changes: Mapping[str, ProfileChanges] = field(default_factory=dict)
+    lead_changes: Mapping[str, tuple[ProfileChanges, ...]] = field(default_factory=dict)
+    captured_leads: Mapping[str, Profile] = field(default_factory=dict)
     account_ids: frozenset[UUID] = frozenset()
     erp_numbers: frozenset[str] = frozenset()
     contact_ids: frozenset[UUID] = frozenset()
@@ -46,8 +47,6 @@ class LeadBook:
     # for the load, reused by the handler (folding a profile's keys is not free).
     captured_profiles: dict[UUID, Profile] = field(default_factory=dict)
 
-    accounts: dict[UUID, Account] = field(default_factory=dict)
-    contacts: dict[UUID, Contact] = field(default_factory=dict)
     # Created by qualification: inserted unless a worker that met the same company first did
     # (deterministic ids). Changed by a command (the row is locked): written as they are.
     new_accounts: dict[UUID, Account] = field(default_factory=dict)
@@ -68,9 +67,9 @@ class LeadBook:
     def __post_init__(self) -> None:
         for lead in self.leads.values():
             self._index(lead)
-        for account in [*self.accounts.values(), *self.directory.accounts.values()]:
+        for account in list(self.directory.accounts.values()):
             self.keep_account(account)
-        for contact in [*self.contacts.values(), *self.directory.contacts.values()]:
+        for contact in list(self.directory.contacts.values()):
             self.keep_contact(contact)
 
     # --- leads ------------------------------------------------------------------------------
@@ -120,6 +119,15 @@ class LeadBook:
         self._indexed[lead.lead_id] = (lead.profile, email, name)
 
     # --- accounts and contacts --------------------------------------------------------------
+
+    @property
+    def accounts(self) -> dict[UUID, Account]:
+        """Every account the batch knows, by id (the directory's own index)."""
+        return self.directory.accounts_by_id
+
+    @property
+    def contacts(self) -> dict[UUID, Contact]:
+        return self.directory.contacts_by_id
 
     def account(self, account_id: UUID) -> Account | None:
         return self.accounts.get(account_id)

@@ -19,6 +19,7 @@ from services.lead_svc.domain import (
     Account,
     AccountData,
     Address,
+    Authority,
     Contact,
     Interest,
     Lead,
@@ -26,7 +27,9 @@ from services.lead_svc.domain import (
     Lineage,
     Person,
     Profile,
+    account_id_for_company,
     amend,
+    contact_id_for,
 )
 from services.lead_svc.store.book import LeadBook, Touches
 from services.lead_svc.store.tables import accounts, contacts, leads
@@ -47,6 +50,7 @@ _DIRECTORY = union_all(
         or_(
             any_param(accounts.c.name_key, "companies"),
             any_param(accounts.c.erp_customer_number, "numbers"),
+            any_param(accounts.c.account_id, "minted"),
         )
     ),
     select(literal("contact"), contacts.c.created_at, func.to_jsonb(contacts.table_valued())).where(
@@ -68,11 +72,7 @@ class LeadStore:
             # Locked: two members briefly owning one partition during a rebalance serialise here.
             for row in await conn.execute(_LEADS_BY_ID, {"ids": ids}):
                 book.keep(_lead_from_row(row), replace=True)
-        updated = [
-            amend(book.leads[lead_id].profile, changes)[0]
-            for lead_id, changes in touches.lead_changes.items()
-            if lead_id in book.leads
-        ]
+        updated = _updated_profiles(book, touches)
         all_profiles = [
             *touches.captured_profiles.values(),
             *(lead.profile for lead in book.leads.values()),
@@ -90,11 +90,15 @@ class LeadStore:
                 book.keep_account(account_from_row(dict(row._mapping)))
         numbers = sorted(touches.erp_numbers)
         if companies or emails or numbers or touches.contact_ids:
+            # Also the ids qualification would mint for these names and emails: the record
+            # minted for a name earlier may carry another name (or address) since.
+            minted_contacts = {contact_id_for(email, None) for email in emails}
             params = {
                 "companies": companies,
                 "numbers": numbers,
+                "minted": sorted(account_id_for_company(key) for key in companies),
                 "emails": emails,
-                "contact_ids": sorted(touches.contact_ids),
+                "contact_ids": sorted(set(touches.contact_ids) | minted_contacts),
             }
             for kind, _, record in await conn.execute(_DIRECTORY, params):
                 if kind == "account":
@@ -134,6 +138,21 @@ class LeadStore:
         )
 
 
+def _updated_profiles(book: LeadBook, touches: Touches) -> list[Profile]:
+    """Each update of the batch applied in turn to the stored (or just captured) profile: the
+    duplicates and contacts every intermediate profile may meet are loaded too."""
+    updated = []
+    for lead_id, changes in touches.lead_changes.items():
+        known = book.leads.get(lead_id)
+        profile = known.profile if known else touches.captured_leads.get(lead_id)
+        if profile is None:
+            continue
+        for change in changes:
+            profile = amend(profile, change)[0]
+            updated.append(profile)
+    return updated
+
+
 def _row_from_account(account: Account) -> dict[str, Any]:
     d = account.data
     return {
@@ -149,6 +168,7 @@ def _row_from_account(account: Account) -> dict[str, Any]:
         "default_currency": d.default_currency,
         "payment_terms": d.payment_terms,
         "version": account.version,
+        "set_by": {name: authority.value for name, authority in account.set_by.items()},
     }
 
 
@@ -173,6 +193,7 @@ def account_from_row(row: Mapping[str, Any]) -> Account:
         ),
         version=row["version"],
         personal=personal,
+        set_by={name: Authority(value) for name, value in (row["set_by"] or {}).items()},
     )
 
 

@@ -63,6 +63,8 @@ accounts = Table(
     Column("default_currency", Text),
     Column("payment_terms", Text),
     Column("version", Integer, nullable=False, server_default="1"),
+    # Which system (crm, erp) set each field last: {"tax_id": "erp", ...}.
+    Column("set_by", JSONB, nullable=False, server_default="{}"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_accounts_name_key", "name_key"),
     # One ERP customer is one account.

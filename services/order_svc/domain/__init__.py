@@ -35,12 +35,14 @@ from services.order_svc.domain.erp import (
     refuse,
     resubmit,
 )
+from services.order_svc.domain.handoffs import unacknowledged, waited_hours
 from services.order_svc.domain.model import (
     ACCEPTED,
     CANCEL,
     RECORD_FULFILMENT,
     AcceptedQuote,
     Acknowledged,
+    BaseRate,
     Billed,
     BillingPolicy,
     BillingStatus,
@@ -83,6 +85,7 @@ __all__ = [
     "AcceptedQuote",
     "Acknowledged",
     "Address",
+    "BaseRate",
     "Billed",
     "BillingPolicy",
     "BillingStatus",
@@ -125,4 +128,6 @@ __all__ = [
     "record_invoice",
     "refuse",
     "resubmit",
+    "unacknowledged",
+    "waited_hours",
 ]

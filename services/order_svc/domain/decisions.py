@@ -129,6 +129,7 @@ def place_order(
         customer_details=accepted.customer_details,
         requested_delivery_date=accepted.requested_delivery_date,
         shipping_method=accepted.shipping_method,
+        base=accepted.base,
     )
     return Confirmed(order)
 

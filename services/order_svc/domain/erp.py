@@ -100,7 +100,9 @@ def refuse(
     """The ERP could not book the order: RefusedByErp, with its reason, until resubmitted.
 
     Refused (answered with order.rejected) for an order that cannot be in that position: a
-    cancelled one, one the ERP acknowledged already, one that shipped. The same refusal again
+    cancelled one, one the ERP acknowledged already, one that shipped, one invoiced already
+    (`already_invoiced`: its customer holds an invoice, which a refusal would leave open; the
+    ERP cancels the order instead, and the cancellation credits it). The same refusal again
     changes nothing; another one replaces it (the ERP looked again).
     """
     found = _found(REFUSE, order, order_ref, deal_id)
@@ -126,6 +128,16 @@ def refuse(
         )
     if order.erp_refusal == refusal:
         return Ignored("refused_already", f"order {order.order_number}: {refusal.reason_code}")
+    # After the retry check: a refusal resent once an invoice arrived is still a no-op.
+    if order.invoices:
+        numbers = [invoice.invoice_number for invoice in order.invoices]
+        return Refusal(
+            REFUSE,
+            "already_invoiced",
+            f"invoices {numbers} were posted for the order: cancel it instead (order.cancel), "
+            "which credits them",
+            subject,
+        )
     refused = replace(order, erp_refusal=refusal, updated_at=now).settled()
     return RefusedByErp(refused, refusal)
 

@@ -140,6 +140,16 @@ class AcceptedQuote:
     customer_details: CustomerDetails | None = None
     requested_delivery_date: date | None = None
     shipping_method: str | None = None
+    base: BaseRate | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BaseRate:
+    """The base currency and the rate of the quote's day to it, kept for the order's documents."""
+
+    base_currency: str
+    exchange_rate: Decimal
+    rate_date: date
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +231,10 @@ class Order:
     # The ERP's own number once it booked the order; its refusal while one is pending.
     erp_order_number: str | None = None
     erp_refusal: ErpRefusal | None = None
+    # When a tick raised the alert that the ERP had not acknowledged it in time (once).
+    ack_alerted_at: datetime | None = None
+    # From the quote: the base currency and the rate its totals are converted at.
+    base: BaseRate | None = None
 
     @property
     def completeness(self) -> Completeness | None:
@@ -406,6 +420,10 @@ class Numbering:
 
 @dataclass(frozen=True, slots=True)
 class OrderPolicy:
-    """What order_svc's handlers are configured with (`OrderSettings.policy()`): the numbering."""
+    """What order_svc's handlers are configured with (`OrderSettings.policy()`): the numbering,
+    and when an unacknowledged order is stale."""
 
     numbering: Numbering = field(default_factory=Numbering)
+    # Hours a confirmed order may wait for the ERP's acknowledgement before a tick raises an
+    # alert; 0: never (deployments whose ERP does not acknowledge orders).
+    ack_alert_hours: int = 0

@@ -6,6 +6,7 @@ Handlers decide against it; unit tests use it as the fake store.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from uuid import UUID
 
 from services.order_svc.domain import Order, OrderCounter, order_id_for
@@ -24,6 +25,8 @@ class Touches:
     order_numbers: frozenset[str] = frozenset()
     erp_order_numbers: frozenset[str] = frozenset()
     counter_year: int | None = None
+    # A tick: the orders confirmed before this, still waiting for the ERP, not alerted about.
+    unacknowledged_before: datetime | None = None
 
 
 @dataclass

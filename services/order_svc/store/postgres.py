@@ -11,13 +11,14 @@ from types import MappingProxyType
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.money import DocumentTotals, LineAmounts
 from services.order_svc.domain import (
     Address,
+    BaseRate,
     BillingPolicy,
     BillingTerms,
     Contact,
@@ -46,7 +47,7 @@ class OrderStore:
         An invoice.paid names only its deal (the key) and its invoice, so its order is found among
         the deal's orders; `ix_orders_deal_id` serves that lookup. ERP commands may name an order
         by number, and an acknowledgement's ERP number is checked against other orders: the
-        UNIQUE order_number and `ix_orders_erp_order_number` serve those.
+        UNIQUE order_number and `uq_orders_erp_order_number` serve those.
         """
         book = OrderBook()
         if touches.counter_year is not None:
@@ -70,6 +71,16 @@ class OrderStore:
         if touches.erp_order_numbers:
             erp_numbers = sorted(touches.erp_order_numbers)
             conditions.append(any_of(orders.c.erp_order_number, erp_numbers))
+        if touches.unacknowledged_before is not None:
+            c = orders.c
+            conditions.append(
+                and_(
+                    c.state == OrderState.SUBMITTED.value,
+                    c.erp_order_number.is_(None),
+                    c.ack_alerted_at.is_(None),
+                    c.confirmed_at < touches.unacknowledged_before,
+                )
+            )
         if conditions:
             rows = await conn.execute(
                 select(orders).where(or_(*conditions)).order_by(orders.c.order_id).with_for_update()
@@ -142,6 +153,10 @@ def row_from_order(order: Order) -> dict[str, Any]:
         "erp_order_number": order.erp_order_number,
         "erp_refusal_code": order.erp_refusal.reason_code if order.erp_refusal else None,
         "erp_refusal_detail": order.erp_refusal.detail if order.erp_refusal else None,
+        "ack_alerted_at": order.ack_alerted_at,
+        "base_currency": order.base.base_currency if order.base else None,
+        "exchange_rate": order.base.exchange_rate if order.base else None,
+        "rate_date": order.base.rate_date if order.base else None,
     }
 
 
@@ -198,6 +213,10 @@ def order_from_row(row: Row[Any] | Any) -> Order:
         erp_refusal=None
         if row.erp_refusal_code is None
         else ErpRefusal(row.erp_refusal_code, row.erp_refusal_detail or ""),
+        ack_alerted_at=row.ack_alerted_at,
+        base=None
+        if row.base_currency is None
+        else BaseRate(row.base_currency, row.exchange_rate, row.rate_date),
     )
 
 

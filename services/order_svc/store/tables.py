@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Date, DateTime, Index, Integer, MetaData, Numeric, Table, Text, Uuid
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    Table,
+    Text,
+    Uuid,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 
 from shared.counters import counter_table
@@ -67,8 +79,21 @@ orders = Table(
     Column("erp_order_number", Text),
     Column("erp_refusal_code", Text),
     Column("erp_refusal_detail", Text),
+    # When a tick raised the alert that the ERP had not acknowledged it in time (once).
+    Column("ack_alerted_at", DateTime(timezone=True)),
+    # From the quote: the base currency and the rate of its day (null: before orders had it).
+    Column("base_currency", Text),
+    Column("exchange_rate", Numeric),
+    Column("rate_date", Date),
     Index("ix_orders_deal_id", "deal_id"),
-    Index("ix_orders_erp_order_number", "erp_order_number"),
+    # One order per ERP number: the second line of defence behind `erp_number_in_use`, which
+    # a new number cannot lock (two acknowledgements on two partitions; migration 0005).
+    Index(
+        "uq_orders_erp_order_number",
+        "erp_order_number",
+        unique=True,
+        postgresql_where=text("erp_order_number IS NOT NULL"),
+    ),
 )
 
 # Gap-free order numbers: see shared.counters.

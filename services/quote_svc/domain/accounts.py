@@ -6,10 +6,13 @@ CRM and the ERP, contracts/accounts.py); quote_svc only reads it, from two sourc
 - `account.updated`, the full record after each change, with a version that grows with every
   change: the newest version wins, an older or equal one changes nothing (a redelivery, or a
   replay of the compacted topic);
-- the account details a qualified lead carries. They have no version, so they are kept as
-  version 0 (`FROM_LEAD`): they fill in an account no `account.updated` was read for yet, and
-  never replace a versioned record. The `account.updated` of the same change, on its own topic,
-  may be read before or after the lead; either way the versioned record wins once read.
+- the account details a qualified lead carries, with their version (`account_version`, the
+  version of account.updated they are): compared like any other version, so details newer than
+  the copy held (an account.updated partition lagging behind the lead) replace it, and older
+  ones change nothing. A lead from a producer that gives no version is kept as version 0
+  (`FROM_LEAD`): it fills in an account no `account.updated` was read for yet, and never
+  replaces a versioned record. The `account.updated` of the same change, on its own topic, may
+  be read before or after the lead; either way the newest version wins.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from dataclasses import dataclass, replace
 from datetime import date
 from uuid import UUID
 
-# The version given to the account details a qualified lead carries (account.updated starts at 1).
+# The version given to the account details a qualified lead carries without one (account.updated
+# starts at 1).
 FROM_LEAD = 0
 
 
@@ -80,8 +84,9 @@ class DeliveryTerms:
 def newer_account(known: Account | None, incoming: Account) -> Account | None:
     """The record to keep when `incoming` is read, or None when it changes nothing.
 
-    Versioned records (account.updated) replace older ones; a lead's unversioned details fill
-    in only an account known from leads alone (the latest lead then wins).
+    Versioned records (account.updated, or a lead's details with their version) replace older
+    ones; a lead's unversioned details fill in only an account known from unversioned leads
+    alone (the latest lead then wins).
     """
     if known is None:
         return incoming

@@ -1,4 +1,4 @@
-"""quote_svc's decisions: price, open, draft, activate, revise, accept, reject, expire.
+"""quote_svc's decisions: open, draft, activate, revise, accept, reject (pricing: `pricing`).
 
 Pure: standard library and `contracts.money` only; time, quote numbers and the price list are
 passed in. Decisions return the changed aggregates plus what happened (`model.Opened`, ...), or
@@ -15,146 +15,51 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from contracts.money import AmountOutOfRange, InvalidLine
+from contracts.money import (
+    InvalidLine,
+    convert,
+)
 from services.quote_svc.domain.accounts import Account, DeliveryTerms, customer_snapshot
+from services.quote_svc.domain.currencies import Rates
 from services.quote_svc.domain.model import (
-    DEFAULT_UNIT,
     PROBABILITY_OPEN,
     Accepted,
     AlreadyOpen,
     BillingTerms,
     Catalog,
     CloseStatus,
+    DocumentDiscount,
     Expired,
     LineRequest,
     Opened,
     Opportunity,
     OpportunityState,
-    PriceItem,
     Qualification,
     Quote,
-    QuoteLine,
     QuotePolicy,
     QuoteState,
     Refusal,
     Rejected,
     RejectReason,
     Revised,
+    Volumes,
+    next_revision_id,
     quote_id_for,
-    totals_of,
+)
+from services.quote_svc.domain.pricing import (
+    price_document,
+    price_one,
+    priceable,
+    quote_currency,
 )
 
+QUALIFIED = "lead.qualified"
 REVISE = "quote.revise"
 ACCEPT = "quote.accept"
 REJECT = "quote.reject"
-
-
-def usable_item(catalog: Catalog, sku: str | None, currency: str | None = None) -> PriceItem | None:
-    """The catalog item a line may be priced from: known, active and (if given) in `currency`.
-
-    A withdrawn item counts as unknown: the product master says it can no longer be quoted.
-    """
-    item = catalog.get(sku) if sku is not None else None
-    if item is None or not item.active:
-        return None
-    if currency is not None and item.currency != currency:
-        return None
-    return item
-
-
-def quote_currency(requests: Iterable[LineRequest], catalog: Catalog, fallback: str) -> str:
-    """A quote has ONE currency: that of the price list, read off its first usable item.
-
-    When no requested sku is on the list, the lead's currency is the best guess left.
-    """
-    for request in requests:
-        item = usable_item(catalog, request.sku)
-        if item is not None:
-            return item.currency
-    return fallback
-
-
-def price_lines(
-    requests: Sequence[LineRequest],
-    catalog: Catalog,
-    currency: str,
-    default_tax_rate: Decimal,
-) -> tuple[QuoteLine, ...]:
-    """Lines numbered from 1. Raises `money.InvalidLine` for a line that cannot be priced
-    (a discount above the line's base amount; an amount, or the quote's total, beyond what
-    the contracts can carry), so that no quote carries such a line."""
-    lines = tuple(
-        _price_one(no, request, catalog, currency, default_tax_rate)
-        for no, request in enumerate(requests, start=1)
-    )
-    for line in lines:
-        line.amounts(currency)
-    totals_of(lines, currency)
-    return lines
-
-
-def _priceable(lines: tuple[QuoteLine, ...], currency: str) -> tuple[QuoteLine, ...]:
-    """The lines of a qualified lead's interests as far as they can carry a price: a line whose
-    amount, or a quote whose total, would go beyond what the contracts carry (a billion units of
-    a dear product) is left without a price for a person to settle, as an unknown product is.
-    The lead is already qualified: its interests are never refused here."""
-    kept = []
-    for line in lines:
-        try:
-            line.amounts(currency)
-            kept.append(line)
-        except AmountOutOfRange:
-            kept.append(replace(line, unit_price=None))
-    try:
-        totals_of(kept, currency)
-    except AmountOutOfRange:
-        return tuple(replace(line, unit_price=None) for line in kept)
-    return tuple(kept)
-
-
-def _price_one(
-    line_no: int,
-    request: LineRequest,
-    catalog: Catalog,
-    currency: str,
-    default_tax_rate: Decimal,
-) -> QuoteLine:
-    item = usable_item(catalog, request.sku, currency)
-    if item is not None:
-        # A catalog product; a price given by hand overrides the list (a negotiated price).
-        return QuoteLine(
-            line_no=line_no,
-            sku=request.sku,
-            description=request.description or item.description,
-            write_in=False,
-            quantity=request.quantity,
-            unit=item.unit,
-            unit_price=request.unit_price if request.unit_price is not None else item.unit_price,
-            discount_amount=request.discount_amount,
-            tax_rate=request.tax_rate if request.tax_rate is not None else item.tax_rate,
-        )
-    # Unknown, withdrawn or priced in another currency: a write-in. Its sku is kept (lineage
-    # to the interest it came from) but its price must come from a person.
-    known = catalog.get(request.sku) if request.sku is not None else None
-    return QuoteLine(
-        line_no=line_no,
-        sku=request.sku,
-        description=request.description
-        or (known.description if known else None)
-        or request.sku
-        or "write-in product",
-        write_in=True,
-        quantity=request.quantity,
-        unit=known.unit if known else DEFAULT_UNIT,
-        unit_price=request.unit_price,
-        discount_amount=request.discount_amount,
-        tax_rate=request.tax_rate
-        if request.tax_rate is not None
-        else (known.tax_rate if known else default_tax_rate),
-    )
 
 
 def open_opportunity(
@@ -167,7 +72,9 @@ def open_opportunity(
     now: datetime,
     of_lead: Opportunity | None = None,
     account: Account | None = None,
-) -> Opened | AlreadyOpen:
+    volumes: Volumes | None = None,
+    rates: Rates | None = None,
+) -> Opened | AlreadyOpen | Refusal:
     """Open the opportunity and draft revision 1 from the product interests.
 
     Idempotent by natural key: an opportunity that exists (`existing`, by its id) is left
@@ -177,10 +84,27 @@ def open_opportunity(
     known = existing if existing is not None else of_lead
     if known is not None:
         return AlreadyOpen(known.opportunity_id)
+    rates = rates or Rates()
+    price_list_id = policy.price_list_for(q.currency)
     currency = quote_currency(q.interests, catalog, q.currency)
-    lines = _priceable(
+    revenue = q.estimated_revenue
+    if revenue is not None and currency != q.currency:
+        # Never relabelled: the lead's budget is converted at the rate of the day, or the
+        # opportunity waits for that rate.
+        found = rates.of(q.currency, currency, now.date())
+        if found is None:
+            return Refusal(
+                QUALIFIED,
+                "no_exchange_rate",
+                f"the lead's amounts are in {q.currency} and price list {price_list_id} in "
+                f"{currency}: no {q.currency}->{currency} rate on or before "
+                f"{now.date().isoformat()}; the opportunity opens when the ERP publishes one",
+                q.lead_id,
+            )
+        revenue = convert(revenue, found.rate, currency)
+    lines = priceable(
         tuple(
-            _price_one(no, request, catalog, currency, policy.default_tax_rate)
+            price_one(no, request, catalog, currency, policy.default_tax_rate, volumes or {})
             for no, request in enumerate(q.interests, start=1)
         ),
         currency,
@@ -193,7 +117,7 @@ def open_opportunity(
         quote_number=quote_number,
         state=QuoteState.DRAFT,
         status_reason="in_progress",
-        price_list_id=policy.price_list_id,
+        price_list_id=price_list_id,
         currency=currency,
         lines=lines,
         created_at=now,
@@ -207,10 +131,8 @@ def open_opportunity(
         currency=currency,
         state=OpportunityState.OPEN,
         status_reason="in_progress",
-        estimated_revenue=q.estimated_revenue
-        if q.estimated_revenue is not None
-        else draft.totals().net_total,
-        revenue_given=q.estimated_revenue is not None,
+        estimated_revenue=revenue if revenue is not None else draft.totals().net_total,
+        revenue_given=revenue is not None,
         estimated_close_date=q.estimated_close_date
         or now.date() + timedelta(days=policy.validity_days),
         probability=PROBABILITY_OPEN,
@@ -223,9 +145,30 @@ def open_opportunity(
     )
     if policy.auto_activate and draft.fully_priced:
         customer = customer_snapshot(q.customer.account_id, q.customer.account_name, account)
-        draft = draft.activated(policy, now, customer)
-        opportunity = opportunity.proposed(draft, now)
+        rate = base_rate(draft.currency, policy, rates, now)
+        # Without the rate to the base currency it stays a Draft: activating it says why.
+        if rate is not None:
+            draft = draft.activated(policy, now, customer, rate)
+            opportunity = opportunity.proposed(draft, now)
     return Opened(opportunity, draft)
+
+
+def base_rate(
+    currency: str, policy: QuotePolicy, rates: Rates, now: datetime
+) -> tuple[Decimal, date] | None:
+    """The rate of the day from `currency` to the base currency, and its day."""
+    found = rates.of(currency, policy.base_currency, now.date())
+    return None if found is None else (found.rate, found.valid_on)
+
+
+def no_base_rate(command: str, currency: str, policy: QuotePolicy, quote_id: str) -> Refusal:
+    return Refusal(
+        command,
+        "no_exchange_rate",
+        f"no {currency}->{policy.base_currency} rate published: the quote cannot carry its "
+        "base-currency amounts",
+        quote_id,
+    )
 
 
 def revise(
@@ -240,22 +183,27 @@ def revise(
     policy: QuotePolicy,
     now: datetime,
     account: Account | None = None,
+    volumes: Volumes | None = None,
+    document: DocumentDiscount | None = None,
+    rates: Rates | None = None,
 ) -> Revised | Refusal:
     """Close the latest revision and create revision + 1 with `requests`, issued if priced.
 
     Allowed on a Draft or Active latest revision, and on one that Expired (renewing an offer
     the customer let lapse, rather than leaving the opportunity with nothing to accept).
     A line without a price is refused (`unpriced_line`): a person's edit should not close the
-    customer's Active quote in favour of one that cannot be issued. A revision is a person's
-    act, so it is issued at once; `auto_activate` concerns only the draft made from a lead.
-    Being issued, it takes a fresh snapshot of the customer details from `account`.
+    customer's Active quote in favour of one that cannot be issued. With `auto_activate` the
+    revision is issued at once and takes a fresh snapshot of the customer details from
+    `account`; without it, it is a Draft to activate (`quote.activate`), as in D365.
+    Revisions count per quote (its number): an opportunity may have several.
     """
     command = REVISE
     found = _guard(command, quote, quote_id, deal_id, opportunity)
     if isinstance(found, Refusal):
         return found
     quote, opportunity = found
-    latest = max((r.revision for r in revisions), default=quote.revision)
+    family = [r for r in revisions if r.quote_number == quote.quote_number]
+    latest = max((r.revision for r in family), default=quote.revision)
     if quote.revision != latest:
         return Refusal(
             command, "not_latest_revision", f"revision {latest} supersedes this one", quote_id
@@ -264,7 +212,9 @@ def revise(
     if not (quote.is_open or renewable) or opportunity.state is not OpportunityState.OPEN:
         return Refusal(command, "not_open", f"the quote is {quote.status_reason}", quote_id)
     try:
-        lines = price_lines(requests, catalog, quote.currency, policy.default_tax_rate)
+        lines, recorded = price_document(
+            requests, catalog, quote.currency, policy.default_tax_rate, volumes, document
+        )
     except InvalidLine as error:
         return Refusal(command, "invalid_line", str(error), quote_id)
     unpriced = [line.line_no for line in lines if not line.priced]
@@ -278,7 +228,7 @@ def revise(
         )
     new = replace(
         quote,
-        quote_id=quote_id_for(quote.opportunity_id, quote.revision + 1),
+        quote_id=next_revision_id(quote),
         revision=quote.revision + 1,
         state=QuoteState.DRAFT,
         status_reason="in_progress",
@@ -289,16 +239,27 @@ def revise(
         valid_from=None,
         valid_until=None,
         customer_details=None,
+        quote_discount_rate=recorded["quote_discount_rate"],
+        quote_discount_amount=recorded["quote_discount_amount"],
     )
-    customer = opportunity.customer
-    new = new.activated(
-        policy, now, customer_snapshot(customer.account_id, customer.account_name, account)
-    )
+    if policy.auto_activate:
+        rate = base_rate(new.currency, policy, rates or Rates(), now)
+        if rate is None:
+            return no_base_rate(command, new.currency, policy, quote_id)
+        customer = opportunity.customer
+        new = new.activated(
+            policy,
+            now,
+            customer_snapshot(customer.account_id, customer.account_name, account),
+            rate,
+        )
     previous = quote
     if quote.is_open:
         previous = quote.closed_as(CloseStatus.REVISED, now)
     return Revised(
-        opportunity=opportunity.proposed(new, now),
+        opportunity=opportunity.proposed(new, now)
+        if new.state is QuoteState.ACTIVE
+        else opportunity,
         previous=previous,
         quote=new,
         announce_previous=quote.state is QuoteState.ACTIVE,
@@ -317,6 +278,7 @@ def accept(
     now: datetime,
     delivery: DeliveryTerms | None = None,
     account: Account | None = None,
+    revisions: Iterable[Quote] = (),
 ) -> Accepted | Expired | Refusal:
     """Win the Active quote and the opportunity, while the quote is valid; else refuse.
 
@@ -365,6 +327,8 @@ def accept(
         opportunity,
         state=OpportunityState.WON,
         status_reason="won",
+        forecast_category="won",
+        close_date=now.date(),
         actual_revenue=revenue,
         estimated_revenue=opportunity.estimated_revenue if opportunity.revenue_given else revenue,
         probability=100,
@@ -372,7 +336,12 @@ def accept(
         updated_at=now,
         closed_at=now,
     )
-    return Accepted(closed, won, terms, delivery)
+    others = tuple(
+        q.closed_as(CloseStatus.CANCELED, now)
+        for q in sorted(revisions, key=lambda q: q.quote_id)
+        if q.is_open and q.quote_id != won.quote_id
+    )
+    return Accepted(closed, won, terms, delivery, others)
 
 
 def reject(
@@ -384,20 +353,29 @@ def reject(
     reason: RejectReason,
     detail: str,
     now: datetime,
+    revisions: Iterable[Quote] = (),
 ) -> Rejected | Refusal:
-    """Close the open quote as Lost/Canceled; being the last open one, the opportunity is lost."""
+    """Close the Active quote as Lost/Canceled (D365 closes only an Active quote; a Draft is
+    revised or dropped with its opportunity). Being the last open quote of the opportunity, the
+    opportunity is lost with it; while another quote of it is open, it stays open."""
     command = REJECT
     found = _guard(command, quote, quote_id, deal_id, opportunity)
     if isinstance(found, Refusal):
         return found
     quote, opportunity = found
+    if quote.state is QuoteState.DRAFT:
+        return Refusal(command, "not_active", "a draft quote is not closed: revise it", quote_id)
     if not quote.is_open or opportunity.state is not OpportunityState.OPEN:
         return Refusal(command, "not_open", f"the quote is {quote.status_reason}", quote_id)
     closed = quote.closed_as(CloseStatus(reason.value), now)
+    if any(q.is_open and q.quote_id != quote.quote_id for q in revisions):
+        return Rejected(opportunity, closed, reason, detail, opportunity_closed=False)
     lost = replace(
         opportunity,
         state=OpportunityState.LOST,
         status_reason=reason.value,
+        forecast_category="lost",
+        close_date=now.date(),
         probability=0,
         pipeline_phase="close",
         updated_at=now,

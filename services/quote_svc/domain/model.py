@@ -82,6 +82,38 @@ Catalog = Mapping[str, PriceItem]
 
 
 @dataclass(frozen=True, slots=True)
+class VolumeList:
+    """The volume discount tiers of one item of one price list, as the ERP last published
+    them: (min quantity, discount rate), ascending."""
+
+    price_list_id: str
+    sku: str
+    tiers: tuple[tuple[Decimal, Decimal], ...]
+
+    def rate_for(self, quantity: Decimal) -> Decimal:
+        """The rate of the highest tier `quantity` reaches (0 below the first)."""
+        reached = [rate for minimum, rate in self.tiers if quantity >= minimum]
+        return reached[-1] if reached else Decimal(0)
+
+
+# The volume discount lists of ONE price list by sku.
+Volumes = Mapping[str, VolumeList]
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentDiscount:
+    """A quote-level discount: a rate of the lines' net sum and/or an amount (they add up),
+    allocated to the lines by `contracts.money.allocate`."""
+
+    rate: Decimal | None = None
+    amount: Decimal | None = None
+
+    @property
+    def given(self) -> bool:
+        return bool(self.rate) or bool(self.amount)
+
+
+@dataclass(frozen=True, slots=True)
 class LineRequest:
     """A line as asked for: a lead's product interest, or a line a person entered on revision."""
 
@@ -91,6 +123,7 @@ class LineRequest:
     unit_price: Decimal | None = None
     discount_amount: Decimal = Decimal(0)
     tax_rate: Decimal | None = None
+    discount_rate: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +137,13 @@ class QuoteLine:
     quantity: Decimal
     unit: str
     unit_price: Decimal | None
+    # The line's whole discount (its own, its volume tier's and its share of a quote-level
+    # discount), by the discount rule of `contracts.money`: what every document carries.
     discount_amount: Decimal
     tax_rate: Decimal
+    # How it was made (for people reading the quote): the line's own rate, its volume rate.
+    discount_rate: Decimal | None = None
+    volume_rate: Decimal | None = None
 
     @property
     def priced(self) -> bool:
@@ -161,7 +199,8 @@ class Qualification:
     source: str | None = None
     campaign_id: str | None = None
     notes: str | None = None
-    # The account's master data as the lead knew it at qualification (version FROM_LEAD).
+    # The account's master data as the lead knew it at qualification, at its version (FROM_LEAD
+    # when the lead gave none).
     account: Account | None = None
 
 
@@ -174,6 +213,17 @@ class QuotePolicy:
     payment_terms: str = "net_30"
     auto_activate: bool = True
     default_tax_rate: Decimal = Decimal(0)
+    # On expiry by a tick: False keeps the opportunity open (a person may revise the quote).
+    expiry_closes_opportunity: bool = False
+    # The company's base currency (documents carry their totals in it), and the price list of
+    # each other currency a lead may come in: (currency, price list id).
+    base_currency: str = "EUR"
+    currency_lists: tuple[tuple[str, str], ...] = ()
+
+    def price_list_for(self, currency: str) -> str:
+        """The price list a lead in `currency` is quoted from: its currency's, else the
+        default list (and the lead's amounts are converted)."""
+        return dict(self.currency_lists).get(currency, self.price_list_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +248,15 @@ class Opportunity:
     source: str | None = None
     campaign_id: str | None = None
     notes: str | None = None
+    # D365: pipeline, best_case, committed, omitted, won, lost.
+    forecast_category: str = "pipeline"
+    # Set when a person closes it: the day it closed, and who won instead (Lost).
+    close_date: date | None = None
+    competitor: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.state is OpportunityState.OPEN
 
     def proposed(self, quote: Quote, now: datetime) -> Opportunity:
         """A quote went out: the opportunity is in the propose phase, its revenue follows the
@@ -237,6 +296,13 @@ class Quote:
     # Taken when the revision is issued (`activated`); None while it is a draft, and on quotes
     # issued before quotes carried them.
     customer_details: CustomerDetails | None = None
+    # The quote-level discount asked for, and the amount it came to (in the lines' discounts).
+    quote_discount_rate: Decimal | None = None
+    quote_discount_amount: Decimal | None = None
+    # Taken on issue: the base currency, the rate of the day to it, and that day.
+    base_currency: str | None = None
+    exchange_rate: Decimal | None = None
+    rate_date: date | None = None
 
     @property
     def fully_priced(self) -> bool:
@@ -250,12 +316,24 @@ class Quote:
     def totals(self) -> DocumentTotals:
         return totals_of(self.lines, self.currency)
 
-    def activated(self, policy: QuotePolicy, now: datetime, customer: CustomerDetails) -> Quote:
+    def activated(
+        self,
+        policy: QuotePolicy,
+        now: datetime,
+        customer: CustomerDetails,
+        rate: tuple[Decimal, date] | None = None,
+    ) -> Quote:
         """Issued: valid from today for the policy's days, on the policy's payment terms, with
-        the customer details of this moment (a snapshot of the account)."""
+        the customer details of this moment (a snapshot of the account) and the rate of the
+        day to the base currency (`rate`: rate and its day; None only where the quote is in
+        the base currency)."""
         valid_from = now.date()
+        exchange_rate, rate_date = rate or (Decimal(1), valid_from)
         return replace(
             self,
+            base_currency=policy.base_currency,
+            exchange_rate=exchange_rate,
+            rate_date=rate_date,
             state=QuoteState.ACTIVE,
             status_reason="open",
             payment_terms=policy.payment_terms,
@@ -272,7 +350,17 @@ class Quote:
 
 
 def quote_id_for(opportunity_id: UUID, revision: int) -> UUID:
+    """The id of revision `revision` of the opportunity's first quote (the lead's)."""
     return uuid5(_ID_NAMESPACE, f"quote:{opportunity_id}:{revision}")
+
+
+def next_revision_id(quote: Quote) -> UUID:
+    """The id of the revision after `quote`: derived, so a replayed revision mints the same id.
+    The first quote keeps its historic derivation; another quote of the opportunity (created by
+    a person, its first id chosen by them) derives from the revision it supersedes."""
+    if quote.quote_id == quote_id_for(quote.opportunity_id, quote.revision):
+        return quote_id_for(quote.opportunity_id, quote.revision + 1)
+    return uuid5(_ID_NAMESPACE, f"quote:{quote.quote_id}:next")
 
 
 def format_quote_number(year: int, seq: int) -> str:
@@ -304,6 +392,8 @@ class AlreadyOpen:
 
 @dataclass(frozen=True, slots=True)
 class Revised:
+    """Revision + 1 of a quote: issued (Active), or a Draft when auto-activation is off."""
+
     opportunity: Opportunity
     previous: Quote
     quote: Quote
@@ -348,6 +438,8 @@ class Accepted:
     terms: BillingTerms
     # Likewise the delivery date and shipping method asked for (the ship-to is on the quote).
     delivery: DeliveryTerms = field(default_factory=DeliveryTerms)
+    # The opportunity's other open quotes, closed Canceled: a won deal offers nothing more.
+    others: tuple[Quote, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,10 +452,14 @@ class Expired:
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
+    """The Active quote closed Lost or Canceled; the opportunity Lost with it when no other
+    quote of it remains open (`opportunity_closed`)."""
+
     opportunity: Opportunity
     quote: Quote
     reason: RejectReason
     detail: str
+    opportunity_closed: bool = True
 
     @property
     def status(self) -> CloseStatus:

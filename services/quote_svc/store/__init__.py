@@ -7,7 +7,8 @@ in-memory `QuoteBook`, and `save` writes what changed with executemany statement
 """
 
 from services.quote_svc.store.book import QuoteBook, Touches
-from services.quote_svc.store.postgres import QuoteStore, line_from_json, line_to_json
+from services.quote_svc.store.postgres import QuoteStore
+from services.quote_svc.store.rows import line_from_json, line_to_json
 from services.quote_svc.store.tables import (
     SCHEMA,
     accounts,
@@ -18,6 +19,7 @@ from services.quote_svc.store.tables import (
     price_list_items,
     quote_counters,
     quotes,
+    volume_discounts,
 )
 
 __all__ = [
@@ -35,4 +37,5 @@ __all__ = [
     "price_list_items",
     "quote_counters",
     "quotes",
+    "volume_discounts",
 ]

@@ -6,43 +6,142 @@ translation between the aggregates and their rows (the lines as JSONB).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from decimal import Decimal
+from dataclasses import replace
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from contracts.envelope import decode, encode
+from contracts.leads import LeadQualified
 from services.quote_svc.domain import (
-    Contact,
-    Customer,
-    Opportunity,
-    OpportunityState,
-    PriceItem,
-    Quote,
-    QuoteLine,
+    ExchangeRate,
     QuoteState,
 )
 from services.quote_svc.store.book import QuoteBook, Touches
 from services.quote_svc.store.parties import (
     UPSERT_ACCOUNTS,
     account_from_row,
-    details_from_json,
-    details_to_json,
     row_from_account,
+)
+from services.quote_svc.store.rows import (
+    opportunity_from_row,
+    price_from_row,
+    quote_from_row,
+    row_from_opportunity,
+    row_from_price,
+    row_from_quote,
+    row_from_volume,
+    volume_from_row,
 )
 from services.quote_svc.store.tables import (
     accounts,
+    exchange_rates,
     opportunities,
     price_list_items,
     quote_counters,
     quotes,
+    volume_discounts,
+    waiting_qualifications,
 )
 from shared.counters import YearCounters
 from shared.db import any_of, insert_many, upsert_many
+from shared.messages import Incoming
 
 _COUNTERS = YearCounters(quote_counters)
+
+
+def _row_from_waiting(book: QuoteBook, lead_id: str) -> dict[str, Any]:
+    msg, (from_currency, to_currency), at = book.waiting[lead_id]
+    return {
+        "lead_id": lead_id,
+        "from_currency": from_currency,
+        "to_currency": to_currency,
+        "envelope": encode(msg.envelope).decode(),
+        "topic": msg.topic,
+        "received_at": at,
+    }
+
+
+def _waiting_from_row(
+    row: Row[Any],
+) -> tuple[Incoming[LeadQualified], tuple[str, str], datetime]:
+    envelope = decode(row.envelope.encode())
+    # Offsets are not kept: the held message is only ever the cause of what it opens.
+    msg: Incoming[LeadQualified] = Incoming(envelope, row.topic, -1, -1)
+    return msg, (row.from_currency, row.to_currency), row.received_at
+
+
+def _with_waiting(touches: Touches, leads: list[LeadQualified]) -> Touches:
+    """Touches widened by what the waiting qualifications need (their leads, prices, accounts)."""
+    if not leads:
+        return touches
+    return replace(
+        touches,
+        opportunity_ids=touches.opportunity_ids | {lead.opportunity_id for lead in leads},
+        lead_ids=touches.lead_ids | {lead.lead_id for lead in leads},
+        skus=touches.skus | {i.sku for lead in leads for i in lead.product_interests},
+        account_ids=touches.account_ids | {lead.account_id for lead in leads},
+    )
+
+
+async def _load_waiting(conn: AsyncConnection, book: QuoteBook, touches: Touches) -> Touches:
+    """The qualifications waiting for a rate of the batch's pairs, locked (one batch opens
+    each), and the touches widened by what they need."""
+    if not touches.waiting_pairs:
+        return touches
+    pairs = {(a, b) for a, b in touches.waiting_pairs} | {(b, a) for a, b in touches.waiting_pairs}
+    w = waiting_qualifications.c
+    rows = await conn.execute(
+        select(waiting_qualifications)
+        .where(or_(*(and_(w.from_currency == a, w.to_currency == b) for a, b in sorted(pairs))))
+        .order_by(w.lead_id)
+        .with_for_update()
+    )
+    waiting = [_waiting_from_row(row) for row in rows]
+    for msg, pair, at in waiting:
+        book.waiting[msg.payload.lead_id] = (msg, pair, at)
+    return _with_waiting(touches, [msg.payload for msg, _, _ in waiting])
+
+
+async def _load_rates(conn: AsyncConnection, book: QuoteBook, as_of: date) -> None:
+    # Unlocked facts, like the prices: the latest rate per pair up to the day.
+    r = exchange_rates.c
+    rows = await conn.execute(
+        select(exchange_rates)
+        .where(r.valid_on <= as_of)
+        .order_by(r.from_currency, r.to_currency, r.valid_on.desc())
+        .distinct(r.from_currency, r.to_currency)
+    )
+    for row in rows:
+        book.rates.add(ExchangeRate(row.from_currency, row.to_currency, row.valid_on, row.rate))
+
+
+async def _load_catalog(conn: AsyncConnection, book: QuoteBook, touches: Touches) -> None:
+    """Prices and volume discount lists of the skus the batch prices, from the lists it uses."""
+    lists = sorted({*touches.price_list_ids, *(q.price_list_id for q in book.quotes.values())})
+    wanted_skus = sorted(touches.skus)
+    if lists and wanted_skus:
+        rows = await conn.execute(
+            select(price_list_items).where(
+                any_of(price_list_items.c.price_list_id, lists),
+                any_of(price_list_items.c.sku, wanted_skus),
+            )
+        )
+        for row in rows:
+            item = price_from_row(row)
+            book.prices.setdefault(item.price_list_id, {})[item.sku] = item
+        rows = await conn.execute(
+            select(volume_discounts).where(
+                any_of(volume_discounts.c.price_list_id, lists),
+                any_of(volume_discounts.c.sku, wanted_skus),
+            )
+        )
+        for row in rows:
+            listed = volume_from_row(row)
+            book.volumes.setdefault(listed.price_list_id, {})[listed.sku] = listed
 
 
 class QuoteStore:
@@ -54,6 +153,7 @@ class QuoteStore:
 
     async def load(self, conn: AsyncConnection, touches: Touches) -> QuoteBook:
         book = QuoteBook()
+        touches = await _load_waiting(conn, book, touches)
         opp_ids = set(touches.opportunity_ids)
         wanted_quotes = sorted(touches.quote_ids)
         if wanted_quotes:
@@ -61,6 +161,15 @@ class QuoteStore:
             # quotes re-read under that lock.
             rows = await conn.execute(
                 select(quotes.c.opportunity_id).where(any_of(quotes.c.quote_id, wanted_quotes))
+            )
+            opp_ids.update(row.opportunity_id for row in rows)
+        if touches.expiring_as_of is not None:
+            # Unlocked, like the lookup above: the rule is decided again under the locks.
+            rows = await conn.execute(
+                select(quotes.c.opportunity_id).where(
+                    quotes.c.state == QuoteState.ACTIVE.value,
+                    quotes.c.valid_until < touches.expiring_as_of,
+                )
             )
             opp_ids.update(row.opportunity_id for row in rows)
         leads = sorted(touches.lead_ids)
@@ -89,18 +198,7 @@ class QuoteStore:
             )
             for row in rows:
                 book.add_stored_quote(quote_from_row(row))
-        lists = sorted({*touches.price_list_ids, *(q.price_list_id for q in book.quotes.values())})
-        wanted_skus = sorted(touches.skus)
-        if lists and wanted_skus:
-            rows = await conn.execute(
-                select(price_list_items).where(
-                    any_of(price_list_items.c.price_list_id, lists),
-                    any_of(price_list_items.c.sku, wanted_skus),
-                )
-            )
-            for row in rows:
-                item = price_from_row(row)
-                book.prices.setdefault(item.price_list_id, {})[item.sku] = item
+        await _load_catalog(conn, book, touches)
         wanted_accounts = sorted(
             {*touches.account_ids, *(o.customer.account_id for o in book.opportunities.values())}
         )
@@ -113,6 +211,8 @@ class QuoteStore:
             for row in rows:
                 account = account_from_row(row)
                 book.accounts[account.account_id] = account
+        if touches.rates_as_of is not None:
+            await _load_rates(conn, book, touches.rates_as_of)
         if touches.counter_year is not None:
             # Locked last, and only by batches that may open opportunities: the row lock
             # serialises quote numbering across workers until the batch commits.
@@ -126,6 +226,37 @@ class QuoteStore:
             [row_from_price(item) for item in book.changed_prices.values()],
             ["price_list_id", "sku"],
         )
+        await upsert_many(
+            conn,
+            volume_discounts,
+            [row_from_volume(v) for v in book.changed_volumes.values()],
+            ["price_list_id", "sku"],
+        )
+        await upsert_many(
+            conn,
+            exchange_rates,
+            [
+                {
+                    "from_currency": r.from_currency,
+                    "to_currency": r.to_currency,
+                    "valid_on": r.valid_on,
+                    "rate": r.rate,
+                }
+                for r in book.changed_rates
+            ],
+            ["from_currency", "to_currency", "valid_on"],
+        )
+        held = sorted(book.new_waiting - book.released_waiting)
+        await insert_many(
+            conn, waiting_qualifications, [_row_from_waiting(book, lead_id) for lead_id in held]
+        )
+        released = sorted(book.released_waiting - book.new_waiting)
+        if released:
+            await conn.execute(
+                delete(waiting_qualifications).where(
+                    any_of(waiting_qualifications.c.lead_id, released)
+                )
+            )
         if book.changed_accounts:
             await conn.execute(
                 UPSERT_ACCOUNTS,
@@ -168,189 +299,3 @@ class QuoteStore:
             quotes,
             [row_from_quote(q) for q in changed_quotes if q.quote_id not in book.stored_quotes],
         )
-
-
-def row_from_price(item: PriceItem) -> dict[str, Any]:
-    # updated_at is left to the column default, which the upsert's EXCLUDED row carries too.
-    return {
-        "price_list_id": item.price_list_id,
-        "sku": item.sku,
-        "description": item.description,
-        "unit_price": item.unit_price,
-        "currency": item.currency,
-        "tax_rate": item.tax_rate,
-        "unit": item.unit,
-        "active": item.active,
-    }
-
-
-def price_from_row(row: Row[Any]) -> PriceItem:
-    return PriceItem(
-        price_list_id=row.price_list_id,
-        sku=row.sku,
-        description=row.description,
-        unit_price=row.unit_price,
-        currency=row.currency,
-        tax_rate=row.tax_rate,
-        unit=row.unit,
-        active=row.active,
-    )
-
-
-def row_from_opportunity(o: Opportunity) -> dict[str, Any]:
-    c = o.customer
-    return {
-        "opportunity_id": o.opportunity_id,
-        "lead_id": o.lead_id,
-        "topic": o.topic,
-        "state": o.state.value,
-        "status_reason": o.status_reason,
-        "account_id": c.account_id,
-        "account_name": c.account_name,
-        "contact_id": c.contact_id,
-        "contact": {
-            "first_name": c.contact.first_name,
-            "last_name": c.contact.last_name,
-            "email": c.contact.email,
-            "phone": c.contact.phone,
-            "job_title": c.contact.job_title,
-        },
-        "currency": o.currency,
-        "estimated_revenue": o.estimated_revenue,
-        "revenue_given": o.revenue_given,
-        "estimated_close_date": o.estimated_close_date,
-        "probability": o.probability,
-        "pipeline_phase": o.pipeline_phase,
-        "actual_revenue": o.actual_revenue,
-        "opened_at": o.opened_at,
-        "updated_at": o.updated_at,
-        "closed_at": o.closed_at,
-        "lead_source": o.source,
-        "campaign_id": o.campaign_id,
-        "notes": o.notes,
-    }
-
-
-def opportunity_from_row(row: Row[Any]) -> Opportunity:
-    contact = row.contact
-    return Opportunity(
-        opportunity_id=row.opportunity_id,
-        lead_id=row.lead_id,
-        topic=row.topic,
-        customer=Customer(
-            account_id=row.account_id,
-            account_name=row.account_name,
-            contact_id=row.contact_id,
-            contact=Contact(
-                first_name=contact["first_name"],
-                last_name=contact["last_name"],
-                email=contact.get("email"),
-                phone=contact.get("phone"),
-                job_title=contact.get("job_title"),
-            ),
-        ),
-        currency=row.currency,
-        state=OpportunityState(row.state),
-        status_reason=row.status_reason,
-        estimated_revenue=row.estimated_revenue,
-        revenue_given=row.revenue_given,
-        estimated_close_date=row.estimated_close_date,
-        probability=row.probability,
-        pipeline_phase=row.pipeline_phase,
-        opened_at=row.opened_at,
-        updated_at=row.updated_at,
-        actual_revenue=row.actual_revenue,
-        closed_at=row.closed_at,
-        source=row.lead_source,
-        campaign_id=row.campaign_id,
-        notes=row.notes,
-    )
-
-
-def row_from_quote(q: Quote) -> dict[str, Any]:
-    t = q.totals()
-    return {
-        "quote_id": q.quote_id,
-        "opportunity_id": q.opportunity_id,
-        "lead_id": q.lead_id,
-        "revision": q.revision,
-        "quote_number": q.quote_number,
-        "state": q.state.value,
-        "status_reason": q.status_reason,
-        "price_list_id": q.price_list_id,
-        "currency": q.currency,
-        "lines": [line_to_json(line) for line in q.lines],
-        # Kept for reporting (SQL over quotes); the lines are the truth and are re-summed on load.
-        "totals": {
-            "subtotal": str(t.subtotal),
-            "discount_total": str(t.discount_total),
-            "net_total": str(t.net_total),
-            "tax_total": str(t.tax_total),
-            "grand_total": str(t.grand_total),
-            "fully_priced": q.fully_priced,
-        },
-        "payment_terms": q.payment_terms,
-        "valid_from": q.valid_from,
-        "valid_until": q.valid_until,
-        "customer_po": q.customer_po,
-        "accepted_by": q.accepted_by,
-        "accepted_at": q.accepted_at,
-        "created_at": q.created_at,
-        "updated_at": q.updated_at,
-        "closed_at": q.closed_at,
-        "customer_details": details_to_json(q.customer_details),
-    }
-
-
-def quote_from_row(row: Row[Any]) -> Quote:
-    return Quote(
-        quote_id=row.quote_id,
-        opportunity_id=row.opportunity_id,
-        lead_id=row.lead_id,
-        revision=row.revision,
-        quote_number=row.quote_number,
-        state=QuoteState(row.state),
-        status_reason=row.status_reason,
-        price_list_id=row.price_list_id,
-        currency=row.currency,
-        lines=tuple(line_from_json(d) for d in row.lines),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        payment_terms=row.payment_terms,
-        valid_from=row.valid_from,
-        valid_until=row.valid_until,
-        customer_po=row.customer_po,
-        accepted_by=row.accepted_by,
-        accepted_at=row.accepted_at,
-        closed_at=row.closed_at,
-        customer_details=details_from_json(row.customer_details),
-    )
-
-
-def line_to_json(line: QuoteLine) -> dict[str, Any]:
-    """Decimals as strings: JSON numbers would pass through floats."""
-    return {
-        "line_no": line.line_no,
-        "sku": line.sku,
-        "description": line.description,
-        "write_in": line.write_in,
-        "quantity": str(line.quantity),
-        "unit": line.unit,
-        "unit_price": None if line.unit_price is None else str(line.unit_price),
-        "discount_amount": str(line.discount_amount),
-        "tax_rate": str(line.tax_rate),
-    }
-
-
-def line_from_json(d: Mapping[str, Any]) -> QuoteLine:
-    return QuoteLine(
-        line_no=int(d["line_no"]),
-        sku=d.get("sku"),
-        description=d["description"],
-        write_in=bool(d["write_in"]),
-        quantity=Decimal(d["quantity"]),
-        unit=d["unit"],
-        unit_price=None if d.get("unit_price") is None else Decimal(d["unit_price"]),
-        discount_amount=Decimal(d["discount_amount"]),
-        tax_rate=Decimal(d["tax_rate"]),
-    )

@@ -56,6 +56,10 @@ opportunities = Table(
     Column("lead_source", Text),
     Column("campaign_id", Text),
     Column("notes", Text),
+    # What a person sets and records on closing (opportunity commands).
+    Column("forecast_category", Text, nullable=False, server_default="pipeline"),
+    Column("close_date", Date),
+    Column("competitor", Text),
 )
 
 quotes = Table(
@@ -90,14 +94,28 @@ quotes = Table(
     # (none_as_null: absent is SQL NULL, not JSON null, so that `IS NULL` finds it.)
     # revision was issued (null: a draft, or issued before quotes carried them).
     Column("customer_details", JSONB(none_as_null=True)),
-    UniqueConstraint("opportunity_id", "revision"),
+    # A quote-level discount: the rate asked, and the amount it came to (in the lines).
+    Column("quote_discount_rate", Numeric),
+    Column("quote_discount_amount", Numeric),
+    # Taken on issue: the base currency, the rate of the day to it, and that day.
+    Column("base_currency", Text),
+    Column("exchange_rate", Numeric),
+    Column("rate_date", Date),
     UniqueConstraint("quote_number", "revision"),
-    # At most one open (Draft or Active) revision per opportunity: what every decision assumes.
+    # An opportunity may have several quotes (each its own number); at most one open (Draft or
+    # Active) revision per quote: what every decision assumes.
     Index(
-        "uq_quotes_one_open_per_opportunity",
-        "opportunity_id",
+        "uq_quotes_one_open_per_quote_number",
+        "quote_number",
         unique=True,
         postgresql_where=text("state IN ('draft', 'active')"),
+    ),
+    Index("ix_quotes_opportunity_id", "opportunity_id"),
+    # What a tick looks for: the Active quotes past their validity.
+    Index(
+        "ix_quotes_active_valid_until",
+        "valid_until",
+        postgresql_where=text("state = 'active'"),
     ),
 )
 
@@ -113,6 +131,40 @@ price_list_items = Table(
     Column("unit", Text, nullable=False),
     Column("active", Boolean, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# The ERP's volume discount lists (catalog.volume_discounts, compacted): the latest per item.
+volume_discounts = Table(
+    "volume_discounts",
+    metadata,
+    Column("price_list_id", Text, primary_key=True),
+    Column("sku", Text, primary_key=True),
+    # [[min_quantity, rate], ...] as strings, ascending
+    Column("tiers", JSONB, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# The ERP's exchange rates (fx.rates, compacted by pair and day): every day's rate.
+exchange_rates = Table(
+    "exchange_rates",
+    metadata,
+    Column("from_currency", Text, primary_key=True),
+    Column("to_currency", Text, primary_key=True),
+    Column("valid_on", Date, primary_key=True),
+    Column("rate", Numeric, nullable=False),
+)
+
+# Qualified leads whose amounts need a rate not published yet: the lead.qualified envelope as
+# received, opened when the ERP publishes a rate of the pair.
+waiting_qualifications = Table(
+    "waiting_qualifications",
+    metadata,
+    Column("lead_id", Text, primary_key=True),
+    Column("from_currency", Text, nullable=False),
+    Column("to_currency", Text, nullable=False),
+    Column("envelope", Text, nullable=False),
+    Column("topic", Text, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
 )
 
 # The local copy of accounts' master data (lead_svc owns it): the newest `account.updated`

@@ -1,7 +1,9 @@
 """invoice_svc's decisions, by subject: `billing` (orders billed by policy, ERP invoices,
 payments), `credits` (credit notes, invoice cancellations), `settlement` (order cancellations,
 refunds, customer credit applied), `orders` (the ERP's order number, orders named by an ERP
-document, payments naming an order), and the bookkeeping they share (`books`). Callers use
+document, payments naming an order), `remittances` (payments held until what they name is
+known), `dunning` (overdue invoices and reminder levels, on ticks), `handoffs` (ERP invoices
+held too long, on ticks), and the bookkeeping they share (`books`). Callers use
 `domain.<name>`."""
 
 from services.invoice_svc.domain.decisions.billing import (
@@ -44,12 +46,20 @@ from services.invoice_svc.domain.decisions.credits import (
     credit_invoice,
     register_external_credit,
 )
+from services.invoice_svc.domain.decisions.dunning import FollowUp, asks_for_money, follow_up
+from services.invoice_svc.domain.decisions.handoffs import stale_claims, waited_hours
 from services.invoice_svc.domain.decisions.orders import (
     Allocation,
     acknowledge,
     corrected,
     named_order,
     order_payment,
+)
+from services.invoice_svc.domain.decisions.remittances import (
+    PaymentHeld,
+    Remittance,
+    invoices_awaited,
+    order_awaited,
 )
 from services.invoice_svc.domain.decisions.settlement import (
     apply_credit,
@@ -74,15 +84,19 @@ __all__ = [
     "Entry",
     "EntryKind",
     "ExternalCredit",
+    "FollowUp",
     "Held",
     "Numbers",
+    "PaymentHeld",
     "Refund",
     "RefundDueFact",
     "Refusal",
+    "Remittance",
     "Unchanged",
     "accept_external",
     "acknowledge",
     "apply_credit",
+    "asks_for_money",
     "bill_at_confirmation",
     "bill_shipment",
     "billing_of",
@@ -90,7 +104,10 @@ __all__ = [
     "cancel_order",
     "corrected",
     "credit_invoice",
+    "follow_up",
+    "invoices_awaited",
     "named_order",
+    "order_awaited",
     "order_payment",
     "recheck_lines",
     "record_payment",
@@ -99,5 +116,7 @@ __all__ = [
     "register_external",
     "register_external_credit",
     "remember_order",
+    "stale_claims",
     "totals_differences",
+    "waited_hours",
 ]

@@ -36,7 +36,12 @@ from services.lead_svc.domain.decisions.leads import (
     reactivate,
     update,
 )
-from services.lead_svc.domain.decisions.outcomes import Refusal, account_id_for_ref
+from services.lead_svc.domain.decisions.outcomes import (
+    Refusal,
+    account_id_for_company,
+    account_id_for_ref,
+    contact_id_for,
+)
 
 __all__ = [
     "CAPTURED",
@@ -58,9 +63,11 @@ __all__ = [
     "Refusal",
     "Unchanged",
     "Updated",
+    "account_id_for_company",
     "account_id_for_ref",
     "amend",
     "capture",
+    "contact_id_for",
     "disqualify",
     "find_duplicate",
     "link_erp_customer",

@@ -80,14 +80,16 @@ def upsert_account(
             f"ERP customer {sent.erp_customer_number} is account {number_held_by}",
             subject,
         )
-    current = existing.data if existing is not None else AccountData()
+    current = existing if existing is not None else Account(account_id, AccountData(), version=0)
     updates: dict[str, object] = {}
     ignored: list[str] = []
     for name, value in sent.sent().items():
-        old = getattr(current, name)
-        if old == value:
+        if getattr(current.data, name) == value:
             continue
-        if old is not None and FIELD_OWNERS[name] is not authority:
+        # Kept only when its owner set it: a value the other system put into a field nobody
+        # had set may be corrected by either.
+        owner = FIELD_OWNERS[name]
+        if owner is not authority and current.set_by.get(name) is owner:
             ignored.append(name)
             continue
         updates[name] = value
@@ -98,8 +100,12 @@ def upsert_account(
                 command, "owned_by_other_system", f"set by their owner: {owners}", subject
             )
         return Unchanged()
-    version = existing.version + 1 if existing is not None else 1
-    account = Account(account_id, replace(current, **updates), version)  # type: ignore[arg-type]
+    account = replace(
+        current,
+        data=replace(current.data, **updates),  # type: ignore[arg-type]
+        version=current.version + 1,
+        set_by={**current.set_by, **dict.fromkeys(updates, authority)},
+    )
     return AccountChanged(account, tuple(updates), tuple(ignored), existing is None)
 
 
@@ -148,6 +154,10 @@ def upsert_contact(
         return Refusal(command, "unknown_account", f"no account {account_id}", str(account_id))
     if deal_id != str(account_id):
         return _deal_mismatch(command, deal_id, str(account_id), str(account_id))
+    if contact_id is None and not person.email:
+        # Nothing would find it again: the same command resent would create a second person.
+        detail = "a contact without an email is named by its contact_id"
+        return Refusal(command, "contact_needs_email_or_id", detail, str(account_id))
     target = by_id if contact_id is not None else by_email
     subject = str(contact_id or (target.contact_id if target else account_id))
     if target is not None and target.account_id != account_id:

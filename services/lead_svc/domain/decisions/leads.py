@@ -22,8 +22,10 @@ from services.lead_svc.domain.decisions.outcomes import (
     opportunity_id_for,
 )
 from services.lead_svc.domain.model import (
+    NAME_LIMIT,
     Account,
     AccountData,
+    Authority,
     Contact,
     DecidedBy,
     Directory,
@@ -343,23 +345,33 @@ def _qualify(
     profile = lead.profile
     company_key = profile.company_key
     known = directory.accounts.get(company_key) if company_key else None
+    if known is None and company_key:
+        # The account first created for this name may carry another name since (renamed):
+        # it is still the one its id was minted for; minting it again would announce a blank
+        # version 1 of it.
+        known = directory.accounts_by_id.get(account_id_for_company(company_key))
     if known is not None:
         account, is_new = known, False
     elif company_key:
         name = (profile.company_name or "").strip()
-        account, is_new = Account(account_id_for_company(company_key), AccountData(name=name)), True
+        minted = Account(account_id_for_company(company_key), AccountData(name=name))
+        account, is_new = replace(minted, set_by={"name": Authority.CRM}), True
     else:
         # A person buying for themselves: the account is the person, minted per lead.
         account_id = account_id_for_person(lead.lead_id)
-        data = AccountData(name=profile.person.full_name)
-        account, is_new = Account(account_id, data, personal=True), True
+        data = AccountData(name=profile.person.full_name[:NAME_LIMIT])
+        personal = Account(account_id, data, personal=True, set_by={"name": Authority.CRM})
+        account, is_new = personal, True
     email = profile.email_key
+    contact_id = contact_id_for(email, event_id)
     known_contact = directory.contacts.get(email) if email else None
+    if known_contact is None:
+        # Minted for this email before, the contact may have another address since.
+        known_contact = directory.contacts_by_id.get(contact_id)
     new_contact = None
     if known_contact is not None:
         contact_id = known_contact.contact_id
     else:
-        contact_id = contact_id_for(email, event_id)
         new_contact = Contact(contact_id, account.account_id, profile.person)
     lineage = Lineage(
         account_id=account.account_id,

@@ -36,7 +36,7 @@ def account_id_for_ref(authority: str, external_ref: str) -> UUID:
     return uuid5(_ID_NAMESPACE, f"account:{authority}:{external_ref}")
 
 
-def contact_id_for(email_key: str | None, event_id: UUID) -> UUID:
+def contact_id_for(email_key: str | None, event_id: UUID | None) -> UUID:
     """By email when there is one (one contact per address), else by the creating event."""
     return uuid5(_ID_NAMESPACE, f"contact:{email_key}" if email_key else f"contact:{event_id}")
 
