@@ -259,6 +259,8 @@ cmd_start() {
     local pid
     if pid="$(running_pid)"; then
         log "kafka already running (pid $pid) on $KAFKA_HOST:$KAFKA_PORT"
+        # principals declared since it started (or since a start that failed adding them)
+        ensure_users
         return 0
     fi
     rm -f "$KAFKA_PID_FILE"
