@@ -210,10 +210,14 @@ ensure_users() {
     for name in $(principals); do
         grep -qx "$name" "$SCRAM_USERS_FILE" && continue
         log "adding SCRAM user $name"
-        run_tool kafka.admin.ConfigCommand --bootstrap-server "$KAFKA_HOST:$KAFKA_PORT" \
-            --command-config "$ADMIN_PROPERTIES" --alter --entity-type users --entity-name "$name" \
-            --add-config "$(scram_line SCRAM-SHA-256 "$name" | sed 's/name=[^,]*,//'),$(scram_line SCRAM-SHA-512 "$name" | sed 's/name=[^,]*,//')" \
-            >/dev/null || die "could not add the SCRAM user $name"
+        # one mechanism per request: Kafka 4.1 refuses two credentials of a user in one
+        # (DuplicateResourceException)
+        for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do
+            run_tool kafka.admin.ConfigCommand --bootstrap-server "$KAFKA_HOST:$KAFKA_PORT" \
+                --command-config "$ADMIN_PROPERTIES" --alter --entity-type users --entity-name "$name" \
+                --add-config "$(scram_line "$mechanism" "$name" | sed 's/name=[^,]*,//')" \
+                >/dev/null || die "could not add the SCRAM user $name"
+        done
         echo "$name" >>"$SCRAM_USERS_FILE"
     done
 }

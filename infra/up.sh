@@ -34,6 +34,10 @@ apply_acls() {
 
 if ((kafka_up && pg_up)); then
     log "already running: kafka on $KAFKA_HOST:$KAFKA_PORT, postgres on $PG_HOST:$PG_PORT"
+    # principals declared since the broker started get their SCRAM users and ACLs (both
+    # idempotent: only what is missing is added)
+    bash "$INFRA_DIR/kafka.sh" start >&2
+    apply_acls
     print_endpoints
     exit 0
 fi
