@@ -20,7 +20,7 @@ import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +40,11 @@ from chaos.recovery import Bounds, baseline, measure_all, settled
 from chaos.schedule import DEDUPE_KINDS, INFRA_KINDS, Fault, build_schedule
 from chaos.verdict import check, run_checks
 from contracts.stages import SERVICES, STAGE_NAMES
+from contracts.ticks import tick_period_start
 from contracts.topics import ALL_TOPICS, consumed_by
 from salesflow.catalog import load_price_list, wait_until_quote_svc_holds
 from shared.migrations import upgrade_async
+from shared.ticker import publish_tick
 from shared.topics_admin import ensure_topics
 from simulator.driver import LifecycleDriver
 
@@ -212,6 +214,20 @@ async def _drive(
     return applied
 
 
+# Once every deal has ended, time jumps this far ahead in one tick, so that the time rules act
+# on what the run left behind (quotes left Active expire, unpaid invoices go overdue and get
+# every reminder level) and the checker's time invariants have something to check. Past the
+# longest validity and the last dunning level with its grace.
+TIME_JUMP: timedelta = timedelta(days=120)
+TICK_PERIOD_S = 3600
+
+
+async def _move_time(ctx: FaultContext, facts: dict[str, Any]) -> None:
+    at = tick_period_start(datetime.now(UTC) + TIME_JUMP, TICK_PERIOD_S)
+    envelope = await publish_tick(ctx.endpoints.kafka, at, TICK_PERIOD_S)
+    facts["time_moved_to"] = envelope.payload.at.isoformat()
+
+
 async def _history(
     ctx: FaultContext,
     start_offsets: dict[TopicPartition, int],
@@ -285,6 +301,7 @@ async def run(config: RunConfig, endpoints: Endpoints, control: InfraControl | N
         ctx.members = config.members
         log.info("load_start", run_id=run_id, rate=config.rate, faults=len(schedule))
         applied = await _drive(ctx, schedule, config, facts)
+        await _move_time(ctx, facts)
         history = await _history(ctx, start_offsets, applied, config, facts)
         results = run_checks(check(history), applied, facts, config.bounds, schedule)
         if config.keep_history or not all(r.passed for r in results):

@@ -24,13 +24,15 @@ from aiokafka import TopicPartition
 from chaos.poison import PoisonRecord
 from contracts.envelope import Envelope, decode
 from contracts.errors import InvalidMessage
-from contracts.topics import ALL_TOPICS
+from contracts.ticks import TimeTicked
+from contracts.topics import ALL_TOPICS, topic_for_event
 from shared import kafka_clients
 
 Totals = tuple[Decimal, Decimal, Decimal, Decimal, Decimal]  # subtotal, discount, net, tax, grand
 TOTAL_FIELDS = ("subtotal", "discount_total", "net_total", "tax_total", "grand_total")
 QtyLines = tuple[tuple[int, Decimal], ...]  # (order line number, quantity), by line number
 ZERO = Decimal(0)
+TICK_TOPIC = topic_for_event(TimeTicked.EVENT_TYPE).name
 # Where records keyed by an account id (refunds and credit applications) travel.
 ACCOUNT_TOPICS = frozenset(
     {"invoice.commands", "invoice.refunded", "invoice.rejected", "invoice_svc.dlq"}
@@ -283,7 +285,8 @@ async def read_records(
             for tp, batch in batches.items():
                 for r in batch:
                     key = r.key.decode("utf-8", "replace") if r.key else ""
-                    if key.startswith(prefixes):
+                    # ticks belong to no deal: every tick of the run is part of its history
+                    if key.startswith(prefixes) or r.topic == TICK_TOPIC:
                         records.append(_rec(r, key))
                     elif r.topic in ACCOUNT_TOPICS and _is_uuid(key):
                         by_account.append(_rec(r, key))

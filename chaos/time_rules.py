@@ -41,10 +41,10 @@ def no_active_quote_past_validity(ix: Index) -> Result:
     day = max(ticks).date()
     res.counts["latest_tick_day_ordinal"] = day.toordinal()
     for quote in ix.h.db.quotes:
-        if quote.state != "active" or quote.valid_until is None:
+        if quote.valid_until is None:
             continue
-        res.checked += 1
-        if quote.valid_until < day:
+        res.checked += 1  # every quote with a validity is looked at; only an Active one can fail
+        if quote.state == "active" and quote.valid_until < day:
             res.fail(
                 f"quote {quote.quote_number} rev {quote.revision} is Active, valid until "
                 f"{quote.valid_until}, after a tick of {day}"
