@@ -18,6 +18,7 @@ failures are retried in place with backoff and, past a budget, handed back to th
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -121,7 +122,7 @@ class BatchRuntime(Generic[ConnT]):
         parked: list[Outgoing] = []
         seen: set[UUID] = set()
         in_batch_duplicates = 0
-        for record in records:
+        for record in in_write_order(records):
             result = self._intake.read(record)
             if isinstance(result, DeadLetterReason):
                 parked.append(self._park(record, result, now))
@@ -296,6 +297,24 @@ class BatchRuntime(Generic[ConnT]):
                 m.amounts.labels(svc, out.event_type, out.amount[0]).inc(out.amount[1])
         m.batch_size.labels(svc).observe(records)
         m.batch_seconds.labels(svc).observe(time.perf_counter() - started)
+
+
+def in_write_order(records: Sequence[Record]) -> Sequence[Record]:
+    """A polled batch in the order its records were written, as far as timestamps tell.
+
+    A fetch hands over a batch partition by partition, in an order that says nothing about
+    time, so a capture on one topic and an update of it published just after on another could
+    be applied update first (and refused: unknown lead) although both arrived together. Each
+    partition keeps its own order (the log's: what per-key ordering rests on, even if a
+    producer's clock went back); the partitions are merged by timestamp, the earlier partition
+    of the batch first on a tie. Across batches nothing changes: no consumer can wait for a
+    record it has not received."""
+    by_partition: dict[tuple[str, int], list[Record]] = {}
+    for record in records:
+        by_partition.setdefault((record.topic, record.partition), []).append(record)
+    if len(by_partition) < 2:
+        return records
+    return list(heapq.merge(*by_partition.values(), key=lambda r: r.timestamp))
 
 
 def _header(record: Outgoing, name: str) -> str:

@@ -29,6 +29,7 @@ def consumed(
     key: bytes | str | None = "auto",
     value: bytes | None = None,
     headers: Headers | None = None,
+    timestamp: int = 0,
 ) -> ConsumerRecord[bytes, bytes]:
     """A record as the consumer hands it over: by default `envelope` on its topic, keyed and
     headed as salesflow publishes it; every part can be overridden (poison records)."""
@@ -41,7 +42,7 @@ def consumed(
         topic=topic or "lead.captured",
         partition=partition,
         offset=offset,
-        timestamp=0,
+        timestamp=timestamp,
         timestamp_type=0,
         key=None if key == "auto" else key,
         value=value,
