@@ -19,13 +19,14 @@ from aiokafka import errors as kafka_errors
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from contracts.access import WEB_FORMS
+from contracts.access import GATEWAY, WEB_FORMS
 from contracts.envelope import encode
 from shared import kafka_clients
 from shared.db import make_engine
 from shared.kafka_security import KafkaSecurity
 from shared.local_secrets import password_file
-from shared.settings import RuntimeSettings
+from shared.migrations import upgrade_async
+from shared.settings import RuntimeSettings, database_url
 from tests.support.infra import IN_CI, Endpoints
 from tests.support.invoices import record_payment
 from tests.support.leads import captured, new_run_id
@@ -281,3 +282,49 @@ async def test_a_worker_role_connects_over_tls_verifying_the_server(
     finally:
         await engine.dispose()
     assert tuple(row) == ("order_svc", True)
+
+
+async def test_the_gateway_publishes_commands_but_no_events_and_joins_no_group(
+    endpoints: Endpoints, secrets: Path
+) -> None:
+    gateway = as_principal(secrets, GATEWAY)
+    await _send(endpoints, gateway, "lead.captured", encode(captured(f"L-gw-{new_run_id()}")))
+    for forbidden in ("invoice.paid", "lead_svc.dlq"):
+        with pytest.raises(kafka_errors.TopicAuthorizationFailedError):
+            await _send(endpoints, gateway, forbidden, b"{}")
+    consumer = kafka_clients.consumer(
+        "lead.captured",
+        bootstrap=endpoints.kafka,
+        security=gateway,
+        group_id="lead_svc",
+        enable_auto_commit=False,
+    )
+    try:
+        with pytest.raises(kafka_errors.GroupAuthorizationFailedError):
+            await consumer.start()
+            await asyncio.wait_for(consumer.getmany(timeout_ms=5000), 20)
+    finally:
+        await consumer.stop()
+
+
+async def test_the_gateway_role_owns_its_schema_and_only_reads_the_books(
+    endpoints: Endpoints, secrets: Path
+) -> None:
+    # its migrations, as a gateway runs them at start: as its own role
+    password = password_file(secrets, "pg", GATEWAY).read_text().strip()
+    url = database_url(endpoints.database_url, user=GATEWAY, password=password)
+    await upgrade_async(url, GATEWAY, location="gateway:migrations")
+    conn = await _connect_as(endpoints, secrets, GATEWAY)
+    try:
+        owners = await conn.fetch("SELECT tableowner FROM pg_tables WHERE schemaname = 'gateway'")
+        assert owners
+        assert {r["tableowner"] for r in owners} == {"gateway"}
+        # the trace and receivables endpoints read the services' tables, as the reports do
+        await conn.fetchval("SELECT count(*) FROM order_svc.orders")
+        await conn.fetchval("SELECT count(*) FROM invoice_svc.invoices")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("DELETE FROM invoice_svc.invoices")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("CREATE TABLE lead_svc.intruder (x int)")
+    finally:
+        await conn.close()

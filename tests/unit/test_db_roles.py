@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from contracts.access import GATEWAY as PRINCIPAL
 from contracts.stages import SERVICES
-from shared.db_roles import READER, ROLES, passwords_from, role_statements
+from gateway.store import SCHEMA
+from shared.db_roles import GATEWAY, OWNERS, READER, ROLES, passwords_from, role_statements
 
 
 def _statements() -> list[str]:
@@ -37,3 +39,9 @@ def test_passwords_are_read_from_files_and_quoted(tmp_path: Path) -> None:
         (tmp_path / role).write_text(f"it's-{role}\n")
     sql = role_statements(passwords_from(tmp_path), "salesflow")
     assert "PASSWORD 'it''s-lead_svc'" in "\n".join(sql)
+
+
+def test_the_gateway_is_one_name_for_its_schema_role_and_principal() -> None:
+    assert SCHEMA == GATEWAY == PRINCIPAL
+    assert GATEWAY in OWNERS
+    assert GATEWAY in ROLES
