@@ -36,12 +36,13 @@ infra-down: ## stop them
 infra-purge: ## stop them and delete their data
 	bash infra/down.sh --purge
 
-lint: bootstrap alerts ## ruff, mypy strict, import-linter, committed schemas up to date, alert rules tested
+lint: bootstrap alerts ## ruff, mypy, import-linter, schemas up to date, AsyncAPI documents up to date and valid, alert rules tested
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/lint-imports
 	$(PY) -m contracts.schemagen --check
+	bash scripts/asyncapi.sh --check
 
 alerts: ## Prometheus alert rules: promtool check + unit tests (ops/prometheus; fetches promtool)
 	bash scripts/alerts.sh
@@ -71,8 +72,8 @@ demo: bootstrap infra-up ## run the pipeline (DEPLOYMENT=full|crm-leads|crm-quot
 schemas: bootstrap ## regenerate the committed JSON Schemas after a deliberate contract change
 	$(PY) -m contracts.schemagen
 
-asyncapi: bootstrap ## AsyncAPI 3 document of each worker into docs/asyncapi/
-	$(WITH_ENV) bash scripts/asyncapi.sh
+asyncapi: bootstrap ## regenerate docs/asyncapi/ (AsyncAPI 3: the system and each worker) and validate it
+	bash scripts/asyncapi.sh
 
 bench: bootstrap infra-up ## benchmark: raw aiokafka baseline, one stage, end to end, memory (BENCHMARKS.md)
 	$(WITH_ENV) $(PY) -m bench
