@@ -15,8 +15,24 @@ const { Parser } = createRequire(path.join(path.resolve(toolsDir), "package.json
 // @stoplight/types DiagnosticSeverity: 0 error, 1 warning, 2 information, 3 hint.
 const NAMES = ["error", "warning", "information", "hint"];
 
+// A parser that reports nothing on a broken document (an API change, a broken install) would
+// pass every document: it must first find the errors of a known-bad one.
+async function selfTest(parser) {
+  const broken = {
+    asyncapi: "3.0.0",
+    info: { title: "broken" },
+    operations: { o: { action: "consume", channel: { $ref: "#/channels/none" } } },
+  };
+  const { diagnostics } = await parser.parse(JSON.stringify(broken));
+  if (!diagnostics.some((d) => d.severity === 0)) {
+    console.error("the AsyncAPI parser found no error in a broken document: not trusting it");
+    process.exit(2);
+  }
+}
+
 async function main(files) {
   const parser = new Parser();
+  await selfTest(parser);
   let failed = 0;
   for (const file of files) {
     const { document, diagnostics } = await parser.parse(fs.readFileSync(file, "utf8"), {
