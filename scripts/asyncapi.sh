@@ -6,7 +6,8 @@
 #
 # Validation is the AsyncAPI parser's own (@asyncapi/parser from npm, the version pinned by
 # scripts/asyncapi/package-lock.json), installed with `npm ci` into .tools/asyncapi; any
-# diagnostic of severity error fails. Node and npm come from Debian's packages when missing.
+# diagnostic of severity error fails, and so does a message example its own payload or headers
+# schema refuses (ajv). Node and npm come from Debian's packages when missing.
 set -euo pipefail
 # shellcheck source=../infra/lib.sh
 source "$(dirname "$0")/../infra/lib.sh"
