@@ -12,7 +12,7 @@ WITH_ENV := if [ -z "$${SALESFLOW_KAFKA_BOOTSTRAP:-}" ] && [ -f $(ENV_FILE) ]; t
 	set -a; . ./$(ENV_FILE); set +a; fi;
 
 .PHONY: help bootstrap infra-up infra-down infra-purge lint alerts fmt test test-unit test-integration \
-        demo migrate topics schemas schemas-check asyncapi bench bench-soak chaos clean
+        demo migrate topics schemas schemas-check asyncapi release-schemas bench bench-soak chaos clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -36,12 +36,14 @@ infra-down: ## stop them
 infra-purge: ## stop them and delete their data
 	bash infra/down.sh --purge
 
-lint: bootstrap alerts ## ruff, mypy strict, import-linter, committed schemas up to date, alert rules tested
+lint: bootstrap alerts ## ruff, mypy, import-linter, schemas up to date and compatible with the last release, AsyncAPI valid, alert rules tested
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/lint-imports
 	$(PY) -m contracts.schemagen --check
+	$(PY) -m contracts.releases --check
+	bash scripts/asyncapi.sh --check
 
 alerts: ## Prometheus alert rules: promtool check + unit tests (ops/prometheus; fetches promtool)
 	bash scripts/alerts.sh
@@ -71,8 +73,12 @@ demo: bootstrap infra-up ## run the pipeline (DEPLOYMENT=full|crm-leads|crm-quot
 schemas: bootstrap ## regenerate the committed JSON Schemas after a deliberate contract change
 	$(PY) -m contracts.schemagen
 
-asyncapi: bootstrap ## AsyncAPI 3 document of each worker into docs/asyncapi/
-	$(WITH_ENV) bash scripts/asyncapi.sh
+asyncapi: bootstrap ## regenerate docs/asyncapi/ (AsyncAPI 3: the system and each worker) and validate it
+	bash scripts/asyncapi.sh
+
+release-schemas: bootstrap ## after raising the version in pyproject.toml: the schemas become the release the gate holds to
+	$(PY) -m contracts.schemagen --check
+	$(PY) -m contracts.releases --cut
 
 bench: bootstrap infra-up ## benchmark: raw aiokafka baseline, one stage, end to end, memory (BENCHMARKS.md)
 	$(WITH_ENV) $(PY) -m bench
