@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from aiokafka import TopicPartition
 
 from shared import kafka_clients
+from shared.topic_partitions import topic_partitions
 
 DLQ_HEADERS_PREFIX = "dlq."
 
@@ -119,10 +119,7 @@ async def _read_all(bootstrap: str, topic: str, limit: int | None) -> list[Any]:
     consumer = kafka_clients.consumer(bootstrap=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer._client.force_metadata_update()
-        parts = [
-            TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
+        parts = await topic_partitions(bootstrap, [topic])
         if not parts:
             return []
         consumer.assign(parts)
