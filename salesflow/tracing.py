@@ -24,6 +24,7 @@ from contracts.errors import InvalidMessage
 from contracts.topics import ALL_TOPICS
 from salesflow.book_queries import read_only
 from shared import kafka_clients, tolerant_records
+from shared.intake import content_type
 from shared.topic_partitions import partitions_by_topic
 
 # An order named by salesflow's number or the ERP's; the newest first if an ERP reused one.
@@ -125,7 +126,7 @@ def _traced(topic: str, record: Any) -> TracedEvent:
         summary = f"dead letter: {reason} ({error})"
         return TracedEvent(*where, None, None, None, None, summary, reason)
     try:
-        env = decode(record.value or b"")
+        env = decode(record.value or b"", content_type=content_type(record.headers))
     except InvalidMessage as error:
         return TracedEvent(
             *where, None, None, None, None, f"unreadable: {error.reason}", error.reason
