@@ -20,6 +20,7 @@ from aiokafka.errors import KafkaError
 from bench.processes import cancel_and_wait
 from contracts.topics import PARTITIONS
 from shared import kafka_clients
+from shared.topic_partitions import topic_partitions
 
 BASELINE_IN = "bench.passthrough.in"
 BASELINE_OUT = "bench.passthrough.out"
@@ -70,7 +71,9 @@ async def group_lag(bootstrap: str, group: str, topics: Sequence[str]) -> int:
     consumer = kafka_clients.consumer(bootstrap=bootstrap, group_id=group, enable_auto_commit=False)
     try:
         await consumer.start()
-        parts = await _partitions(consumer, topics)
+        parts = await topic_partitions(bootstrap, topics)
+        # Assigned first: aiokafka then loads the partitions' leaders in one metadata request.
+        consumer.assign(parts)
         ends = await consumer.end_offsets(parts)
         lag = 0
         for tp in parts:
@@ -86,7 +89,7 @@ async def commit_to_end(bootstrap: str, group: str, topics: Sequence[str]) -> No
     consumer = kafka_clients.consumer(bootstrap=bootstrap, group_id=group, enable_auto_commit=False)
     try:
         await consumer.start()
-        parts = await _partitions(consumer, topics)
+        parts = await topic_partitions(bootstrap, topics)
         consumer.assign(parts)
         ends = await consumer.end_offsets(parts)
         await consumer.commit(dict(ends.items()))
@@ -107,13 +110,6 @@ async def publish(bootstrap: str, topic: str, records: Iterable[Record]) -> floa
     finally:
         await kafka.stop()
     return time.monotonic() - started
-
-
-async def _partitions(consumer: AIOKafkaConsumer, topics: Sequence[str]) -> list[TopicPartition]:
-    await consumer._client.force_metadata_update()
-    return [
-        TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())
-    ]
 
 
 @dataclass
@@ -137,7 +133,7 @@ class KeyObserver:
             fetch_max_wait_ms=20,
         )
         await self._consumer.start()
-        parts = await _partitions(self._consumer, self.topics)
+        parts = await topic_partitions(self.bootstrap, self.topics)
         self._consumer.assign(parts)
         for tp, offset in (await self._consumer.end_offsets(parts)).items():
             self._consumer.seek(tp, offset)
@@ -185,7 +181,9 @@ async def end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
     consumer = kafka_clients.consumer(bootstrap=bootstrap, enable_auto_commit=False)
     try:
         await consumer.start()
-        parts = await _partitions(consumer, [topic])
+        parts = await topic_partitions(bootstrap, [topic])
+        # Assigned first: aiokafka then loads the partitions' leaders in one metadata request.
+        consumer.assign(parts)
         return dict(await consumer.end_offsets(parts))
     finally:
         await consumer.stop()

@@ -33,7 +33,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 
 from bench.kafka_io import Record
 from bench.processes import cancel_and_wait
@@ -49,6 +49,7 @@ from contracts.quotes import (
     ReviseQuote,
 )
 from shared import kafka_clients
+from shared.topic_partitions import topic_partitions
 from simulator.driver import WATCHED, Behaviour, captured_lead
 
 PRODUCER = "salesflow-bench"
@@ -191,12 +192,7 @@ class LoadGenerator:
         try:
             await consumer.start()
             await self._producer.start()
-            await consumer._client.force_metadata_update()
-            parts = [
-                TopicPartition(t, p)
-                for t in WATCHED
-                for p in sorted(consumer.partitions_for_topic(t) or ())
-            ]
+            parts = await topic_partitions(self._bootstrap, WATCHED)
             consumer.assign(parts)
             for tp, offset in (await consumer.end_offsets(parts)).items():
                 consumer.seek(tp, offset)

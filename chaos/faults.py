@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from aiokafka import TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
 from chaos import poison
@@ -24,6 +23,7 @@ from chaos.infra import Endpoints, InfraControl
 from chaos.schedule import CRASH_POINTS, INFRA_KINDS, Fault
 from contracts.stages import SERVICES, stage
 from shared import kafka_clients
+from shared.topic_partitions import topic_partitions
 from simulator.driver import LifecycleDriver
 
 log = structlog.stdlib.get_logger("chaos.faults")
@@ -257,12 +257,7 @@ async def _reset_group(
     )
     await consumer.start()
     try:
-        await consumer._client.force_metadata_update()
-        parts = [
-            TopicPartition(t, p)
-            for t in ctx.consumes[service]
-            for p in sorted(consumer.partitions_for_topic(t) or ())
-        ]
+        parts = await topic_partitions(ctx.endpoints.kafka, ctx.consumes[service])
         consumer.assign(parts)
         beginnings = await consumer.beginning_offsets(parts)
         ends = await consumer.end_offsets(parts)

@@ -27,6 +27,7 @@ from contracts.errors import InvalidMessage
 from contracts.ticks import TimeTicked
 from contracts.topics import ALL_TOPICS, topic_for_event
 from shared import kafka_clients
+from shared.topic_partitions import topic_partitions
 
 Totals = tuple[Decimal, Decimal, Decimal, Decimal, Decimal]  # subtotal, discount, net, tax, grand
 TOTAL_FIELDS = ("subtotal", "discount_total", "net_total", "tax_total", "grand_total")
@@ -246,12 +247,9 @@ async def end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
     consumer = kafka_clients.consumer(bootstrap=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer._client.force_metadata_update()
-        parts = [
-            TopicPartition(spec.name, p)
-            for spec in ALL_TOPICS
-            for p in sorted(consumer.partitions_for_topic(spec.name) or ())
-        ]
+        parts = await topic_partitions(bootstrap, [spec.name for spec in ALL_TOPICS])
+        # Assigned first: aiokafka then loads the partitions' leaders in one metadata request.
+        consumer.assign(parts)
         return dict(await consumer.end_offsets(parts))
     finally:
         await consumer.stop()
@@ -271,11 +269,14 @@ async def read_records(
     )
     await consumer.start()
     try:
-        await consumer._client.force_metadata_update()
         parts = list(start)
+        # Assigned first: aiokafka then loads the partitions' leaders in one metadata request.
+        # Those with nothing to read are paused, not unassigned (a second assignment right after
+        # the first one sometimes left aiokafka's fetcher unable to stop).
+        consumer.assign(parts)
         ends = await consumer.end_offsets(parts)
         todo = {tp for tp in parts if ends[tp] > start[tp]}
-        consumer.assign(list(todo))
+        consumer.pause(*(tp for tp in parts if tp not in todo))
         for tp in todo:
             consumer.seek(tp, start[tp])
         records: list[Rec] = []

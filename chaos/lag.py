@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from aiokafka import TopicPartition
 
 from shared import kafka_clients
+from shared.topic_partitions import every_partition
 
 
 async def group_lags(bootstrap: str, groups: Mapping[str, Sequence[str]]) -> dict[str, int]:
@@ -17,14 +18,12 @@ async def group_lags(bootstrap: str, groups: Mapping[str, Sequence[str]]) -> dic
     try:
         await consumer.start()
         try:
-            await consumer._client.force_metadata_update()
+            known = await every_partition(admin)
             lags = {}
             for group, topics in groups.items():
-                parts = [
-                    TopicPartition(t, p)
-                    for t in topics
-                    for p in sorted(consumer.partitions_for_topic(t) or ())
-                ]
+                parts = [TopicPartition(t, p) for t in topics for p in known.get(t, [])]
+                # Assigned first: aiokafka then loads the leaders in one metadata request.
+                consumer.assign(parts)
                 ends = await consumer.end_offsets(parts)
                 committed = await admin.list_consumer_group_offsets(group, partitions=parts)
                 lags[group] = sum(

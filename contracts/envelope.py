@@ -16,6 +16,7 @@ from uuid import UUID, uuid4
 import orjson
 from pydantic import Field, ValidationError
 
+from contracts import cloudevents
 from contracts.base import TOLERANT, AwareUtc, Contract, EventTypeName, ExternalId, Payload
 from contracts.errors import (
     ContractViolation,
@@ -33,6 +34,7 @@ __all__ = [
     "envelope_type",
     "kafka_headers",
     "make_envelope",
+    "structured_cloudevent",
 ]
 
 # Matches Kafka's default max.message.bytes; a bigger message is refused before it is parsed.
@@ -139,16 +141,49 @@ def encode(envelope: Envelope[Any]) -> bytes:
 
 
 def kafka_headers(envelope: Envelope[Any]) -> list[tuple[str, bytes]]:
-    """Copies of routing fields for tools (kcat, UIs); consumers read the body, never these."""
+    """Copies of routing fields for tools (kcat, UIs) and the CloudEvents binary-mode headers
+    (`contracts.cloudevents`); consumers read the body, never these."""
     return [
         ("event_type", envelope.event_type.encode()),
         ("event_id", str(envelope.event_id).encode()),
         ("deal_id", envelope.deal_id.encode()),
+        *cloudevents.binary_headers(
+            event_id=envelope.event_id,
+            event_type=envelope.event_type,
+            producer=envelope.producer,
+            occurred_at=envelope.occurred_at,
+            deal_id=envelope.deal_id,
+        ),
     ]
 
 
-def decode(raw: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> Envelope[Any]:
+def structured_cloudevent(envelope: Envelope[Any]) -> bytes:
+    """The envelope as a structured-mode CloudEvent (`application/cloudevents+json`, data = the
+    payload): what `decode` reads back with that content type, for clients that send such."""
+    event: dict[str, Any] = {
+        "specversion": cloudevents.SPEC_VERSION,
+        "id": str(envelope.event_id),
+        "type": cloudevents.ce_type(envelope.event_type),
+        "source": cloudevents.ce_source(envelope.producer),
+        "subject": envelope.deal_id,
+        "time": cloudevents.ce_time(envelope.occurred_at),
+        "datacontenttype": cloudevents.JSON,
+        cloudevents.SCHEMA_VERSION_EXTENSION: envelope.schema_version,
+        "data": envelope.payload.model_dump(mode="json"),
+    }
+    if envelope.causation_id is not None:
+        event[cloudevents.CAUSATION_EXTENSION] = str(envelope.causation_id)
+    return orjson.dumps(event)
+
+
+def decode(
+    raw: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES, content_type: str | None = None
+) -> Envelope[Any]:
     """Parse and validate one message as a tolerant reader (unknown fields are ignored).
+
+    `content_type`: the record's `content-type` header; `application/cloudevents+json` means a
+    structured-mode CloudEvent whose `data` is the payload (`contracts.cloudevents`), anything
+    else (or none) the envelope itself.
 
     Raises ``MessageTooLarge``, ``UndecodableMessage``, ``UnknownEventType`` or
     ``ContractViolation``; each has a ``reason`` for the dead-letter entry.
@@ -161,6 +196,9 @@ def decode(raw: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> Envelope[Any]:
         raise UndecodableMessage(f"not UTF-8 JSON: {exc}") from exc
     if type(data) is not dict:
         raise UndecodableMessage(f"top-level JSON value is a {type(data).__name__}, not an object")
+    structured = content_type is not None and cloudevents.is_structured(content_type)
+    if structured:
+        data = cloudevents.envelope_fields(data)
     event_type = data.get("event_type")
     if type(event_type) is not str:
         raise ContractViolation("event_type: missing or not a string")
@@ -170,4 +208,10 @@ def decode(raw: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> Envelope[Any]:
     try:
         return cls.__pydantic_validator__.validate_python(data, context=TOLERANT)  # type: ignore[no-any-return]
     except ValidationError as exc:
-        raise ContractViolation.from_validation_error(exc, event_type=event_type) from None
+        error = ContractViolation.from_validation_error(exc, event_type=event_type)
+        if structured:
+            # The summary names envelope fields; say which CloudEvent attributes they came from.
+            error = ContractViolation(
+                f"CloudEvent ({cloudevents.FIELD_NAMES}): {error.summary}", event_type=event_type
+            )
+        raise error from None

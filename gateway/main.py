@@ -117,7 +117,8 @@ def build_gateway(
     async def trace(ref: str) -> tuple[str, str | None, list[TracedEvent]]:
         deal_id, found_by = await deal_of(runtime.sqlalchemy_url(), ref)
         consumer = kafka_client("consumer", bootstrap, f"{client_id}-trace", runtime.kafka_security)
-        return deal_id, found_by, await read_deal(consumer, deal_id)
+        admin = kafka_client("admin", bootstrap, f"{client_id}-trace", runtime.kafka_security)
+        return deal_id, found_by, await read_deal(consumer, admin, deal_id)
 
     async def receivables(account: str | None, as_of: date | None, everything: bool) -> str:
         day = as_of or datetime.now(UTC).date()

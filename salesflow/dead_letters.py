@@ -17,9 +17,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from aiokafka import TopicPartition
 
+from contracts import cloudevents
 from shared import kafka_clients
+from shared.intake import content_type
+from shared.topic_partitions import topic_partitions
 
 DLQ_HEADERS_PREFIX = "dlq."
 
@@ -105,13 +107,15 @@ def _parked_at(first_seen: str | None, timestamp_ms: int) -> datetime:
 
 def _event_id(headers: Sequence[tuple[str, bytes | None]], value: bytes | None) -> str | None:
     for key, raw in headers:
-        if key == "event_id" and raw:
+        if key in ("event_id", "ce_id") and raw:
             return raw.decode("utf-8", "replace")
     try:
         body = orjson.loads(value or b"")
     except orjson.JSONDecodeError:
         return None
-    found = body.get("event_id") if isinstance(body, dict) else None
+    # A structured-mode CloudEvent names its event id `id` (contracts.cloudevents).
+    name = "id" if cloudevents.is_structured(content_type(headers)) else "event_id"
+    found = body.get(name) if isinstance(body, dict) else None
     return found if isinstance(found, str) else None
 
 
@@ -119,10 +123,7 @@ async def _read_all(bootstrap: str, topic: str, limit: int | None) -> list[Any]:
     consumer = kafka_clients.consumer(bootstrap=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer._client.force_metadata_update()
-        parts = [
-            TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
+        parts = await topic_partitions(bootstrap, [topic])
         if not parts:
             return []
         consumer.assign(parts)

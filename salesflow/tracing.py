@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import DefaultPartitioner
 from sqlalchemy import text
 
@@ -23,6 +24,8 @@ from contracts.errors import InvalidMessage
 from contracts.topics import ALL_TOPICS
 from salesflow.book_queries import read_only
 from shared import kafka_clients, tolerant_records
+from shared.intake import content_type
+from shared.topic_partitions import partitions_by_topic
 
 # An order named by salesflow's number or the ERP's; the newest first if an ERP reused one.
 _ORDER_BY_NUMBER = text(
@@ -75,12 +78,15 @@ class TracedEvent:
 
 async def trace_deal(bootstrap: str, deal_id: str) -> list[str]:
     consumer = kafka_clients.consumer(bootstrap=bootstrap, enable_auto_commit=False)
-    return [event.line() for event in await read_deal(consumer, deal_id)]
+    admin = kafka_clients.admin(bootstrap, client_id="salesflow-trace")
+    return [event.line() for event in await read_deal(consumer, admin, deal_id)]
 
 
-async def read_deal(consumer: AIOKafkaConsumer, deal_id: str) -> list[TracedEvent]:
-    """Every record of the deal, in time order, read with `consumer` (not started; it is
-    started and stopped here)."""
+async def read_deal(
+    consumer: AIOKafkaConsumer, admin: AIOKafkaAdminClient, deal_id: str
+) -> list[TracedEvent]:
+    """Every record of the deal, in time order, read with `consumer` (which partitions: asked
+    with `admin`; neither started, both started and stopped here)."""
     # A deal's partition may hold a record whose header name is not UTF-8 (a hostile client's):
     # aiokafka would fail the whole read on it, as it would a worker's poll.
     tolerant_records.install()
@@ -89,13 +95,12 @@ async def read_deal(consumer: AIOKafkaConsumer, deal_id: str) -> list[TracedEven
     await consumer.start()
     found: list[tuple[int, str, Any]] = []
     try:
-        await consumer._client.force_metadata_update()
         parts = []
-        for spec in ALL_TOPICS:
-            partitions = sorted(consumer.partitions_for_topic(spec.name) or ())
+        topics = [spec.name for spec in ALL_TOPICS]
+        for topic, partitions in (await partitions_by_topic(topics, admin=admin)).items():
             if partitions:
                 chosen = partitioner(key, partitions, partitions)
-                parts.append(TopicPartition(spec.name, chosen))
+                parts.append(TopicPartition(topic, chosen))
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)
         ends = await consumer.end_offsets(parts)
@@ -121,7 +126,7 @@ def _traced(topic: str, record: Any) -> TracedEvent:
         summary = f"dead letter: {reason} ({error})"
         return TracedEvent(*where, None, None, None, None, summary, reason)
     try:
-        env = decode(record.value or b"")
+        env = decode(record.value or b"", content_type=content_type(record.headers))
     except InvalidMessage as error:
         return TracedEvent(
             *where, None, None, None, None, f"unreadable: {error.reason}", error.reason

@@ -1,17 +1,20 @@
 """Reading one consumed Kafka record: the envelope inside it, or why it must be dead-lettered.
 
-Everything a record can carry from an upstream system is judged here, before any business code
-sees it: header names and values, the bytes, the envelope's contract, whether its event type
-belongs on the topic, and whether its key and mirrored headers agree with its body.
+A record is an envelope, or a structured-mode CloudEvent when its `content-type` says so
+(`contracts.cloudevents`). Everything a record can carry from an upstream system is judged here,
+before any business code sees it: header names and values, the bytes, the envelope's contract,
+whether its event type belongs on the topic, and whether its key and mirrored headers agree with
+its body.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeAlias
 
 from aiokafka import ConsumerRecord
 
+from contracts import cloudevents
 from contracts.envelope import Envelope, decode
 from contracts.errors import InvalidMessage
 from contracts.topics import kafka_key
@@ -22,10 +25,15 @@ Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 
 # Headers that repeat a field of the body for tools; a record whose copy contradicts its body
 # is refused rather than trusted either way.
+# The CloudEvents binary-mode headers are such copies too (`contracts.cloudevents`); ce_source
+# and ce_time are not compared: one body has many correct spellings of them.
 _MIRRORED: Mapping[str, Callable[[Envelope[Any]], str]] = {
     "event_type": lambda env: str(env.event_type),
     "event_id": lambda env: str(env.event_id),
     "deal_id": lambda env: str(env.deal_id),
+    "ce_id": lambda env: str(env.event_id),
+    "ce_type": lambda env: cloudevents.ce_type(env.event_type),
+    "ce_subject": lambda env: str(env.deal_id),
 }
 
 
@@ -43,7 +51,9 @@ class Intake:
         if record.value is None:
             return DeadLetterReason("not_json", "EmptyRecord", "record has no value")
         try:
-            envelope = decode(record.value, max_bytes=self._max_bytes)
+            envelope = decode(
+                record.value, max_bytes=self._max_bytes, content_type=content_type(record.headers)
+            )
         except InvalidMessage as error:
             return DeadLetterReason.of(error.reason, error)
         accepted = self._accepted.get(record.topic, frozenset())
@@ -68,6 +78,16 @@ class Intake:
                     "header_mismatch", "HeaderMismatch", f"header {key!r} contradicts the body"
                 )
         return Incoming(envelope, record.topic, record.partition, record.offset)
+
+
+def content_type(headers: Iterable[tuple[str, bytes | None]]) -> str | None:
+    """The record's `content-type` header (the last one; names compared without case, as
+    HTTP's are): `application/cloudevents+json` makes it a structured-mode CloudEvent."""
+    found = None
+    for key, value in headers:
+        if key.lower() == cloudevents.CONTENT_TYPE_HEADER and value is not None:
+            found = value.decode("utf-8", "replace")
+    return found
 
 
 def _bad_header(record: Record) -> DeadLetterReason | None:

@@ -37,12 +37,11 @@ import uuid
 from collections import Counter, defaultdict, deque
 from typing import Any
 
-from aiokafka import TopicPartition
-
 from contracts.envelope import Envelope, decode
 from contracts.leads import ContactInfo
 from contracts.topics import topic as topic_spec
 from shared import kafka_clients
+from shared.topic_partitions import topic_partitions
 from simulator.accounting import Accounting
 from simulator.customers import PRODUCER, Behaviour, Commands, Customers, Deal, envelope
 from simulator.funnel import Funnel, percentiles
@@ -153,12 +152,7 @@ class LifecycleDriver:
         await consumer.start()
         await self._publisher.start()
         try:
-            await consumer._client.force_metadata_update()
-            parts = [
-                TopicPartition(t, p)
-                for t in WATCHED
-                for p in sorted(consumer.partitions_for_topic(t) or ())
-            ]
+            parts = await topic_partitions(self._bootstrap, WATCHED)
             consumer.assign(parts)
             for tp, offset in (await consumer.end_offsets(parts)).items():
                 consumer.seek(tp, offset)

@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from contracts.envelope import Envelope, decode, encode, kafka_headers, make_envelope
 from contracts.leads import (
@@ -34,6 +34,7 @@ from contracts.leads import (
     QualifyLead,
 )
 from shared import kafka_clients
+from shared.topic_partitions import topic_partitions
 
 OUTCOME_TOPICS = ("lead.qualified", "lead.disqualified", "lead.rejected", "lead_svc.dlq")
 PRODUCER = "sample-feed"
@@ -214,11 +215,7 @@ async def run_feed(bootstrap: str, *, leads: int, seed: int, wait_s: float) -> F
     await consumer.start()
     await producer.start()
     try:
-        partitions = [
-            TopicPartition(t, p)
-            for t in OUTCOME_TOPICS
-            for p in sorted(consumer.partitions_for_topic(t) or await _partitions(consumer, t))
-        ]
+        partitions = await topic_partitions(bootstrap, OUTCOME_TOPICS)
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
         for tp, offset in ends.items():
@@ -238,11 +235,6 @@ async def run_feed(bootstrap: str, *, leads: int, seed: int, wait_s: float) -> F
         await consumer.stop()
     report.seconds = time.monotonic() - started
     return report
-
-
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    await consumer._client.force_metadata_update()
-    return consumer.partitions_for_topic(topic) or set()
 
 
 async def _collect(

@@ -110,6 +110,10 @@ async def test_a_retry_with_the_same_key_is_published_once(
     ours = [r for r in records if _deal(r) == lead_id]
     assert len(ours) == 1, "published once"
     assert header(ours[0], "event_id") == first.json()["event_id"]
+    # The gateway's outbox goes through the same relay: a CloudEvent in binary mode.
+    assert header(ours[0], "ce_id") == first.json()["event_id"]
+    assert header(ours[0], "ce_type") == "com.salesflow.lead.captured"
+    assert header(ours[0], "ce_subject") == lead_id
 
 
 async def test_bad_requests_get_problem_details(gateway: GatewayProcess) -> None:

@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from contracts.envelope import Envelope, encode, kafka_headers
 from shared import kafka_clients
+from shared.topic_partitions import every_partition, topic_partitions
 
 RawHeaders = Sequence[tuple[str, bytes | None]]
 
@@ -53,12 +54,7 @@ class TopicReader:
     async def start(self) -> TopicReader:
         consumer = kafka_clients.consumer(bootstrap=self._bootstrap, enable_auto_commit=False)
         await consumer.start()
-        await consumer._client.force_metadata_update()
-        parts = [
-            TopicPartition(t, p)
-            for t in self._topics
-            for p in sorted(consumer.partitions_for_topic(t) or ())
-        ]
+        parts = await topic_partitions(self._bootstrap, self._topics)
         assert parts, f"topics {self._topics} have no partitions: were they created?"
         consumer.assign(parts)
         for tp, offset in (await consumer.end_offsets(parts)).items():
@@ -105,10 +101,10 @@ async def group_lag(bootstrap: str, group: str, topics: Sequence[str]) -> int:
     await admin.start()
     await consumer.start()
     try:
-        await consumer._client.force_metadata_update()
-        parts = [
-            TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()
-        ]
+        known = await every_partition(admin)
+        parts = [TopicPartition(t, p) for t in topics for p in known.get(t, [])]
+        # Assigned first: aiokafka then loads the partitions' leaders in one metadata request.
+        consumer.assign(parts)
         ends = await consumer.end_offsets(parts)
         committed = await admin.list_consumer_group_offsets(group, partitions=parts)
         return sum(

@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pytest
 
-from contracts.envelope import Envelope
+from contracts.cloudevents import STRUCTURED
+from contracts.envelope import Envelope, structured_cloudevent
 from contracts.topics import topic
 from shared.backoff import RetryPolicy
 from shared.health import Readiness
@@ -149,6 +151,27 @@ async def test_poison_records_are_parked_in_the_batch_transaction_and_the_rest_a
     assert renamed.payload == b"{not json", "a dead letter keeps the original bytes"
     names = [k for r in h.mailbox.outbox.values() for k, _ in r.headers]
     assert "\\xff\\xfe" in names, "an undecodable header name is kept, written out"
+
+
+async def test_structured_cloudevents_are_applied_and_a_malformed_one_parked() -> None:
+    h = Harness()
+    good, bad, after = leads("L1", "L2", "L3")
+    structured = [("content-type", STRUCTURED.encode())]
+    broken = orjson.loads(structured_cloudevent(bad))
+    del broken["subject"]
+    batch = [
+        consumed(good, 0, value=structured_cloudevent(good), headers=structured),
+        consumed(bad, 1, value=orjson.dumps(broken), headers=structured),
+        consumed(after, 2),
+    ]
+    outcome = await h.runtime.handle(batch)
+    assert (outcome.processed, outcome.dead_lettered) == (2, 1), "the partition goes on"
+    assert sorted(map(str, h.effects())) == sorted([str(good.event_id), str(after.event_id)])
+    (parked,) = h.dead_letters()
+    assert parked["dlq.reason"] == "schema_violation"
+    assert "CloudEvent: subject missing" in parked["dlq.error"]
+    (record,) = [r for r in h.mailbox.outbox.values() if r.topic == "lead_svc.dlq"]
+    assert ("content-type", STRUCTURED.encode()) in record.headers, "original headers kept"
 
 
 async def test_a_database_outage_is_retried_in_place_and_the_batch_applied_once() -> None:

@@ -49,6 +49,13 @@ def test_the_event_id_header_wins_and_junk_has_none() -> None:
     assert dead_letter_of(_record(b"[1, 2]")).event_id is None
 
 
+def test_a_cloudevent_names_its_event_id_in_its_own_words() -> None:
+    structured = [("content-type", b"application/cloudevents+json")]
+    assert dead_letter_of(_record(b'{"id": "c-1"}', headers=structured)).event_id == "c-1"
+    assert dead_letter_of(_record(b'{"id": "c-1"}')).event_id is None, "an envelope has no id"
+    assert dead_letter_of(_record(b"{}", headers=[("ce_id", b"c-2")])).event_id == "c-2"
+
+
 def test_filters_combine_and_an_empty_one_takes_everything() -> None:
     letter = dead_letter_of(_record(b'{"event_id": "e-1"}', reason="oversized"))
     assert DeadLetterFilter().matches(letter)
