@@ -1,0 +1,207 @@
+"""W3C trace context across hops: one deal is one trace, whichever workers it passes.
+
+A consumed record's `traceparent`/`tracestate` headers name the span that published it. Per
+polled batch the runtime opens one span (`<service> process`) linked to every record's incoming
+context, and per decoded message a span in the message's own trace (its parent: the incoming
+context; a record without a valid `traceparent` starts a new trace). That message span's context
+travels with the message (`Incoming.trace`), is copied onto every event it causes
+(`shared.messages.caused_by`), stored with the outbox row (`trace_context`) and sent by the relay
+as `traceparent`/`tracestate` headers. So lead.captured -> lead.qualified -> quote.issued ... are
+spans of one trace, each hop's message span the parent of the next.
+
+Only the OpenTelemetry API is used here: with no tracer (`Tracing.off()`, the default) nothing is
+recorded, and a valid incoming context is passed through unchanged, so a traced producer's trace
+survives an untraced worker. A malformed context is ignored (a new trace, or none when off), never
+a reason to refuse the record. The SDK and its exporter are built by the composition roots only
+(`shared.trace_export`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.propagators.textmap import Getter
+from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode, Tracer, TracerProvider
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+if TYPE_CHECKING:
+    from shared.intake import Record
+    from shared.messages import Incoming
+
+TRACEPARENT = "traceparent"
+TRACESTATE = "tracestate"
+TRACE_HEADERS = frozenset({TRACEPARENT, TRACESTATE})
+INSTRUMENTATION = "salesflow"
+
+# Neither header can hold a line break (W3C: traceparent is hex and dashes, tracestate printable
+# ASCII), so one text column holds both: `traceparent` or `traceparent\ntracestate`.
+_SEPARATOR = "\n"
+
+Headers = Sequence[tuple[str, bytes | None]]
+
+_W3C = TraceContextTextMapPropagator()
+
+
+class _HeaderGetter(Getter[Headers]):
+    """Reads W3C headers from Kafka headers; a value that is null or not UTF-8 is absent."""
+
+    def get(self, carrier: Headers, key: str) -> list[str] | None:
+        found = []
+        for name, value in carrier:
+            if name == key and value is not None:
+                try:
+                    found.append(value.decode("utf-8"))
+                except UnicodeDecodeError:
+                    continue
+        return found or None
+
+    def keys(self, carrier: Headers) -> list[str]:
+        return [name for name, _ in carrier]
+
+
+_GETTER = _HeaderGetter()
+
+
+def _has_traceparent(headers: Headers) -> bool:
+    return any(name == TRACEPARENT for name, _ in headers)
+
+
+def incoming_context(headers: Headers) -> trace.SpanContext | None:
+    """The valid W3C context a record carries, or None (absent or malformed)."""
+    if not _has_traceparent(headers):
+        return None
+    span_context = trace.get_current_span(_W3C.extract(headers, Context(), _GETTER))
+    context = span_context.get_span_context()
+    return context if context.is_valid else None
+
+
+def pack(span_context: trace.SpanContext) -> str:
+    """The text stored with an outbox row: the context as W3C headers."""
+    carrier: dict[str, str] = {}
+    _W3C.inject(carrier, trace.set_span_in_context(trace.NonRecordingSpan(span_context)))
+    parent = carrier[TRACEPARENT]
+    state = carrier.get(TRACESTATE)
+    return f"{parent}{_SEPARATOR}{state}" if state else parent
+
+
+def trace_headers(packed: str | None) -> list[tuple[str, bytes | None]]:
+    """The Kafka headers for a stored context; none for None."""
+    if not packed:
+        return []
+    parent, _, state = packed.partition(_SEPARATOR)
+    headers: list[tuple[str, bytes | None]] = [(TRACEPARENT, parent.encode())]
+    if state:
+        headers.append((TRACESTATE, state.encode()))
+    return headers
+
+
+def trace_id_of(packed: str | None) -> str | None:
+    """The 32-hex trace id of a stored context or a `traceparent` value."""
+    if not packed:
+        return None
+    parts = packed.split("-")
+    return parts[1] if len(parts) >= 3 else None
+
+
+class BatchTrace:
+    """The spans of one polled batch; `message` per decoded record, `end` once."""
+
+    def message(self, record: Record, message: Incoming[Any]) -> str | None:
+        """The context (packed) that what this message causes is stamped with."""
+        context = incoming_context(record.headers)
+        return None if context is None else pack(context)
+
+    def link(self, headers: Headers) -> None:
+        """A record of the batch that is not decoded (dead-lettered): linked only."""
+
+    def end(self, attributes: dict[str, Any], error: BaseException | None = None) -> None:
+        """Close the batch's spans."""
+
+
+_PASS_THROUGH = BatchTrace()
+
+
+class _RecordedBatch(BatchTrace):
+    def __init__(self, tracer: Tracer, service: str, records: int) -> None:
+        self._tracer = tracer
+        self._batch = tracer.start_span(
+            f"{service} process",
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation.type": "process",
+                "messaging.batch.message_count": records,
+                "salesflow.service": service,
+            },
+        )
+        self._batch_link = [Link(self._batch.get_span_context())]
+        self._messages: list[Span] = []
+
+    def message(self, record: Record, message: Incoming[Any]) -> str | None:
+        incoming = self._linked(record.headers)
+        parent = (
+            Context()
+            if incoming is None
+            else trace.set_span_in_context(trace.NonRecordingSpan(incoming))
+        )
+        span = self._tracer.start_span(
+            f"{record.topic} process",
+            context=parent,
+            kind=SpanKind.CONSUMER,
+            # OpenTelemetry's messaging conventions, plus what finds a deal's trace.
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": record.topic,
+                "messaging.destination.partition.id": str(record.partition),
+                "messaging.kafka.offset": record.offset,
+                "messaging.message.id": str(message.event_id),
+                "salesflow.event_type": message.event_type,
+                "salesflow.deal_id": message.deal_id,
+            },
+            links=self._batch_link,
+        )
+        self._messages.append(span)
+        return pack(span.get_span_context())
+
+    def link(self, headers: Headers) -> None:
+        self._linked(headers)
+
+    def _linked(self, headers: Headers) -> trace.SpanContext | None:
+        incoming = incoming_context(headers)
+        if incoming is not None:
+            self._batch.add_link(incoming)
+        return incoming
+
+    def end(self, attributes: dict[str, Any], error: BaseException | None = None) -> None:
+        self._batch.set_attributes(attributes)
+        if error is not None:
+            self._batch.record_exception(error)
+            self._batch.set_status(Status(StatusCode.ERROR, type(error).__name__))
+        for span in self._messages:
+            span.end()
+        self._batch.end()
+
+
+class Tracing:
+    """A worker's tracer, or none (`off`: contexts passed through, nothing recorded)."""
+
+    def __init__(self, service: str, provider: TracerProvider | None) -> None:
+        self._service = service
+        self._tracer = None if provider is None else provider.get_tracer(INSTRUMENTATION)
+
+    @classmethod
+    def off(cls, service: str = "") -> Tracing:
+        return cls(service, None)
+
+    @property
+    def recording(self) -> bool:
+        return self._tracer is not None
+
+    def batch(self, records: int) -> BatchTrace:
+        if self._tracer is None:
+            return _PASS_THROUGH
+        return _RecordedBatch(self._tracer, self._service, records)
