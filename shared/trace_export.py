@@ -18,6 +18,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import structlog
+from opentelemetry import trace
+
+from shared.tracing import Tracing
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
@@ -95,3 +98,14 @@ def provider_from_env(service: str) -> TracerProvider | None:
     provider.add_span_processor(BatchSpanProcessor(span_exporter))
     log.info("tracing_on", service=service, exporter=exporter)
     return provider
+
+
+def tracing_for(
+    service: str, given: trace.TracerProvider | None
+) -> tuple[Tracing, TracerProvider | None]:
+    """A composition root's tracing: the `given` provider (a test's), else the SDK when OTEL_*
+    asks, else off; and the provider it built, its own to `shutdown()` on stop."""
+    if given is not None:
+        return Tracing(service, given), None
+    exporting = provider_from_env(service)
+    return Tracing(service, exporting), exporting

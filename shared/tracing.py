@@ -18,7 +18,8 @@ a reason to refuse the record. The SDK and its exporter are built by the composi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
@@ -205,3 +206,34 @@ class Tracing:
         if self._tracer is None:
             return _PASS_THROUGH
         return _RecordedBatch(self._tracer, self._service, records)
+
+    @contextlib.contextmanager
+    def request(
+        self, http_headers: Mapping[str, str], name: str, attributes: Mapping[str, Any]
+    ) -> Iterator[str | None]:
+        """A span for an HTTP request that publishes (the gateway), in the trace its W3C
+        headers name (or a new one); yields the context (packed) to store with what it writes.
+        Off: the request's own valid context, passed through."""
+        incoming = None
+        if TRACEPARENT in http_headers:
+            found = trace.get_current_span(_W3C.extract(http_headers, Context()))
+            incoming = found.get_span_context() if found.get_span_context().is_valid else None
+        if self._tracer is None:
+            yield None if incoming is None else pack(incoming)
+            return
+        parent = (
+            Context()
+            if incoming is None
+            else trace.set_span_in_context(trace.NonRecordingSpan(incoming))
+        )
+        span = self._tracer.start_span(
+            name, context=parent, kind=SpanKind.SERVER, attributes=dict(attributes)
+        )
+        try:
+            yield pack(span.get_span_context())
+        except BaseException as error:
+            span.record_exception(error)
+            span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+            raise
+        finally:
+            span.end()

@@ -15,7 +15,7 @@ import os
 import socket
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Union
+from typing import Any, Union
 
 import structlog
 from faststream import FastStream
@@ -46,11 +46,7 @@ from shared.stage import HandlerStage
 from shared.startup import prepare, until_available, watch
 from shared.subscription import OffsetCommits, subscribe
 from shared.ticker import TICK_TOPIC, Ticker
-from shared.trace_export import provider_from_env
-from shared.tracing import Tracing
-
-if TYPE_CHECKING:
-    from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
+from shared.trace_export import tracing_for
 
 log = structlog.stdlib.get_logger("salesflow.worker")
 
@@ -158,7 +154,7 @@ def build_worker(
     crash = CrashPoints(settings.crash_point, settings.crash_after)
     clock = clock or _clock(settings)
     client_id = f"{spec.service}-{socket.gethostname()}-{os.getpid()}"
-    tracing, exporting = _tracing(spec.service, tracer_provider)
+    tracing, exporting = tracing_for(spec.service, tracer_provider)
     relay = OutboxRelay(
         service=spec.service,
         mailbox=mailbox,
@@ -285,16 +281,6 @@ def build_worker(
     app.on_shutdown(commits.flush)
     app.after_shutdown(stop)
     return worker
-
-
-def _tracing(
-    service: str, given: TracerProvider | None
-) -> tuple[Tracing, SdkTracerProvider | None]:
-    """The worker's tracing, and the provider it built from OTEL_* (its own to flush on stop)."""
-    if given is not None:
-        return Tracing(service, given), None
-    exporting = provider_from_env(service)
-    return Tracing(service, exporting), exporting
 
 
 def _clock(settings: RuntimeSettings) -> Clock:

@@ -1,18 +1,22 @@
 """One deal, one trace, on the real servers: lead_svc and quote_svc in this process, their spans
 in the SDK's in-memory exporter. lead.captured (traced upstream, or not) -> lead.qualified ->
 quote.issued: each hop's record carries a `traceparent` of the same trace, whose span is the
-message span of the hop before."""
+message span of the hop before. And the gateway, as a process switched on by OTEL_* variables,
+continues the trace an HTTP request names."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from services.quote_svc.settings import QuoteSettings
+from tests.support.gateway import WEB_KEY, GatewayProcess
 from tests.support.infra import Endpoints
 from tests.support.kafka_probe import RawRecord, TopicReader, header, publish, record_of
 from tests.support.leads import captured, new_run_id
@@ -145,3 +149,45 @@ async def test_a_deal_is_one_trace_across_lead_and_quote_workers(endpoints: Endp
     assert new_trace != TRACE_ID
     assert _parts(header(got["quote.issued", untraced.deal_id], "traceparent"))[0] == new_trace
     assert _span(spans, "lead.captured process", untraced.deal_id).parent is None
+
+
+async def test_the_gateway_switched_on_by_otel_variables_continues_the_http_trace(
+    endpoints: Endpoints, tmp_path: Path
+) -> None:
+    """A process started with OTEL_TRACES_EXPORTER=console: the request's W3C headers start the
+    gateway's span, whose context lead.captured carries; the span is exported (to its log)."""
+    lead_id = f"gwtr-{new_run_id()}"
+    gateway = GatewayProcess(
+        endpoints,
+        tmp_path / "gateway.log",
+        OTEL_TRACES_EXPORTER="console",
+        OTEL_SERVICE_NAME="gateway-under-test",
+    )
+    gateway.start()
+    reader = await TopicReader(endpoints.kafka, ("lead.captured",)).start()
+    try:
+        await gateway.wait_ready()
+        async with httpx.AsyncClient(base_url=gateway.url) as http:
+            answer = await http.post(
+                "/v1/leads",
+                json=captured(lead_id).payload.model_dump(mode="json"),
+                headers={
+                    "Authorization": f"Bearer {WEB_KEY}",
+                    "traceparent": TRACEPARENT,
+                    "tracestate": "vendor=opaque",
+                },
+            )
+        assert answer.status_code == 202, answer.text
+        records = await reader.collect(lambda rs: any(r.key == lead_id.encode() for r in rs))
+    finally:
+        await reader.stop()
+        assert gateway.terminate() == 0, gateway.tail()
+    (record,) = [r for r in records if r.key == lead_id.encode()]
+    trace_id, span_id = _parts(header(record, "traceparent"))
+    assert trace_id == TRACE_ID
+    assert span_id != UPSTREAM_SPAN, "the gateway's own span is the parent of the event"
+    assert header(record, "tracestate") == "vendor=opaque"
+    log = gateway.log_path.read_text(errors="replace")
+    assert f'"span_id": "0x{span_id}"' in log, gateway.tail()
+    assert "gateway accept lead.captured" in log
+    assert "gateway-under-test" in log

@@ -284,3 +284,35 @@ def test_the_sdk_is_built_from_the_environment_with_the_service_as_its_name(
         assert provider.resource.attributes["service.name"] == "lead_svc"
     finally:
         provider.shutdown()
+
+
+@pytest.mark.parametrize("recording", [True, False], ids=["on", "off"])
+def test_an_http_request_continues_its_w3c_context_or_starts_none_when_off(
+    recording: bool,
+) -> None:
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    tracing = Tracing("gateway", provider if recording else None)
+    with tracing.request({"traceparent": PARENT, "tracestate": STATE}, "accept", {}) as given:
+        pass
+    with tracing.request({"traceparent": "bad"}, "accept", {}) as bad:
+        pass
+    with tracing.request({}, "accept", {}) as none:
+        pass
+    assert given is not None
+    assert trace_id_of(given) == TRACE_ID
+    assert given.endswith(f"\n{STATE}")
+    if not recording:
+        assert given == f"{PARENT}\n{STATE}", "off: passed through as it came"
+        assert (bad, none) == (None, None)
+        return
+    assert given.split("-")[2] != SPAN_ID, "on: the request's span is the parent"
+    assert bad is not None
+    assert none is not None
+    assert trace_id_of(bad) != TRACE_ID
+    first, second, third = spans.get_finished_spans()
+    assert first.kind is SpanKind.SERVER
+    assert first.parent is not None
+    assert format(first.parent.span_id, "016x") == SPAN_ID
+    assert (second.parent, third.parent) == (None, None)
