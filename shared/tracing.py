@@ -19,6 +19,7 @@ a reason to refuse the record. The SDK and its exporter are built by the composi
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ from opentelemetry.context import Context
 from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode, Tracer, TracerProvider
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from opentelemetry.trace.span import TraceState
 
 if TYPE_CHECKING:
     from shared.intake import Record
@@ -66,25 +68,85 @@ class _HeaderGetter(Getter[Headers]):
 _GETTER = _HeaderGetter()
 
 
-def _has_traceparent(headers: Headers) -> bool:
-    return any(name == TRACEPARENT for name, _ in headers)
+# The shape every W3C producer writes today (version 00, nothing after the flags), read without
+# the propagator's generic path; anything else (other versions, blanks) goes through it.
+_VERSION_00 = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+_ZERO_TRACE, _ZERO_SPAN = "0" * 32, "0" * 16
 
 
 def incoming_context(headers: Headers) -> trace.SpanContext | None:
     """The valid W3C context a record carries, or None (absent or malformed)."""
-    if not _has_traceparent(headers):
+    parent: bytes | None = None
+    state: list[bytes | None] = []
+    for name, value in headers:
+        if name == TRACEPARENT:
+            if parent is not None:
+                return _generic(headers)
+            parent = value
+        elif name == TRACESTATE:
+            state.append(value)
+    if parent is None:
         return None
-    span_context = trace.get_current_span(_W3C.extract(headers, Context(), _GETTER))
-    context = span_context.get_span_context()
+    try:
+        text = parent.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    match = _VERSION_00.fullmatch(text)
+    if match is None:
+        return _generic(headers)
+    trace_id, span_id, flags = match.groups()
+    if trace_id == _ZERO_TRACE or span_id == _ZERO_SPAN:
+        return None
+    trace_state = None
+    if state:
+        try:
+            values = [v.decode("ascii") for v in state if v is not None]
+        except UnicodeDecodeError:
+            values = []
+        trace_state = TraceState.from_header(values) if values else None
+    return trace.SpanContext(
+        trace_id=int(trace_id, 16),
+        span_id=int(span_id, 16),
+        is_remote=True,
+        trace_flags=trace.TraceFlags(int(flags, 16)),
+        trace_state=trace_state,
+    )
+
+
+def passed_through(headers: Headers) -> str | None:
+    """The record's context as stored for what it causes, untouched (tracing off)."""
+    parent: bytes | None = None
+    for name, value in headers:
+        if name == TRACESTATE or (name == TRACEPARENT and parent is not None):
+            break
+        if name == TRACEPARENT:
+            parent = value
+    else:
+        # One traceparent and no tracestate: a canonical version-00 value is already what
+        # `pack` would write.
+        if parent is None:
+            return None
+        match = _VERSION_00.fullmatch(parent.decode("ascii", "replace"))
+        if match is not None and match[1] != _ZERO_TRACE and match[2] != _ZERO_SPAN:
+            return match.string
+    context = incoming_context(headers)
+    return None if context is None else pack(context)
+
+
+def _generic(headers: Headers) -> trace.SpanContext | None:
+    span = trace.get_current_span(_W3C.extract(headers, Context(), _GETTER))
+    context = span.get_span_context()
     return context if context.is_valid else None
 
 
 def pack(span_context: trace.SpanContext) -> str:
-    """The text stored with an outbox row: the context as W3C headers."""
-    carrier: dict[str, str] = {}
-    _W3C.inject(carrier, trace.set_span_in_context(trace.NonRecordingSpan(span_context)))
-    parent = carrier[TRACEPARENT]
-    state = carrier.get(TRACESTATE)
+    """The text stored with an outbox row: the context as W3C headers (what the propagator's
+    inject writes: version 00)."""
+    parent = (
+        f"00-{span_context.trace_id:032x}-{span_context.span_id:016x}-"
+        f"{span_context.trace_flags:02x}"
+    )
+    state = span_context.trace_state.to_header() if span_context.trace_state else ""
     return f"{parent}{_SEPARATOR}{state}" if state else parent
 
 
@@ -112,8 +174,7 @@ class BatchTrace:
 
     def message(self, record: Record, message: Incoming[Any]) -> str | None:
         """The context (packed) that what this message causes is stamped with."""
-        context = incoming_context(record.headers)
-        return None if context is None else pack(context)
+        return passed_through(record.headers)
 
     def link(self, headers: Headers) -> None:
         """A record of the batch that is not decoded (dead-lettered): linked only."""

@@ -10,10 +10,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from opentelemetry.propagators.textmap import Getter
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
+from opentelemetry.trace.propagation.tracecontext import (
+    TraceContextTextMapPropagator as W3CPropagator,
+)
 
 from contracts.topics import topic
 from shared.backoff import RetryPolicy
@@ -25,7 +29,14 @@ from shared.metrics import WorkerMetrics
 from shared.relay import OutboxRelay
 from shared.runtime import BatchRuntime
 from shared.trace_export import TraceExportError, exporter_named, provider_from_env
-from shared.tracing import Tracing, trace_headers, trace_id_of
+from shared.tracing import (
+    Tracing,
+    incoming_context,
+    pack,
+    passed_through,
+    trace_headers,
+    trace_id_of,
+)
 from tests.support.leads import captured
 from tests.support.runtime import RecordingSink, consumed
 
@@ -316,3 +327,53 @@ def test_an_http_request_continues_its_w3c_context_or_starts_none_when_off(
     assert first.parent is not None
     assert format(first.parent.span_id, "016x") == SPAN_ID
     assert (second.parent, third.parent) == (None, None)
+
+
+def _propagators_own(headers: list[tuple[str, bytes | None]]) -> str | None:
+    """What OpenTelemetry's W3C propagator reads and would write again: the reference."""
+    carrier: dict[str, list[str]] = {}
+    for name, value in headers:
+        if value is not None:
+            carrier.setdefault(name, []).append(value.decode("utf-8", "replace"))
+    context = W3CPropagator().extract(carrier, getter=_ListGetter())
+    written: dict[str, str] = {}
+    W3CPropagator().inject(written, context)
+    if "traceparent" not in written:
+        return None
+    state = written.get("tracestate")
+    return written["traceparent"] + (f"\n{state}" if state else "")
+
+
+class _ListGetter(Getter[dict[str, list[str]]]):
+    def get(self, carrier: dict[str, list[str]], key: str) -> list[str] | None:
+        return carrier.get(key)
+
+    def keys(self, carrier: dict[str, list[str]]) -> list[str]:
+        return list(carrier)
+
+
+VARIANTS: list[list[tuple[str, bytes | None]]] = [
+    [],
+    [("traceparent", PARENT.encode())],
+    [("traceparent", PARENT.encode()), ("tracestate", STATE.encode())],
+    [("tracestate", STATE.encode()), ("traceparent", PARENT.encode())],
+    [("traceparent", f"00-{TRACE_ID}-{SPAN_ID}-00".encode())],
+    [("traceparent", f" 00-{TRACE_ID}-{SPAN_ID}-01\t".encode())],
+    [("traceparent", f"01-{TRACE_ID}-{SPAN_ID}-01-future".encode())],
+    [("traceparent", f"00-{TRACE_ID}-{SPAN_ID}-01-extra".encode())],
+    [("traceparent", PARENT.encode()), ("tracestate", b"a=1"), ("tracestate", b"b=2")],
+    [("traceparent", PARENT.encode()), ("tracestate", b"not a valid member")],
+    [("traceparent", PARENT.encode()), ("tracestate", b"")],
+    [("traceparent", f"00-{'0' * 32}-{SPAN_ID}-01".encode())],
+    [("traceparent", b"00-xyz")],
+]
+
+
+@pytest.mark.parametrize("headers", VARIANTS, ids=[str(i) for i in range(len(VARIANTS))])
+def test_the_fast_reading_agrees_with_the_propagator(
+    headers: list[tuple[str, bytes | None]],
+) -> None:
+    expected = _propagators_own(headers)
+    assert passed_through(headers) == expected
+    context = incoming_context(headers)
+    assert (None if context is None else pack(context)) == expected
