@@ -1,16 +1,22 @@
 """One deal, one trace, on the real servers: lead_svc and quote_svc in this process, their spans
 in the SDK's in-memory exporter. lead.captured (traced upstream, or not) -> lead.qualified ->
 quote.issued: each hop's record carries a `traceparent` of the same trace, whose span is the
-message span of the hop before. And the gateway, as a process switched on by OTEL_* variables,
-continues the trace an HTTP request names."""
+message span of the hop before. And, as processes switched on by OTEL_* variables: the gateway
+continues the trace an HTTP request names, and a worker exports its spans over OTLP/HTTP."""
 
 from __future__ import annotations
 
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -21,7 +27,7 @@ from tests.support.infra import Endpoints
 from tests.support.kafka_probe import RawRecord, TopicReader, header, publish, record_of
 from tests.support.leads import captured, new_run_id
 from tests.support.quotes import price, price_record
-from tests.support.workers import running_worker, wait_for
+from tests.support.workers import WorkerProcess, running_worker, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -191,3 +197,97 @@ async def test_the_gateway_switched_on_by_otel_variables_continues_the_http_trac
     assert f'"span_id": "0x{span_id}"' in log, gateway.tail()
     assert "gateway accept lead.captured" in log
     assert "gateway-under-test" in log
+
+
+class _Collector:
+    """An OTLP/HTTP trace receiver on a free port: keeps every export request's spans."""
+
+    def __init__(self) -> None:
+        self.spans: list[Any] = []
+        self.paths: list[str] = []
+        collector = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                request = ExportTraceServiceRequest()
+                request.ParseFromString(body)
+                collector.paths.append(self.path)
+                for resource_spans in request.resource_spans:
+                    service = next(
+                        a.value.string_value
+                        for a in resource_spans.resource.attributes
+                        if a.key == "service.name"
+                    )
+                    for scope in resource_spans.scope_spans:
+                        collector.spans.extend((service, span) for span in scope.spans)
+                self.send_response(200)
+                self.send_header("content-type", "application/x-protobuf")
+                self.end_headers()
+                self.wfile.write(ExportTraceServiceResponse().SerializeToString())
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> _Collector:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+async def test_a_worker_process_exports_its_spans_over_otlp_when_the_endpoint_is_set(
+    endpoints: Endpoints, tmp_path: Path
+) -> None:
+    lead = captured(f"otlp-{new_run_id()}", company=f"Otlp {new_run_id()} Ltd")
+    first = record_of("lead.captured", lead)
+    with _Collector() as collector:
+        worker = WorkerProcess(
+            "lead",
+            endpoints,
+            tmp_path / "lead.log",
+            OTEL_EXPORTER_OTLP_ENDPOINT=collector.url,
+            OTEL_BSP_SCHEDULE_DELAY="200",
+        ).start()
+        reader = await TopicReader(endpoints.kafka, ("lead.qualified",)).start()
+        try:
+            await worker.wait_ready()
+            await publish(
+                endpoints.kafka,
+                [
+                    RawRecord(
+                        first.topic,
+                        first.value,
+                        first.key,
+                        [*first.headers, ("traceparent", TRACEPARENT.encode())],
+                    )
+                ],
+            )
+            records = await reader.collect(lambda rs: any(r.key == first.key for r in rs))
+        finally:
+            await reader.stop()
+            assert worker.terminate() == 0, worker.tail()  # flushes what is still batched
+    (qualified,) = [r for r in records if r.key == first.key]
+    _, parent = _parts(header(qualified, "traceparent"))
+    assert set(collector.paths) == {"/v1/traces"}
+    exported = [
+        (service, span)
+        for service, span in collector.spans
+        if span.name == "lead.captured process"
+        and any(
+            a.key == "salesflow.deal_id" and a.value.string_value == lead.deal_id
+            for a in span.attributes
+        )
+    ]
+    assert len(exported) == 1, [(s, x.name) for s, x in collector.spans]
+    service, span = exported[0]
+    assert service == "lead_svc"
+    assert span.trace_id.hex() == TRACE_ID
+    assert span.parent_span_id.hex() == UPSTREAM_SPAN
+    assert span.span_id.hex() == parent
