@@ -102,7 +102,7 @@ def incoming_context(headers: Headers) -> trace.SpanContext | None:
         try:
             values = [v.decode("ascii") for v in state if v is not None]
         except UnicodeDecodeError:
-            values = []
+            values = []  # not ASCII: an invalid tracestate, dropped whole (W3C)
         trace_state = TraceState.from_header(values) if values else None
     return trace.SpanContext(
         trace_id=int(trace_id, 16),

@@ -365,6 +365,8 @@ VARIANTS: list[list[tuple[str, bytes | None]]] = [
     [("traceparent", PARENT.encode()), ("tracestate", b"not a valid member")],
     [("traceparent", PARENT.encode()), ("tracestate", b"")],
     [("traceparent", f"00-{'0' * 32}-{SPAN_ID}-01".encode())],
+    [("traceparent", PARENT.encode()), ("tracestate", b"\xff=1"), ("tracestate", b"b=2")],
+    [("traceparent", PARENT.encode()), ("tracestate", None), ("tracestate", b"b=2")],
     [("traceparent", b"00-xyz")],
 ]
 
