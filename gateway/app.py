@@ -7,7 +7,7 @@ with its own request model as the body's annotation, which FastAPI reads as an o
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any
 
@@ -40,6 +40,7 @@ from shared.clock import Clock
 from shared.failures import describe, is_transient
 from shared.health import Readiness
 from shared.metrics import WorkerMetrics
+from shared.tracing import Tracing
 
 log = structlog.stdlib.get_logger("salesflow.gateway")
 
@@ -84,6 +85,8 @@ class GatewayParts:
     max_body_bytes: int
     start: Callable[[], Awaitable[None]]
     stop: Callable[[], Awaitable[None]]
+    # A request's span (and the W3C context its event carries on): shared.tracing.
+    tracing: Tracing = field(default_factory=Tracing.off)
 
 
 def create_app(parts: GatewayParts) -> FastAPI:
@@ -144,6 +147,7 @@ def _add_command(router: APIRouter, parts: GatewayParts, counted: Counter, event
     topic = topic_for_event(event_type).name
 
     async def post(
+        http: Request,
         body: model,  # type: ignore[valid-type]
         client: Annotated[Client, Depends(_may_send(event_type, counted))],
         idempotency_key: Annotated[
@@ -166,6 +170,7 @@ def _add_command(router: APIRouter, parts: GatewayParts, counted: Counter, event
             request.deal_id,
             request.occurred_at,
             idempotency_key,
+            http,
         )
 
     router.add_api_route(
@@ -182,6 +187,7 @@ def _add_command(router: APIRouter, parts: GatewayParts, counted: Counter, event
 
 def _add_lead_route(router: APIRouter, parts: GatewayParts, counted: Counter) -> None:
     async def post_lead(
+        http: Request,
         lead: LeadCaptured,
         client: Annotated[Client, Depends(_may_send("lead.captured", counted))],
         idempotency_key: Annotated[
@@ -190,7 +196,7 @@ def _add_lead_route(router: APIRouter, parts: GatewayParts, counted: Counter) ->
         ] = None,
     ) -> Response:
         return await _accept(
-            parts, counted, client, "lead.captured", lead, None, None, idempotency_key
+            parts, counted, client, "lead.captured", lead, None, None, idempotency_key, http
         )
 
     router.add_api_route(
@@ -214,6 +220,7 @@ async def _accept(
     given_deal: str | None,
     occurred_at: Any,
     idempotency_key: str | None,
+    http: Request,
 ) -> Response:
     now = parts.clock.now()
     try:
@@ -234,11 +241,24 @@ async def _accept(
         counted.labels(client.principal, event_type, "invalid").inc()
         raise RequestValidationError(error.errors()) from None
     try:
-        accepted = await parts.requests.accept(
-            envelope,
-            fingerprint=fingerprint(event_type, deal_id, payload, occurred_at),
-            idempotency_key=idempotency_key,
-        )
+        with parts.tracing.request(
+            http.headers,
+            f"gateway accept {event_type}",
+            {
+                "http.request.method": http.method,
+                "url.path": http.url.path,
+                "messaging.message.id": str(envelope.event_id),
+                "salesflow.event_type": event_type,
+                "salesflow.deal_id": deal_id,
+                "salesflow.principal": client.principal,
+            },
+        ) as context:
+            accepted = await parts.requests.accept(
+                envelope,
+                fingerprint=fingerprint(event_type, deal_id, payload, occurred_at),
+                idempotency_key=idempotency_key,
+                trace=context,
+            )
     except KeyReusedError:
         counted.labels(client.principal, event_type, "invalid").inc()
         raise ProblemError(

@@ -19,6 +19,7 @@ from typing import Any
 import structlog
 import uvicorn
 from fastapi import FastAPI
+from opentelemetry.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.app import GatewayParts, Reads, create_app
@@ -44,6 +45,7 @@ from shared.retention import purge_inbox_forever
 from shared.settings import RuntimeSettings
 from shared.startup import until_available
 from shared.topics_admin import ensure_topics
+from shared.trace_export import tracing_for
 
 log = structlog.stdlib.get_logger("salesflow.gateway")
 
@@ -63,9 +65,15 @@ class Gateway:
 
 
 def build_gateway(
-    runtime: RuntimeSettings, settings: GatewaySettings, *, clock: Clock | None = None
+    runtime: RuntimeSettings,
+    settings: GatewaySettings,
+    *,
+    clock: Clock | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> Gateway:
-    """Wire the gateway; nothing connects until its app starts (the ASGI lifespan)."""
+    """Wire the gateway; nothing connects until its app starts (the ASGI lifespan).
+
+    `tracer_provider`: where its spans go; None: the SDK when OTEL_* asks (shared.trace_export)."""
     clients = Clients(settings.all_clients(), tolerance_s=settings.signature_tolerance_s)
     if not len(clients):
         log.warning("gateway_has_no_clients", hint="set SALESFLOW_GATEWAY_CLIENTS(_FILE)")
@@ -77,6 +85,7 @@ def build_gateway(
     readiness = Readiness()
     readiness.set_assigned(ok=True)  # nothing to consume: always "assigned"
     crash = CrashPoints(runtime.crash_point, runtime.crash_after)
+    tracing, exporting = tracing_for(SCHEMA, tracer_provider)
     client_id = f"{SCHEMA}-{socket.gethostname()}-{os.getpid()}"
     bootstrap = runtime.kafka_bootstrap
     relay = OutboxRelay(
@@ -112,6 +121,8 @@ def build_gateway(
             task.cancel()
         await relay.stop(drain_timeout_s=runtime.graceful_timeout_s)
         await engine.dispose()
+        if exporting is not None:
+            await asyncio.to_thread(exporting.shutdown)
         log.info("gateway_stopped")
 
     async def trace(ref: str) -> tuple[str, str | None, list[TracedEvent]]:
@@ -136,6 +147,7 @@ def build_gateway(
         max_body_bytes=settings.max_body_bytes,
         start=start,
         stop=stop,
+        tracing=tracing,
     )
     gateway = Gateway(create_app(parts), settings, engine, relay, readiness, metrics)
     return gateway

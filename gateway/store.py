@@ -81,8 +81,10 @@ class RequestLog:
         *,
         fingerprint: bytes,
         idempotency_key: str | None,
+        trace: str | None = None,
     ) -> Accepted:
-        record = Outgoing.of(envelope)
+        """`trace`: the request's W3C context (shared.tracing), sent with the event."""
+        record = Outgoing.of(envelope, trace=trace)
         async with self._mailbox.transaction() as tx:
             if not await tx.claim([envelope.event_id]):
                 known = await tx.connection.scalar(

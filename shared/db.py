@@ -124,6 +124,9 @@ def runtime_tables(metadata: MetaData, schema: str) -> tuple[Table, Table]:
         # Header values are bytes and may be null (a dead-lettered message keeps its originals),
         # so they are stored as JSON [[key, base64 | null], ...]; never queried, only relayed.
         Column("headers", Text, nullable=False, server_default="[]"),
+        # The W3C trace context of the message that caused the row (shared.tracing), sent by
+        # the relay as `traceparent`/`tracestate` headers; null: none (sent without them).
+        Column("trace_context", Text, nullable=True),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         schema=schema,
     )

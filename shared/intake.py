@@ -20,6 +20,7 @@ from contracts.errors import InvalidMessage
 from contracts.topics import kafka_key
 from shared.deadletter import DeadLetterReason
 from shared.messages import Incoming
+from shared.tracing import TRACE_HEADERS
 
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 
@@ -92,6 +93,10 @@ def content_type(headers: Iterable[tuple[str, bytes | None]]) -> str | None:
 
 def _bad_header(record: Record) -> DeadLetterReason | None:
     for key, value in record.headers:
+        if key in TRACE_HEADERS:
+            # Observability only: a malformed trace context is ignored (shared.tracing starts a
+            # new trace), never a reason to park a message.
+            continue
         try:
             key.encode("utf-8")
         except UnicodeEncodeError:

@@ -34,6 +34,8 @@ class Incoming(Generic[P_co]):
     topic: str
     partition: int
     offset: int
+    # The W3C context (shared.tracing) that what this message causes is stamped with; None: none.
+    trace: str | None = None
 
     @property
     def event_id(self) -> UUID:
@@ -63,9 +65,14 @@ class Outgoing:
     event_type: str = ""
     # The money the event carries, for the business metrics (shared.measures); None: none.
     amount: tuple[str, float] | None = None
+    # The W3C context of what caused it (shared.tracing): stored with the outbox row, sent by the
+    # relay as `traceparent`/`tracestate` headers. None: sent without them.
+    trace: str | None = None
 
     @classmethod
-    def of(cls, envelope: Envelope[Any], topic: str | None = None) -> Outgoing:
+    def of(
+        cls, envelope: Envelope[Any], topic: str | None = None, *, trace: str | None = None
+    ) -> Outgoing:
         """An event for its registered topic, keyed by its topic's rule (the deal id: per-deal
         ordering)."""
         return cls(
@@ -75,6 +82,7 @@ class Outgoing:
             headers=kafka_headers(envelope),
             event_type=envelope.event_type,
             amount=amount_of(envelope.payload),
+            trace=trace,
         )
 
     @property
@@ -103,7 +111,7 @@ def caused_by(
 ) -> Outgoing:
     """An outgoing event that `cause` led to: same deal (so same key and partition) unless it
     is about another deal's document (`deal_id`), causation set to the cause's event id,
-    stamped `now`."""
+    stamped `now`, in the cause's trace."""
     envelope = make_envelope(
         payload,
         event_type=event_type or type(payload).EVENT_TYPE,
@@ -112,4 +120,4 @@ def caused_by(
         occurred_at=now,
         causation_id=cause.event_id,
     )
-    return Outgoing.of(envelope)
+    return Outgoing.of(envelope, trace=cause.trace)

@@ -48,6 +48,7 @@ from shared.kafka_security import KafkaSecurity
 from shared.mailbox import Mailbox, OutboxRow
 from shared.messages import Outgoing
 from shared.metrics import WorkerMetrics
+from shared.tracing import trace_headers
 
 log = structlog.stdlib.get_logger("salesflow.relay")
 
@@ -271,12 +272,16 @@ class OutboxRelay:
         producer = self._producer
         if producer is None:
             raise RuntimeError("relay not started")
+        # The cause's trace context leaves as W3C headers (shared.tracing); rows without one
+        # (dead letters keep their original headers, ticks and untraced causes) leave as stored.
         deliveries = [
             await producer.send(
                 row.record.topic,
                 value=row.record.payload,
                 key=row.record.key,
-                headers=list(row.record.headers),
+                headers=[*row.record.headers, *trace_headers(row.record.trace)]
+                if row.record.trace
+                else list(row.record.headers),
             )
             for row in rows
         ]

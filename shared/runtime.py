@@ -22,7 +22,7 @@ import heapq
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 from uuid import UUID
@@ -40,6 +40,7 @@ from shared.intake import Intake, Record
 from shared.mailbox import Mailbox
 from shared.messages import Incoming, Outgoing
 from shared.metrics import WorkerMetrics
+from shared.tracing import Tracing
 
 log = structlog.stdlib.get_logger("salesflow.runtime")
 
@@ -100,6 +101,7 @@ class BatchRuntime(Generic[ConnT]):
         retry_policy: RetryPolicy,
         outbox: OutboxSink,
         crash: CrashPoints | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self._service = service
         self._stage = stage
@@ -112,6 +114,7 @@ class BatchRuntime(Generic[ConnT]):
         self._retry = retry_policy
         self._outbox = outbox
         self._crash = crash or CrashPoints()
+        self._tracing = tracing or Tracing.off(service)
 
     async def handle(self, records: Sequence[Record]) -> BatchOutcome:
         """Apply one polled batch. Raises BatchDeferred when it must be read again."""
@@ -122,18 +125,49 @@ class BatchRuntime(Generic[ConnT]):
         parked: list[Outgoing] = []
         seen: set[UUID] = set()
         in_batch_duplicates = 0
+        # A span for the batch, linked to every record's incoming trace context, and one per
+        # message in its own trace, whose context what the message causes carries (shared.tracing).
+        traced = self._tracing.batch(len(records))
         for record in in_write_order(records):
             result = self._intake.read(record)
             if isinstance(result, DeadLetterReason):
+                traced.link(record.headers)
                 parked.append(self._park(record, result, now))
                 continue
             if result.event_id in seen:
                 in_batch_duplicates += 1
                 continue
             seen.add(result.event_id)
-            decoded.append(result)
+            context = traced.message(record, result)
+            decoded.append(result if context is None else replace(result, trace=context))
             sources.append(record)
+        try:
+            outcome = await self._apply(
+                records, decoded, sources, parked, in_batch_duplicates, now, started
+            )
+        except BaseException as error:
+            traced.end({}, error)
+            raise
+        traced.end(
+            {
+                "salesflow.processed": outcome.processed,
+                "salesflow.duplicates": outcome.duplicates,
+                "salesflow.dead_lettered": outcome.dead_lettered,
+                "salesflow.published": outcome.published,
+            }
+        )
+        return outcome
 
+    async def _apply(
+        self,
+        records: Sequence[Record],
+        decoded: list[Incoming[Any]],
+        sources: list[Record],
+        parked: list[Outgoing],
+        in_batch_duplicates: int,
+        now: datetime,
+        started: float,
+    ) -> BatchOutcome:
         try:
             applied = [await self._retrying(lambda: self._commit(decoded, parked, now))]
         except BatchDeferred:

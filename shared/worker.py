@@ -21,6 +21,7 @@ import structlog
 from faststream import FastStream
 from faststream.kafka import KafkaBroker
 from faststream.kafka.subscriber.usecase import BatchSubscriber
+from opentelemetry.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.envelope import envelope_type
@@ -45,6 +46,7 @@ from shared.stage import HandlerStage
 from shared.startup import prepare, until_available, watch
 from shared.subscription import OffsetCommits, subscribe
 from shared.ticker import TICK_TOPIC, Ticker
+from shared.trace_export import tracing_for
 
 log = structlog.stdlib.get_logger("salesflow.worker")
 
@@ -127,8 +129,12 @@ def build_worker(
     handling: HandlerStage[Any, Any, Any],
     *,
     clock: Clock | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> Worker:
-    """Wire a worker; nothing connects until the returned app starts."""
+    """Wire a worker; nothing connects until the returned app starts.
+
+    `tracer_provider`: where its spans go (a test's in-memory exporter); None: the OpenTelemetry
+    SDK when the standard OTEL_* variables ask for it (shared.trace_export), else no tracing."""
     spec = WorkerSpec(stage)
     spec.check_handles(handling.consumed_event_types())
     # Only a worker with time rules ticks: it is the one that needs the ticks to flow.
@@ -148,6 +154,7 @@ def build_worker(
     crash = CrashPoints(settings.crash_point, settings.crash_after)
     clock = clock or _clock(settings)
     client_id = f"{spec.service}-{socket.gethostname()}-{os.getpid()}"
+    tracing, exporting = tracing_for(spec.service, tracer_provider)
     relay = OutboxRelay(
         service=spec.service,
         mailbox=mailbox,
@@ -176,6 +183,7 @@ def build_worker(
         retry_policy=retry_policy,
         outbox=relay,
         crash=crash,
+        tracing=tracing,
     )
     broker = kafka_clients.broker(
         settings.kafka_bootstrap,
@@ -264,6 +272,9 @@ def build_worker(
         await relay.stop(drain_timeout_s=settings.graceful_timeout_s)
         await health.stop()
         await engine.dispose()
+        if exporting is not None:
+            # Spans still batched in memory are exported before the process ends.
+            await asyncio.to_thread(exporting.shutdown)
         log.info("worker_stopped", service=spec.service)
 
     app.on_startup(start)

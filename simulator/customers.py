@@ -103,6 +103,9 @@ class Deal:
     failed: bool = False  # ended early: refused or dead-lettered
     refunds_due: int = 0  # refund.due handled (numbers the refund and application ids)
     internal_applied: Decimal = Decimal(0)  # credit invoice_svc applied to our invoices itself
+    # The `traceparent` of the deal's latest event: the people's commands carry it, as a client
+    # that reacts to a message does, so a traced deal stays one trace (README, Tracing).
+    traceparent: bytes | None = None
 
     def invoice(self, invoice_id: UUID) -> SeenInvoice:
         return self.invoices.setdefault(invoice_id, SeenInvoice(invoice_id))

@@ -201,7 +201,11 @@ class LifecycleDriver:
 
     async def _send(self, topic: str, envelope: Envelope[Any]) -> None:
         self._types[envelope.event_id] = envelope.event_type
-        await self._publisher.send(topic, envelope)
+        deal = self.deals.get(envelope.deal_id)
+        traced = deal.traceparent if deal is not None else None
+        await self._publisher.send(
+            topic, envelope, (("traceparent", traced),) if traced is not None else ()
+        )
 
     async def _flush(self) -> None:
         await self._publisher.flush()
@@ -273,6 +277,8 @@ class LifecycleDriver:
                 self._settle(deal)
             return
         self._types[env.event_id] = env.event_type
+        if deal is not None:
+            deal.traceparent = dict(record.headers).get("traceparent") or deal.traceparent
         answered = self._commands.answered(env.causation_id)
         if env.event_type.endswith(".rejected"):
             answered = self._commands.answered(env.payload.command_event_id) or answered

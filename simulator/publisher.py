@@ -50,12 +50,17 @@ class Publisher:
         if self._producer is not None:
             await self._producer.stop()
 
-    async def send(self, topic: str, envelope: Envelope[Any]) -> None:
+    async def send(
+        self,
+        topic: str,
+        envelope: Envelope[Any],
+        extra_headers: tuple[tuple[str, bytes | None], ...] = (),
+    ) -> None:
         record = SentRecord(
             topic,
             envelope.deal_id.encode(),
             encode(envelope),
-            tuple(kafka_headers(envelope)),
+            (*kafka_headers(envelope), *extra_headers),
         )
         self.recent.append(record)
         # Awaited before touching the list: a concurrent flush swaps self._pending meanwhile.

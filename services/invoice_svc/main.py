@@ -7,6 +7,7 @@ Run with `salesflow worker invoice`, or
 from __future__ import annotations
 
 from faststream import FastStream
+from opentelemetry.trace import TracerProvider
 
 from contracts.stages import stage
 from services.invoice_svc.handlers import HANDLERS, touches_of
@@ -25,11 +26,12 @@ def build(
     settings: InvoiceSettings | None = None,
     *,
     clock: Clock | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> Worker:
     """The worker, with its own settings read from `SALESFLOW_INVOICE_*` unless given."""
     settings = settings or InvoiceSettings()
     handling = HandlerStage(HANDLERS, touches_of, InvoiceStore(), settings.policy())
-    return build_worker(runtime, STAGE, handling, clock=clock)
+    return build_worker(runtime, STAGE, handling, clock=clock, tracer_provider=tracer_provider)
 
 
 def create_app(

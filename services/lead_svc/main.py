@@ -6,6 +6,7 @@ Run with `salesflow worker lead`, or `faststream run --factory services.lead_svc
 from __future__ import annotations
 
 from faststream import FastStream
+from opentelemetry.trace import TracerProvider
 
 from contracts.stages import stage
 from services.lead_svc.handlers import HANDLERS, touches_of
@@ -24,11 +25,12 @@ def build(
     settings: LeadSettings | None = None,
     *,
     clock: Clock | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> Worker:
     """The worker, with its own settings read from `SALESFLOW_LEAD_*` unless given."""
     settings = settings or LeadSettings()
     handling = HandlerStage(HANDLERS, touches_of, LeadStore(), settings.policy())
-    return build_worker(runtime, STAGE, handling, clock=clock)
+    return build_worker(runtime, STAGE, handling, clock=clock, tracer_provider=tracer_provider)
 
 
 def create_app(

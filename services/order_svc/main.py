@@ -7,6 +7,7 @@ Run with `salesflow worker order`, or
 from __future__ import annotations
 
 from faststream import FastStream
+from opentelemetry.trace import TracerProvider
 
 from contracts.stages import stage
 from services.order_svc.handlers import HANDLERS, touches_of
@@ -25,11 +26,12 @@ def build(
     settings: OrderSettings | None = None,
     *,
     clock: Clock | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> Worker:
     """The worker, with its own settings read from `SALESFLOW_ORDER_*` unless given."""
     settings = settings or OrderSettings()
     handling = HandlerStage(HANDLERS, touches_of, OrderStore(), settings.policy())
-    return build_worker(runtime, STAGE, handling, clock=clock)
+    return build_worker(runtime, STAGE, handling, clock=clock, tracer_provider=tracer_provider)
 
 
 def create_app(

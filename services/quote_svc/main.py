@@ -6,6 +6,7 @@ Run with `salesflow worker quote`, or `faststream run --factory services.quote_s
 from __future__ import annotations
 
 from faststream import FastStream
+from opentelemetry.trace import TracerProvider
 
 from contracts.stages import stage
 from services.quote_svc.handlers import HANDLERS, touches_of
@@ -24,11 +25,12 @@ def build(
     settings: QuoteSettings | None = None,
     *,
     clock: Clock | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> Worker:
     """The worker, with its own settings read from `SALESFLOW_QUOTE_*` unless given."""
     settings = settings or QuoteSettings()
     handling = HandlerStage(HANDLERS, touches_of, QuoteStore(), settings.policy())
-    return build_worker(runtime, STAGE, handling, clock=clock)
+    return build_worker(runtime, STAGE, handling, clock=clock, tracer_provider=tracer_provider)
 
 
 def create_app(

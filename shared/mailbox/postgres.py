@@ -33,9 +33,10 @@ class _Statements:
         # row, the relay may publish the batch straight from memory without breaking any
         # deal's order (see shared.relay).
         self.insert_outbox = text(
-            f"WITH added AS (INSERT INTO {s}.outbox (topic, key, payload, headers) "  # noqa: S608 - identifiers checked
+            f"WITH added AS (INSERT INTO {s}.outbox (topic, key, payload, headers, trace_context) "  # noqa: S608 - identifiers checked
             "SELECT * FROM unnest(CAST(:topics AS text[]), CAST(:keys AS bytea[]), "
-            "CAST(:payloads AS bytea[]), CAST(:headers AS text[])) RETURNING id) "
+            "CAST(:payloads AS bytea[]), CAST(:headers AS text[]), CAST(:traces AS text[])) "
+            "RETURNING id) "
             "SELECT ARRAY(SELECT id FROM added ORDER BY id) AS ids, "
             # An anti-join (hashed) rather than `id <> ALL(:pending)`, which is linear in the
             # array for every row scanned.
@@ -46,7 +47,7 @@ class _Statements:
         # statement that reads the rows: one round trip less per relay pass. A relay that
         # cannot take the lock reads nothing; an empty outbox needs no lock.
         self.select_outbox = text(
-            f"SELECT id, topic, key, payload, headers FROM {s}.outbox "  # noqa: S608 - identifiers checked
+            f"SELECT id, topic, key, payload, headers, trace_context FROM {s}.outbox "  # noqa: S608 - identifiers checked
             "WHERE pg_try_advisory_xact_lock(:key) "
             "ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED"
         )
@@ -88,6 +89,7 @@ class _Transaction:
                     "keys": [r.key for r in records],
                     "payloads": [r.payload for r in records],
                     "headers": [pack_headers(r.headers) for r in records],
+                    "traces": [r.trace for r in records],
                     "pending": list(pending),
                 },
             )
@@ -128,7 +130,13 @@ class PostgresMailbox:
             rows = [
                 OutboxRow(
                     row.id,
-                    Outgoing(row.topic, row.key, row.payload, unpack_headers(row.headers)),
+                    Outgoing(
+                        row.topic,
+                        row.key,
+                        row.payload,
+                        unpack_headers(row.headers),
+                        trace=row.trace_context,
+                    ),
                 )
                 for row in found
             ]

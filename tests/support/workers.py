@@ -16,6 +16,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from opentelemetry.trace import TracerProvider
+
 from contracts.stages import stage as stage_named
 from salesflow.stages import build_stage
 from shared.kafka_security import KafkaSecurity
@@ -55,14 +57,20 @@ def runtime_settings(
 
 @contextlib.asynccontextmanager
 async def running_worker(
-    endpoints: Endpoints, stage: str, *, settings: Any = None, **overrides: Any
+    endpoints: Endpoints,
+    stage: str,
+    *,
+    settings: Any = None,
+    tracer_provider: TracerProvider | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[Worker]:
     """The worker of `stage` in this process, started and assigned its partitions.
 
     `settings` is the service's own settings object (None: read from the environment);
+    `tracer_provider`: where its spans go (None: as OTEL_* says, i.e. nowhere in tests);
     `overrides` are RuntimeSettings fields."""
     runtime = runtime_settings(endpoints, stage_named(stage).service, **overrides)
-    worker = build_stage(stage, runtime, settings=settings)
+    worker = build_stage(stage, runtime, settings=settings, tracer_provider=tracer_provider)
     await worker.app.start()
     try:
         await wait_for(lambda: worker.readiness.assigned, 30, f"{stage} partitions assigned")
