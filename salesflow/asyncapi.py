@@ -49,6 +49,7 @@ from contracts.topics import (
 )
 from shared.deadletter import DeadLetterReason, dead_letter
 from shared.kafka_security import Mechanism
+from shared.tracing import TRACEPARENT, TRACESTATE
 
 __all__ = ["DOC_DIR", "check", "documents", "main", "render", "system_document", "worker_document"]
 
@@ -113,6 +114,9 @@ _HEADER_TEXTS: Final[Mapping[str, str]] = {
     "ce_source": "CloudEvents binary mode: the producer.",
     "ce_time": "CloudEvents binary mode: when it happened (the envelope's `occurred_at`).",
     "ce_subject": "CloudEvents binary mode: the deal (the envelope's `deal_id`).",
+    TRACEPARENT: "W3C Trace Context: the span of the message that caused this event (written "
+    "when its cause carried one or tracing is on; optional; a malformed one is ignored).",
+    TRACESTATE: "W3C Trace Context: vendor state travelling with `traceparent` (optional).",
 }
 _HEADER_TEXT: Final = "Written by salesflow on every record it publishes."
 _DLQ_HEADER_TEXTS: Final[Mapping[str, str]] = {
@@ -277,7 +281,9 @@ def _example_envelope(event_type: str, spec: TopicSpec) -> Envelope[Any]:
 
 def _header_schema(names: Iterable[str], *, event_type: str | None) -> dict[str, Any]:
     properties: dict[str, Any] = {}
-    for name in names:
+    # the relay adds the trace context of the event's cause (shared.tracing) to what
+    # kafka_headers writes
+    for name in (*names, TRACEPARENT, TRACESTATE):
         prop: dict[str, Any] = {
             "type": "string",
             "description": _HEADER_TEXTS.get(name, _HEADER_TEXT),

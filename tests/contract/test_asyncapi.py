@@ -22,6 +22,7 @@ from contracts.stages import STAGES
 from contracts.topics import ALL_TOPICS, TopicKind, topic_for_event
 from salesflow.asyncapi import DOC_DIR, check, documents, main, system_document
 from shared.kafka_security import Mechanism
+from shared.tracing import TRACEPARENT, TRACESTATE
 
 SYSTEM_TIME = datetime(2025, 1, 20, tzinfo=UTC)
 DOCS = documents()
@@ -113,7 +114,12 @@ def test_headers_are_those_salesflow_writes(event_type: str) -> None:
     )
     message = SYSTEM["components"]["messages"][event_type]
 
-    assert list(message["headers"]["properties"]) == [name for name, _ in kafka_headers(envelope)]
+    # what kafka_headers writes, then the trace context the relay adds (shared.tracing)
+    assert list(message["headers"]["properties"]) == [
+        *(name for name, _ in kafka_headers(envelope)),
+        TRACEPARENT,
+        TRACESTATE,
+    ]
     assert message["headers"]["properties"]["event_type"]["enum"] == [event_type]
 
 
