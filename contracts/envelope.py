@@ -16,7 +16,15 @@ from uuid import UUID, uuid4
 import orjson
 from pydantic import Field, ValidationError
 
-from contracts.base import TOLERANT, AwareUtc, Contract, EventTypeName, ExternalId, Payload
+from contracts.base import (
+    INT64_MAX,
+    TOLERANT,
+    AwareUtc,
+    Contract,
+    EventTypeName,
+    ExternalId,
+    Payload,
+)
 from contracts.errors import (
     ContractViolation,
     MessageTooLarge,
@@ -53,6 +61,7 @@ class Envelope(Contract, Generic[P]):
     )
     schema_version: int = Field(
         ge=1,
+        le=INT64_MAX,
         description="Version of the payload contract the producer wrote; versions of one event "
         "type differ only by additions.",
         examples=[1],
