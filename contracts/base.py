@@ -40,6 +40,8 @@ from pydantic_core import InitErrorDetails, PydanticCustomError, core_schema
 from contracts.money import FRACTION_DIGITS, INTEGER_DIGITS, MINOR_UNITS
 
 __all__ = [
+    "DATETIME_PATTERN",
+    "DATE_PATTERN",
     "INT64_MAX",
     "NO_NUL",
     "NO_NUL_PATTERN",
@@ -233,7 +235,14 @@ def _known_currency(code: str) -> str:
 
 
 def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # 0001-01-01T00:00+01:00 is valid RFC 3339 but has no UTC time Python can hold; an
+        # OverflowError is no validation error and escaped decoding instead of being refused.
+        raise PydanticCustomError(
+            "datetime_range", "out of range once converted to UTC (years 1 to 9999)"
+        ) from None
 
 
 # The schema lists the codes the validator accepts (the one table in contracts.money), so that a
@@ -292,6 +301,14 @@ NO_NUL: Final = _NoNul()
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200), NO_NUL]
 LongText = Annotated[str, StringConstraints(max_length=4000), NO_NUL]
 AwareUtc = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+# What the JSON Schema adds to the formats "date" and "date-time" (contracts.schemagen): RFC 3339
+# allows year 0000 and a leap second (:60), which Python's dates refuse, and a time on the first
+# or last day of years 1..9999 whose offset carries it out of that range in UTC (refused above).
+DATE_PATTERN: Final = r"^(?!0000)[0-9]{4}-"
+DATETIME_PATTERN: Final = (
+    r"^(?!0000|0001-01-01|9999-12-31)[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9]"
+    r"(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+)
 
 
 # --- rules across fields, stated in the JSON Schema -------------------------------------------

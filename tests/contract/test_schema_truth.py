@@ -207,3 +207,31 @@ def test_the_gate_reports_a_new_rule_across_fields_and_reads_the_model_around_it
     del old["$defs"]["ApplyCredit"]["properties"]["application_id"]
     old["$defs"]["ApplyCredit"]["anyOf"] = new["$defs"]["ApplyCredit"]["anyOf"]
     assert breaking_changes(new, old) == ["payload.application_id: property removed"]
+
+
+@pytest.mark.parametrize(
+    "occurred_at",
+    [
+        "0001-01-01T00:00:00+01:00",  # before year 1 in UTC: an OverflowError escaped decoding
+        "9999-12-31T23:59:59-01:00",  # after year 9999 in UTC
+        "0000-06-01T00:00:00Z",  # year 0
+        "2025-06-30T23:59:60Z",  # a leap second
+    ],
+)
+def test_times_python_cannot_hold_are_refused_and_the_schema_says_so(occurred_at: str) -> None:
+    message = {**_message("lead.qualify", _QUALIFY), "occurred_at": occurred_at}
+    assert not jsonschema.Draft202012Validator(_committed("lead.qualify")).is_valid(message)
+    with pytest.raises(ContractViolation):
+        decode(json.dumps(message).encode())
+
+
+def test_a_date_in_year_0_is_refused_by_the_schema_too() -> None:
+    payload = {
+        **example_payload(EVENT_TYPES["invoice.register_external"]),
+        "due_date": "0000-03-02",
+    }
+    message = _message("invoice.register_external", payload)
+    schema = _committed("invoice.register_external")
+    assert not jsonschema.Draft202012Validator(schema).is_valid(message)
+    with pytest.raises(ContractViolation):
+        decode(json.dumps(message).encode())
