@@ -46,6 +46,7 @@ __all__ = [
     "NO_NUL",
     "NO_NUL_PATTERN",
     "TOLERANT",
+    "UUID_PATTERN",
     "Amount",
     "AwareUtc",
     "Contract",
@@ -255,6 +256,12 @@ CurrencyCode = Annotated[
 ]
 # Ids minted by salesflow. Any UUID version is accepted so a move to UUIDv7 stays compatible.
 EntityId = UUID
+# What the JSON Schema adds to the format "uuid" (contracts.schemagen): a format is only an
+# annotation unless a validator opts in, and decoding refuses anything but a UUID. The hyphenated
+# form of any version and either case, all of which decoding accepts.
+UUID_PATTERN: Final = (
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
 # Ids given by upstream systems (lead ids, ERP invoice ids, skus, document numbers): opaque,
 # but restricted to characters that are safe in Kafka keys, URLs and log lines.
 ExternalId = Annotated[
