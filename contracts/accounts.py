@@ -22,9 +22,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import ClassVar, Final, Self
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from contracts.base import EntityId, ExternalId, Payload, ShortText
+from contracts.base import EntityId, ExternalId, Payload, ShortText, any_present
 from contracts.leads import CONTACT_EXAMPLE, ContactInfo
 from contracts.parties import AccountDetails
 
@@ -75,6 +75,8 @@ class UpsertAccount(Payload):
     requested_by: ShortText = Field(
         description="The connector or person.", examples=["erp-connector"]
     )
+
+    model_config = ConfigDict(json_schema_extra=any_present("account_id", "external_ref"))
 
     @model_validator(mode="after")
     def _names_the_account(self) -> Self:

@@ -31,6 +31,7 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     ValidationInfo,
+    WithJsonSchema,
     model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
@@ -39,7 +40,13 @@ from pydantic_core import InitErrorDetails, PydanticCustomError, core_schema
 from contracts.money import FRACTION_DIGITS, INTEGER_DIGITS, MINOR_UNITS
 
 __all__ = [
+    "DATETIME_PATTERN",
+    "DATE_PATTERN",
+    "INT64_MAX",
+    "NO_NUL",
+    "NO_NUL_PATTERN",
     "TOLERANT",
+    "UUID_PATTERN",
     "Amount",
     "AwareUtc",
     "Contract",
@@ -58,7 +65,11 @@ __all__ = [
     "Quantity",
     "ShortText",
     "TaxRate",
+    "any_present",
     "is_tolerant",
+    "merged",
+    "null_or_absent",
+    "present",
 ]
 
 # Pass as ``context=`` when validating consumed data. Read-only so that no caller can flip it for
@@ -213,6 +224,10 @@ DownPaymentRate = Annotated[
 
 # --- identifiers, codes, text, time ------------------------------------------------------
 
+# Integers on the wire fit PostgreSQL's BIGINT (and every other 64-bit reader): a larger one
+# would pass validation here and fail later in the database as processing_failed.
+INT64_MAX: Final = 2**63 - 1
+
 
 def _known_currency(code: str) -> str:
     if code not in MINOR_UNITS:
@@ -221,14 +236,32 @@ def _known_currency(code: str) -> str:
 
 
 def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # 0001-01-01T00:00+01:00 is valid RFC 3339 but has no UTC time Python can hold; an
+        # OverflowError is no validation error and escaped decoding instead of being refused.
+        raise PydanticCustomError(
+            "datetime_range", "out of range once converted to UTC (years 1 to 9999)"
+        ) from None
 
 
+# The schema lists the codes the validator accepts (the one table in contracts.money), so that a
+# producer checking against the schema cannot send a code that is then refused.
 CurrencyCode = Annotated[
-    str, StringConstraints(pattern=r"^[A-Z]{3}$"), AfterValidator(_known_currency)
+    str,
+    StringConstraints(pattern=r"^[A-Z]{3}$"),
+    AfterValidator(_known_currency),
+    WithJsonSchema({"type": "string", "enum": sorted(MINOR_UNITS)}),
 ]
 # Ids minted by salesflow. Any UUID version is accepted so a move to UUIDv7 stays compatible.
 EntityId = UUID
+# What the JSON Schema adds to the format "uuid" (contracts.schemagen): a format is only an
+# annotation unless a validator opts in, and decoding refuses anything but a UUID. The hyphenated
+# form of any version and either case, all of which decoding accepts.
+UUID_PATTERN: Final = (
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
 # Ids given by upstream systems (lead ids, ERP invoice ids, skus, document numbers): opaque,
 # but restricted to characters that are safe in Kafka keys, URLs and log lines.
 ExternalId = Annotated[
@@ -238,6 +271,88 @@ ExternalId = Annotated[
 EventTypeName = Annotated[
     str, StringConstraints(min_length=3, max_length=64, pattern=r"^[a-z][a-z_]*(\.[a-z][a-z_]*)+$")
 ]
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-LongText = Annotated[str, StringConstraints(max_length=4000)]
+
+# PostgreSQL stores no NUL character in text or jsonb: free text carrying one passed validation
+# and was dead-lettered later as processing_failed. The rule is this pattern in the schema, and
+# a refusal that says why at validation (a bare pattern mismatch would not).
+NO_NUL_PATTERN: Final = r"^[^\x00]*$"
+
+
+class _NoNul:
+    """Pydantic adapter: free text without the NUL character, stated in the JSON Schema."""
+
+    @staticmethod
+    def _validate(value: str) -> str:
+        if "\x00" in value:
+            raise PydanticCustomError(
+                "string_nul", "text must not contain the NUL character (U+0000)"
+            )
+        return value
+
+    def __get_pydantic_core_schema__(
+        self, source: type[Any], handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self._validate, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["pattern"] = NO_NUL_PATTERN
+        return json_schema
+
+
+# Annotated[str, ..., NO_NUL] for free text of other lengths.
+NO_NUL: Final = _NoNul()
+
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200), NO_NUL]
+LongText = Annotated[str, StringConstraints(max_length=4000), NO_NUL]
 AwareUtc = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+# What the JSON Schema adds to the formats "date" and "date-time" (contracts.schemagen): RFC 3339
+# allows year 0000 and a leap second (:60), which Python's dates refuse, and a time on the first
+# or last day of years 1..9999 whose offset carries it out of that range in UTC (refused above).
+DATE_PATTERN: Final = r"^(?!0000)[0-9]{4}-"
+DATETIME_PATTERN: Final = (
+    r"^(?!0000|0001-01-01|9999-12-31)[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9]"
+    r"(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+)
+
+
+# --- rules across fields, stated in the JSON Schema -------------------------------------------
+# A model validator that needs one of several optional fields states the same rule in the schema
+# with these, passed as json_schema_extra next to it: "required" alone would accept an explicit
+# null, which the validator refuses.
+
+
+def present(*names: str) -> dict[str, Any]:
+    """Schema: each of ``names`` is there and not null."""
+    return {
+        "required": list(names),
+        "properties": {name: {"not": {"type": "null"}} for name in names},
+    }
+
+
+def null_or_absent(*names: str) -> dict[str, Any]:
+    """Schema: none of ``names`` has a value (each is absent or null)."""
+    return {"properties": {name: {"type": "null"} for name in names}}
+
+
+def merged(*rules: Mapping[str, Any]) -> dict[str, Any]:
+    """Schema: every one of ``rules`` at once (their properties and required lists joined)."""
+    result: dict[str, Any] = {}
+    for rule in rules:
+        for key, value in rule.items():
+            if key == "properties":
+                result.setdefault(key, {}).update(value)
+            elif key == "required":
+                result[key] = [*result.get(key, ()), *value]
+            elif key in result:
+                raise ValueError(f"two rules set {key!r}; nest them in allOf")
+            else:
+                result[key] = value
+    return result
+
+
+def any_present(*names: str) -> dict[str, Any]:
+    """Schema: at least one of ``names`` is there and not null."""
+    return {"anyOf": [present(name) for name in names]}

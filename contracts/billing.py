@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import ClassVar, Self
+from typing import ClassVar, Final, Self
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from contracts.base import (
     Amount,
@@ -32,6 +32,7 @@ from contracts.base import (
     PositiveAmount,
     Quantity,
     ShortText,
+    any_present,
 )
 from contracts.documents import (
     LINE_EXAMPLE,
@@ -67,6 +68,9 @@ class CreditLine(Contract):
     quantity: Quantity = Field(description="Quantity credited, > 0.", examples=["2"])
 
 
+_NAMES_AN_INVOICE: Final = any_present("invoice_id", "external_invoice_id")
+
+
 class _NamesAnInvoice(Payload):
     invoice_id: EntityId | None = Field(
         default=None,
@@ -78,6 +82,8 @@ class _NamesAnInvoice(Payload):
         description="Accounting-system invoice id; this or invoice_id is required.",
         examples=["ERP-INV-900113"],
     )
+
+    model_config = ConfigDict(json_schema_extra=_NAMES_AN_INVOICE)
 
     @model_validator(mode="after")
     def _names_an_invoice(self) -> Self:
@@ -111,6 +117,17 @@ class CreditInvoice(_NamesAnInvoice):
     reason: LongText = Field(description="Why.", examples=["two units returned damaged"])
     requested_by: ShortText = Field(
         description="Who asked: a user id or email.", examples=["ar.clerk@example.com"]
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            **_NAMES_AN_INVOICE,
+            # lines or an amount, not both
+            "not": {
+                "required": ["lines", "amount"],
+                "properties": {"lines": {"minItems": 1}, "amount": {"not": {"type": "null"}}},
+            },
+        }
     )
 
     @model_validator(mode="after")

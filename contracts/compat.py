@@ -8,7 +8,8 @@ or when a consumer written against the old schema loses something it could rely 
 * a new required property, or an optional one becoming required (old producers omit it);
 * an enum value removed;
 * any other tightening: a new or changed pattern/format/const, a larger minimum, a smaller
-  maximum or length, ``additionalProperties: false``.
+  maximum or length, ``additionalProperties: false``, a new or changed rule across a model's
+  fields (its own anyOf/oneOf/allOf/not: "invoice_id or external_invoice_id").
 
 Adding optional properties and adding enum values are compatible: consumers are tolerant readers.
 Only the keywords pydantic emits are understood; annotations (title, description, examples,
@@ -38,6 +39,8 @@ _BOUNDS: Final[Mapping[str, bool]] = {
     "maxProperties": False,
 }
 _EXACT: Final = ("pattern", "format", "multipleOf")
+# Keywords of a model that combine its fields (one of several required, not two at once).
+_RULES: Final = ("anyOf", "oneOf", "allOf", "not")
 
 
 def breaking_changes(old_schema: Mapping[str, Any], new_schema: Mapping[str, Any]) -> list[str]:
@@ -122,6 +125,11 @@ class _Walker:
         return node
 
     def _branches(self, node: Mapping[str, Any], root: Mapping[str, Any]) -> Iterator[Any]:
+        if "properties" in node:
+            # A model's own anyOf/oneOf are rules across its fields (contracts.base.any_present),
+            # not alternative types; `_compare_rules` holds them.
+            yield node
+            return
         for key in ("anyOf", "oneOf"):
             if key in node:
                 for branch in node[key]:
@@ -224,6 +232,7 @@ class _Walker:
                 self._report(f"{prefix}{name}", "property removed")
             else:
                 self.compare(old_prop, new_props[name], f"{prefix}{name}")
+        self._compare_rules(old, new, path)
         old_required = set(old.get("required", ()))
         for name in new.get("required", ()):
             if name not in old_required:
@@ -234,3 +243,11 @@ class _Walker:
             and old.get("additionalProperties") is not False
         ):
             self._report(path, "additional properties no longer allowed")
+
+    def _compare_rules(self, old: Mapping[str, Any], new: Mapping[str, Any], path: str) -> None:
+        # A rule across fields that is new or different may refuse what the old schema accepted;
+        # whether it only loosens is beyond this check, so any change is reported.
+        for keyword in _RULES:
+            if keyword in new and old.get(keyword) != new[keyword]:
+                verb = "changed" if keyword in old else "added"
+                self._report(path, f"rule across fields {verb} ({keyword})")

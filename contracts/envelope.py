@@ -17,7 +17,15 @@ import orjson
 from pydantic import Field, ValidationError
 
 from contracts import cloudevents
-from contracts.base import TOLERANT, AwareUtc, Contract, EventTypeName, ExternalId, Payload
+from contracts.base import (
+    INT64_MAX,
+    TOLERANT,
+    AwareUtc,
+    Contract,
+    EventTypeName,
+    ExternalId,
+    Payload,
+)
 from contracts.errors import (
     ContractViolation,
     MessageTooLarge,
@@ -55,6 +63,7 @@ class Envelope(Contract, Generic[P]):
     )
     schema_version: int = Field(
         ge=1,
+        le=INT64_MAX,
         description="Version of the payload contract the producer wrote; versions of one event "
         "type differ only by additions.",
         examples=[1],

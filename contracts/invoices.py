@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import ClassVar, Self
+from typing import ClassVar, Final, Self
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from contracts.base import (
     Amount,
@@ -28,6 +28,9 @@ from contracts.base import (
     Quantity,
     ShortText,
     TaxRate,
+    any_present,
+    merged,
+    null_or_absent,
 )
 from contracts.documents import (
     LINE_EXAMPLE,
@@ -55,6 +58,10 @@ __all__ = [
 ]
 
 _INVOICE_ID_EXAMPLE = "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d"
+# The ways a payment names what it pays (RecordPayment's rule, in code and in the schema).
+_BY_INVOICE: Final = ("invoice_id", "external_invoice_id")
+_BY_ORDER: Final = ("order_number", "erp_order_number")
+_NO_ALLOCATIONS: Final = {"properties": {"allocations": {"maxItems": 0}}}
 _ORDER_ID_EXAMPLE = "3d6f0a2b-8c4e-4f1a-9b7d-2e5c8a1f0b3d"
 
 
@@ -127,6 +134,8 @@ class PaymentAllocation(Contract):
     )
     amount: PositiveAmount = Field(description="Amount applied to it, > 0.", examples=["50.00"])
 
+    model_config = ConfigDict(json_schema_extra=any_present(*_BY_INVOICE))
+
     @model_validator(mode="after")
     def _names_an_invoice(self) -> Self:
         if self.invoice_id is None and self.external_invoice_id is None:
@@ -168,6 +177,10 @@ class RegisterExternalInvoice(Payload):
         description="The order lines and quantities this invoice bills; absent: everything of "
         "the order not billed yet. Several ERP invoices may bill one order.",
         examples=[[{"line_no": 1, "quantity": "4"}], None],
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra=any_present("order_id", "order_number", "erp_order_number")
     )
 
     @model_validator(mode="after")
@@ -225,6 +238,21 @@ class RecordPayment(Payload):
         description="One payment settling several invoices of one account: the amount applied "
         "to each, summing to `amount`. Instead of invoice_id / external_invoice_id.",
         examples=[[], [{"invoice_id": _INVOICE_ID_EXAMPLE, "amount": "100.00"}]],
+    )
+
+    # Allocations, or an invoice, or an order: one way only. That allocations sum to `amount`
+    # is beyond JSON Schema; the field's description states it.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                merged(
+                    {"required": ["allocations"], "properties": {"allocations": {"minItems": 1}}},
+                    null_or_absent(*_BY_INVOICE, *_BY_ORDER),
+                ),
+                merged(_NO_ALLOCATIONS, null_or_absent(*_BY_ORDER), any_present(*_BY_INVOICE)),
+                merged(_NO_ALLOCATIONS, null_or_absent(*_BY_INVOICE), any_present(*_BY_ORDER)),
+            ]
+        }
     )
 
     @model_validator(mode="after")

@@ -13,6 +13,7 @@ from typing import Annotated, ClassVar, Final
 from pydantic import Field, StringConstraints
 
 from contracts.base import (
+    NO_NUL,
     Amount,
     Contract,
     CurrencyCode,
@@ -50,10 +51,10 @@ __all__ = [
 # Syntax only (one "@", a dot in the domain, no spaces): deliverability is the CRM's problem, and a
 # stricter RFC 5322 check would refuse addresses that real mail servers accept.
 EmailAddress = Annotated[
-    str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+    str, StringConstraints(max_length=254, pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s.\x00]+$")
 ]
 # Free text on purpose: phone numbers arrive as typed into forms ("+44 20 7946 0958 ext. 12").
-PhoneNumber = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+PhoneNumber = Annotated[str, StringConstraints(min_length=1, max_length=40), NO_NUL]
 
 
 class LeadSource(StrEnum):

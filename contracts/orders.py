@@ -10,9 +10,10 @@ from datetime import date
 from enum import StrEnum
 from typing import ClassVar, Self
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from contracts.base import (
+    INT64_MAX,
     AwareUtc,
     Contract,
     CurrencyCode,
@@ -24,6 +25,7 @@ from contracts.base import (
     Payload,
     Quantity,
     ShortText,
+    any_present,
 )
 from contracts.documents import (
     LINE_EXAMPLE,
@@ -78,7 +80,7 @@ class BillingStatus(StrEnum):
 class ShippedLine(Contract):
     """Quantity of one order line that left in one shipment."""
 
-    line_no: int = Field(ge=1, description="Order line number.", examples=[1])
+    line_no: int = Field(ge=1, le=INT64_MAX, description="Order line number.", examples=[1])
     quantity_shipped: Quantity = Field(
         description="Quantity in this shipment, > 0.", examples=["4"]
     )
@@ -288,6 +290,8 @@ class _NamesAnOrder(Payload):
         description="salesflow's order number (SO-...); this or order_id is required.",
         examples=["SO-2025-00009"],
     )
+
+    model_config = ConfigDict(json_schema_extra=any_present("order_id", "order_number"))
 
     @model_validator(mode="after")
     def _names_an_order(self) -> Self:

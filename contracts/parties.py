@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Final
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, WithJsonSchema
 
-from contracts.base import Contract, CurrencyCode, EntityId, ExternalId, ShortText
+from contracts.base import NO_NUL, Contract, CurrencyCode, EntityId, ExternalId, ShortText
 from contracts.documents import PaymentTerms
 
 __all__ = [
@@ -53,6 +53,8 @@ CountryCode = Annotated[
     str,
     Field(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$"),
     AfterValidator(_country),
+    # The schema lists the codes the validator accepts.
+    WithJsonSchema({"type": "string", "enum": sorted(COUNTRIES)}),
 ]
 
 ADDRESS_EXAMPLE: Final[dict[str, object]] = {
@@ -72,7 +74,7 @@ class Address(Contract):
         min_length=1, max_length=4, description="Street lines, 1 to 4.", examples=[["12 Engine St"]]
     )
     city: ShortText = Field(description="City or town.", examples=["London"])
-    postal_code: Annotated[str, Field(min_length=1, max_length=20)] | None = Field(
+    postal_code: Annotated[str, Field(min_length=1, max_length=20), NO_NUL] | None = Field(
         default=None, description="Postal code, where the country has them.", examples=["EC1A 1BB"]
     )
     region: ShortText | None = Field(

@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import ClassVar, Self
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from contracts.base import (
     Amount,
@@ -27,6 +27,7 @@ from contracts.base import (
     Quantity,
     ShortText,
     TaxRate,
+    present,
 )
 from contracts.documents import (
     LINE_EXAMPLE,
@@ -108,6 +109,12 @@ class QuoteLineInput(Contract):
         default=None,
         description="Tax rate; defaults to the catalog's, required for a write-in.",
         examples=["0.19"],
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [present("sku"), present("description", "unit_price", "tax_rate")]
+        }
     )
 
     @model_validator(mode="after")

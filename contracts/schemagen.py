@@ -19,7 +19,10 @@ from pathlib import Path
 from typing import Any, Final
 
 from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
 
+from contracts.base import DATE_PATTERN, DATETIME_PATTERN, UUID_PATTERN
 from contracts.compat import breaking_changes
 from contracts.envelope import envelope_type
 from contracts.registry import EVENT_TYPES
@@ -39,9 +42,26 @@ SCHEMA_DIR: Final = Path(__file__).resolve().parent / "schemas"
 _DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
 
 
+class _Generator(GenerateJsonSchema):
+    """Pydantic's generator, plus patterns: what decoding refuses of RFC 3339 "date" and
+    "date-time" (year 0, a leap second, out of range in UTC), and the shape of a "uuid" (a format
+    is only an annotation to most validators, and ours accept nothing but a UUID)."""
+
+    def date_schema(self, schema: core_schema.DateSchema) -> JsonSchemaValue:
+        return {**super().date_schema(schema), "pattern": DATE_PATTERN}
+
+    def datetime_schema(self, schema: core_schema.DatetimeSchema) -> JsonSchemaValue:
+        return {**super().datetime_schema(schema), "pattern": DATETIME_PATTERN}
+
+    def uuid_schema(self, schema: core_schema.UuidSchema) -> JsonSchemaValue:
+        return {**super().uuid_schema(schema), "pattern": UUID_PATTERN}
+
+
 def envelope_schema(event_type: str) -> dict[str, Any]:
     """JSON Schema (validation mode) of the envelope carrying ``event_type``."""
-    schema = envelope_type(event_type).model_json_schema(mode="validation")
+    schema = envelope_type(event_type).model_json_schema(
+        mode="validation", schema_generator=_Generator
+    )
     # Several event types can share a payload class (CommandRejected), so the generic title and the
     # free-form event_type would make their files identical; pin both to the event type.
     schema["title"] = event_type
