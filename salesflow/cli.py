@@ -389,6 +389,15 @@ def trace(
             help="The deal id (the lead id), an order number, or the ERP's order number."
         ),
     ],
+    everywhere: Annotated[
+        bool,
+        typer.Option(
+            "--everywhere",
+            help="Read every partition of every topic, not only the deal's (murmur2's): finds "
+            "what a producer with another partitioner (kcat's default) put elsewhere, marked "
+            "as such. Reads the whole log: slower.",
+        ),
+    ] = False,
 ) -> None:
     """Every event of one deal, in order, across all topics."""
     from salesflow.tracing import deal_of, trace_deal  # noqa: PLC0415 - each command loads only what it uses
@@ -397,7 +406,7 @@ def trace(
     deal_id, found_by = asyncio.run(deal_of(runtime.sqlalchemy_url(), ref))
     if found_by is not None:
         typer.echo(f"deal {deal_id} ({found_by})")
-    lines = asyncio.run(trace_deal(runtime.kafka_bootstrap, deal_id))
+    lines = asyncio.run(trace_deal(runtime.kafka_bootstrap, deal_id, everywhere=everywhere))
     for line in lines:
         typer.echo(line)
     if not lines:

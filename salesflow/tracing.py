@@ -10,7 +10,7 @@ read, from the beginning to its current end.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,29 +64,44 @@ class TracedEvent:
     summary: str
     # A dead letter's reason, or why the record could not be read.
     problem: str | None = None
+    # Found on another partition than Java's murmur2 picks for the deal: its producer used
+    # another partitioner (kcat's default), so it is out of order with the deal's other records.
+    misplaced: bool = False
 
     def line(self) -> str:
         at = self.at.isoformat(timespec="milliseconds")
+        where = f"  [partition {self.partition}, not murmur2's]" if self.misplaced else ""
         if self.event_type is None:
-            return f"{at}  {self.topic:<20} {self.summary}"
+            return f"{at}  {self.topic:<20} {self.summary}{where}"
         cause = f"  <- {self.causation_id}" if self.causation_id else ""
         return (
             f"{at}  {self.topic:<20} {self.event_type:<26} {self.event_id}  by {self.producer}"
-            f"{cause}  {self.summary}"
+            f"{cause}  {self.summary}{where}"
         )
 
 
-async def trace_deal(bootstrap: str, deal_id: str) -> list[str]:
+async def trace_deal(bootstrap: str, deal_id: str, *, everywhere: bool = False) -> list[str]:
     consumer = kafka_clients.consumer(bootstrap=bootstrap, enable_auto_commit=False)
     admin = kafka_clients.admin(bootstrap, client_id="salesflow-trace")
-    return [event.line() for event in await read_deal(consumer, admin, deal_id)]
+    events = await read_deal(consumer, admin, deal_id, everywhere=everywhere)
+    return [event.line() for event in events]
 
 
 async def read_deal(
-    consumer: AIOKafkaConsumer, admin: AIOKafkaAdminClient, deal_id: str
+    consumer: AIOKafkaConsumer,
+    admin: AIOKafkaAdminClient,
+    deal_id: str,
+    *,
+    everywhere: bool = False,
 ) -> list[TracedEvent]:
     """Every record of the deal, in time order, read with `consumer` (which partitions: asked
-    with `admin`; neither started, both started and stopped here)."""
+    with `admin`; neither started, both started and stopped here).
+
+    By default only the partition murmur2 picks for the deal, on each topic: where every
+    salesflow producer (and any Java or aiokafka client) puts it. `everywhere` reads every
+    partition of every topic, so records a producer with another partitioner put elsewhere are
+    found too (marked `misplaced`); it reads the whole log, so it is for a deal that looks
+    incomplete, not for every trace."""
     # A deal's partition may hold a record whose header name is not UTF-8 (a hostile client's):
     # aiokafka would fail the whole read on it, as it would a worker's poll.
     tolerant_records.install()
@@ -95,12 +110,18 @@ async def read_deal(
     await consumer.start()
     found: list[tuple[int, str, Any]] = []
     try:
-        parts = []
+        parts: list[TopicPartition] = []
+        expected: set[TopicPartition] = set()
         topics = [spec.name for spec in ALL_TOPICS]
         for topic, partitions in (await partitions_by_topic(topics, admin=admin)).items():
             if partitions:
-                chosen = partitioner(key, partitions, partitions)
-                parts.append(TopicPartition(topic, chosen))
+                chosen = TopicPartition(topic, partitioner(key, partitions, partitions))
+                expected.add(chosen)
+                parts.extend(
+                    (TopicPartition(topic, p) for p in sorted(partitions))
+                    if everywhere
+                    else (chosen,)
+                )
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)
         ends = await consumer.end_offsets(parts)
@@ -113,7 +134,13 @@ async def read_deal(
     finally:
         await consumer.stop()
     found.sort(key=lambda item: (item[0], item[2].offset))
-    return [_traced(topic, record) for _, topic, record in found]
+    traced = [_traced(topic, record) for _, topic, record in found]
+    return [
+        replace(event, misplaced=True)
+        if TopicPartition(event.topic, event.partition) not in expected
+        else event
+        for event in traced
+    ]
 
 
 def _traced(topic: str, record: Any) -> TracedEvent:
