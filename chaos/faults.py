@@ -18,7 +18,7 @@ import structlog
 from aiokafka import TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
-from chaos import poison
+from chaos import cluster_faults, poison
 from chaos.fleet import SESSION_TIMEOUT_S, Fleet
 from chaos.infra import Endpoints, InfraControl
 from chaos.schedule import CRASH_POINTS, INFRA_KINDS, Fault
@@ -294,4 +294,7 @@ _INJECTORS: dict[str, Callable[[FaultContext, Fault, random.Random, Applied], Aw
     "duplicates": _duplicates,
     "reset_group": _reset_group,
     "poison": _poison,
+    "leader_kill": cluster_faults.leader_kill,
+    "controller_kill": cluster_faults.controller_kill,
+    "follower_pause": cluster_faults.follower_pause,
 }

@@ -37,7 +37,7 @@ from chaos.history import History, end_offsets, event_ids, read_records
 from chaos.infra import REPO, Endpoints, InfraControl, SetupError
 from chaos.lag import group_lags
 from chaos.recovery import Bounds, baseline, measure_all, settled
-from chaos.schedule import DEDUPE_KINDS, INFRA_KINDS, Fault, build_schedule
+from chaos.schedule import CLUSTER_KINDS, DEDUPE_KINDS, INFRA_KINDS, Fault, build_schedule
 from chaos.verdict import check, run_checks
 from contracts.stages import SERVICES, STAGE_NAMES
 from contracts.ticks import tick_period_start
@@ -92,7 +92,9 @@ def consumes() -> dict[str, tuple[str, ...]]:
 
 
 async def _prepare(endpoints: Endpoints) -> None:
-    await ensure_topics(endpoints.kafka, ALL_TOPICS)
+    await ensure_topics(
+        endpoints.kafka, ALL_TOPICS, replication_factor=endpoints.replication_factor
+    )
     for service in SERVICES:
         await upgrade_async(endpoints.database_url, service)
 
@@ -167,10 +169,16 @@ def _plan(config: RunConfig, endpoints: Endpoints, control: InfraControl | None)
     missing = set(config.kinds) - {f.kind for f in schedule}
     if missing:
         raise SetupError(f"duration {config.duration_s}s is too short for {sorted(missing)}")
-    if INFRA_KINDS & set(config.kinds):
+    if (INFRA_KINDS | CLUSTER_KINDS) & set(config.kinds):
         if control is None:
             raise SetupError("infrastructure faults requested but no infrastructure control")
         control.verify(endpoints)
+    cluster_kinds = sorted(CLUSTER_KINDS & set(config.kinds))
+    if cluster_kinds and control is not None and control.brokers < 3:
+        raise SetupError(
+            f"{cluster_kinds} need a three-broker cluster (SALESFLOW_KAFKA_BROKERS=3 infra/up.sh); "
+            f"infra/kafka.sh runs {control.brokers}"
+        )
     return schedule
 
 

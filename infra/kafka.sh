@@ -442,13 +442,27 @@ cmd_signal() {
     log "kafka node $2 (pid $pid): SIG$1"
 }
 
-# the node.id of the active controller (the quorum's leader), asked through the brokers
+# The node.id of the active controller (the quorum's leader). Every running voter persists the
+# leader it knows and its epoch in quorum-state on each election; the leader of the highest epoch
+# is the one. Read from files, not asked with MetadataQuorumCommand: a JVM tool on a loaded
+# machine took over 60 s, longer than the election it was to observe. Exit 1 while no leader of
+# the latest epoch is known (an election under way).
 cmd_controller() {
-    local out
-    use_node 1
-    tool_cmd quorum --bootstrap-server "$(kafka_servers CLIENT)" --command-config "$ADMIN_PROPERTIES" describe --status
-    out="$(timeout 60 "${TOOL_CMD[@]}" 2>/dev/null)" || die "the quorum could not be described"
-    sed -n 's/^LeaderId:[[:space:]]*\([0-9]*\)$/\1/p' <<<"$out"
+    local n state epoch leader best=-1 found=""
+    for n in $(node_list ""); do
+        use_node "$n"
+        running_pid >/dev/null || continue
+        state="$(cat "$KAFKA_DATA/__cluster_metadata-0/quorum-state" 2>/dev/null)" || continue
+        epoch="$(sed -n 's/.*"leaderEpoch":\([0-9]*\).*/\1/p' <<<"$state")"
+        leader="$(sed -n 's/.*"leaderId":\(-\{0,1\}[0-9]*\).*/\1/p' <<<"$state")"
+        [[ -n "$epoch" ]] || continue
+        if ((epoch > best)); then
+            best="$epoch" found=""
+        fi
+        ((epoch == best)) && [[ -n "$leader" && "$leader" != -* ]] && found="$leader"
+    done
+    [[ -n "$found" ]] || die "no active controller known (an election under way?)"
+    echo "$found"
 }
 
 cmd_status() {

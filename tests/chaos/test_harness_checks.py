@@ -9,7 +9,7 @@ from collections import Counter
 from chaos.checker import Result
 from chaos.faults import Applied
 from chaos.recovery import Bounds, Recovery, measure
-from chaos.schedule import KINDS, PRESETS, Fault, build_schedule, expand
+from chaos.schedule import CLUSTER_KINDS, KINDS, PRESETS, Fault, build_schedule, expand
 from chaos.verdict import deals_complete, faults_applied, recovered
 
 
@@ -55,7 +55,18 @@ def test_a_seed_names_its_schedule() -> None:
     assert one != build_schedule(43, 1200, kinds)
     assert set(kinds) <= {f.kind for f in one}
     assert all(b.at_s > a.at_s for a, b in itertools.pairwise(one))
-    assert set(expand(["ci"])) == set(PRESETS["ci"]) and set(KINDS) == set(kinds)
+    assert set(expand(["ci"])) == set(PRESETS["ci"])
+    # `all` is what either broker mode runs; the faults on one broker of three are `cluster`
+    assert set(KINDS) == set(kinds) | CLUSTER_KINDS and not set(kinds) & CLUSTER_KINDS
+    assert set(expand(["cluster"])) == CLUSTER_KINDS
+
+
+def test_broker_faults_are_scheduled_with_a_partition_and_no_worker() -> None:
+    both = build_schedule(7, 1500, expand(["all", "cluster"]))
+    broker = [f for f in both if f.kind in CLUSTER_KINDS]
+    assert {f.kind for f in broker} == CLUSTER_KINDS
+    assert all(f.stage is None and "partition_pick" in f.params for f in broker)
+    assert all("down_s" in f.params for f in broker if f.kind != "follower_pause")
 
 
 def test_results_report_their_violations() -> None:
