@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
+from datetime import UTC, datetime
 
 from chaos.checker import Result
 from chaos.faults import Applied
 from chaos.recovery import Bounds, Recovery, measure
 from chaos.schedule import CLUSTER_KINDS, KINDS, PRESETS, Fault, build_schedule, expand
+from chaos.time_jump import candidate_ids, jump_target
 from chaos.verdict import deals_complete, faults_applied, recovered
 
 
@@ -73,3 +75,15 @@ def test_results_report_their_violations() -> None:
     result = Result("x", "y", checked=3)
     result.fail("broken")
     assert not result.passed and result.summary()["samples"] == ["broken"]
+
+
+def test_a_run_moves_time_past_every_tick_already_published() -> None:
+    now = datetime(2026, 12, 2, 6, 17, tzinfo=UTC)
+    first = jump_target(now, datetime(2026, 12, 2, 6, tzinfo=UTC))
+    assert first == datetime(2027, 4, 1, 6, tzinfo=UTC)
+    # a second run within the hour: the same tick would be dropped by every inbox as a duplicate
+    assert jump_target(now, first) == datetime(2027, 4, 1, 7, tzinfo=UTC)
+    assert jump_target(now, None) == first
+    # a tick some inbox already holds (another Kafka beside the same PostgreSQL) is passed too
+    seen = candidate_ids(first, 2)
+    assert jump_target(now, None, seen) == datetime(2027, 4, 1, 8, tzinfo=UTC)
