@@ -89,8 +89,9 @@ bench-soak: bootstrap infra-up ## ten minutes at half load, RSS of every worker 
 DEPLOYMENT ?= full
 SEED ?= 424242
 DURATION ?= 600
-chaos: bootstrap infra-up ## the long randomised fault-injection run (RELIABILITY.md): SEED=... DURATION=...
-	$(WITH_ENV) $(PY) -m chaos --seed $(SEED) --duration $(DURATION)
+SCENARIOS ?= all
+chaos: bootstrap infra-up ## the long randomised fault-injection run (RELIABILITY.md): SEED=... DURATION=... SCENARIOS=all,cluster on a cluster
+	$(WITH_ENV) $(PY) -m chaos --seed $(SEED) --duration $(DURATION) --scenarios $(SCENARIOS)
 
 clean: ## remove the virtualenvs and caches (not the infra data)
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

@@ -264,3 +264,21 @@ async def outbox_rows(database_url: str) -> dict[str, int]:
             }
     finally:
         await engine.dispose()
+
+
+async def seen_event_ids(database_url: str, wanted: Iterable[UUID]) -> set[UUID]:
+    """Which of `wanted` some service's inbox already holds (a tick one of them has seen)."""
+    ids = sorted(wanted)
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            seen: set[UUID] = set()
+            for s in SERVICES:
+                rows = await conn.execute(
+                    text(f"SELECT event_id FROM {s}.inbox WHERE event_id = ANY(:ids)"),  # noqa: S608 - schema names come from the stage registry
+                    {"ids": ids},
+                )
+                seen.update(row.event_id for row in rows)
+            return seen
+    finally:
+        await engine.dispose()

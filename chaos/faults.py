@@ -17,7 +17,7 @@ from typing import Any
 import structlog
 from aiokafka.structs import OffsetAndMetadata
 
-from chaos import poison
+from chaos import cluster_faults, poison
 from chaos.fleet import SESSION_TIMEOUT_S, Fleet
 from chaos.infra import Endpoints, InfraControl
 from chaos.schedule import CRASH_POINTS, INFRA_KINDS, Fault
@@ -289,4 +289,7 @@ _INJECTORS: dict[str, Callable[[FaultContext, Fault, random.Random, Applied], Aw
     "duplicates": _duplicates,
     "reset_group": _reset_group,
     "poison": _poison,
+    "leader_kill": cluster_faults.leader_kill,
+    "controller_kill": cluster_faults.controller_kill,
+    "follower_pause": cluster_faults.follower_pause,
 }

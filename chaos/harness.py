@@ -20,7 +20,7 @@ import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,17 +30,17 @@ from aiokafka import TopicPartition
 from chaos import archive
 from chaos import faults as fault_kinds
 from chaos.checker import Result
-from chaos.db import outbox_rows, read_db
+from chaos.db import outbox_rows, read_db, seen_event_ids
 from chaos.faults import Applied, FaultContext
 from chaos.fleet import Fleet
 from chaos.history import History, end_offsets, event_ids, read_records
 from chaos.infra import REPO, Endpoints, InfraControl, SetupError
 from chaos.lag import group_lags
 from chaos.recovery import Bounds, baseline, measure_all, settled
-from chaos.schedule import DEDUPE_KINDS, INFRA_KINDS, Fault, build_schedule
+from chaos.schedule import CLUSTER_KINDS, DEDUPE_KINDS, INFRA_KINDS, Fault, build_schedule
+from chaos.time_jump import TICK_PERIOD_S, candidate_ids, jump_target, latest_tick
 from chaos.verdict import check, run_checks
 from contracts.stages import SERVICES, STAGE_NAMES
-from contracts.ticks import tick_period_start
 from contracts.topics import ALL_TOPICS, consumed_by
 from salesflow.catalog import load_price_list, wait_until_quote_svc_holds
 from shared.migrations import upgrade_async
@@ -92,7 +92,9 @@ def consumes() -> dict[str, tuple[str, ...]]:
 
 
 async def _prepare(endpoints: Endpoints) -> None:
-    await ensure_topics(endpoints.kafka, ALL_TOPICS)
+    await ensure_topics(
+        endpoints.kafka, ALL_TOPICS, replication_factor=endpoints.replication_factor
+    )
     for service in SERVICES:
         await upgrade_async(endpoints.database_url, service)
 
@@ -167,10 +169,16 @@ def _plan(config: RunConfig, endpoints: Endpoints, control: InfraControl | None)
     missing = set(config.kinds) - {f.kind for f in schedule}
     if missing:
         raise SetupError(f"duration {config.duration_s}s is too short for {sorted(missing)}")
-    if INFRA_KINDS & set(config.kinds):
+    if (INFRA_KINDS | CLUSTER_KINDS) & set(config.kinds):
         if control is None:
             raise SetupError("infrastructure faults requested but no infrastructure control")
         control.verify(endpoints)
+    cluster_kinds = sorted(CLUSTER_KINDS & set(config.kinds))
+    if cluster_kinds and control is not None and control.brokers < 3:
+        raise SetupError(
+            f"{cluster_kinds} need a three-broker cluster (SALESFLOW_KAFKA_BROKERS=3 infra/up.sh); "
+            f"infra/kafka.sh runs {control.brokers}"
+        )
     return schedule
 
 
@@ -214,16 +222,11 @@ async def _drive(
     return applied
 
 
-# Once every deal has ended, time jumps this far ahead in one tick, so that the time rules act
-# on what the run left behind (quotes left Active expire, unpaid invoices go overdue and get
-# every reminder level) and the checker's time invariants have something to check. Past the
-# longest validity and the last dunning level with its grace.
-TIME_JUMP: timedelta = timedelta(days=120)
-TICK_PERIOD_S = 3600
-
-
 async def _move_time(ctx: FaultContext, facts: dict[str, Any]) -> None:
-    at = tick_period_start(datetime.now(UTC) + TIME_JUMP, TICK_PERIOD_S)
+    now, latest = datetime.now(UTC), await latest_tick(ctx.endpoints.kafka)
+    first = jump_target(now, latest)
+    seen = await seen_event_ids(ctx.endpoints.database_url, candidate_ids(first))
+    at = jump_target(now, latest, seen)
     envelope = await publish_tick(ctx.endpoints.kafka, at, TICK_PERIOD_S)
     facts["time_moved_to"] = envelope.payload.at.isoformat()
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from shared.settings import database_url_from_env
+from shared.settings import database_url_from_env, replication_factor_from_env
 
 REPO = Path(__file__).resolve().parents[1]
 INFRA = REPO / "infra"
@@ -31,6 +31,7 @@ class SetupError(RuntimeError):
 class Endpoints:
     kafka: str
     database_url: str
+    replication_factor: int = 1  # of the topics the run creates (3 on a cluster)
 
     @classmethod
     def from_env(
@@ -43,7 +44,7 @@ class Endpoints:
                 "no endpoints: set SALESFLOW_KAFKA_BOOTSTRAP and SALESFLOW_DATABASE_URL "
                 "(infra/up.sh prints them) or pass --kafka and --database-url"
             )
-        return cls(kafka, database_url)
+        return cls(kafka, database_url, replication_factor_from_env(env))
 
     @property
     def kafka_port(self) -> int:
@@ -61,10 +62,10 @@ class InfraControl:
     log_path: Path
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
-    def _run(self, script: str, action: str, *, timeout_s: float = 180.0) -> int:
+    def _run(self, script: str, action: str, *args: str, timeout_s: float = 180.0) -> int:
         with self.log_path.open("ab") as log:
             done = subprocess.run(  # noqa: S603 - our own scripts, fixed arguments
-                ["bash", str(INFRA / script), action],  # noqa: S607 - bash from PATH, like make
+                ["bash", str(INFRA / script), action, *args],  # noqa: S607 - bash from PATH, like make
                 cwd=REPO,
                 env=dict(self.env),
                 stdout=log,
@@ -74,10 +75,11 @@ class InfraControl:
             )
         return done.returncode
 
-    def _must(self, script: str, action: str) -> None:
-        code = self._run(script, action)
+    def _must(self, script: str, action: str, *args: str) -> None:
+        code = self._run(script, action, *args)
         if code != 0:
-            raise SetupError(f"infra/{script} {action} exited {code} (see {self.log_path})")
+            what = " ".join((action, *args))
+            raise SetupError(f"infra/{script} {what} exited {code} (see {self.log_path})")
 
     def kafka_stop(self) -> None:
         self._must("kafka.sh", "stop")
@@ -87,6 +89,43 @@ class InfraControl:
 
     def kafka_start(self) -> None:
         self._must("kafka.sh", "start")
+
+    # One node of a cluster, by its node.id (infra/kafka.sh numbers the nodes 1..N).
+    def broker_kill(self, node: int) -> None:
+        self._must("kafka.sh", "kill", str(node))
+
+    def broker_start(self, node: int) -> None:
+        self._must("kafka.sh", "start", str(node))
+
+    def broker_pause(self, node: int) -> None:
+        self._must("kafka.sh", "pause", str(node))
+
+    def broker_resume(self, node: int) -> None:
+        self._must("kafka.sh", "resume", str(node))
+
+    def active_controller(self) -> int:
+        """The node.id of the active KRaft controller (the metadata quorum's leader): the
+        brokers' metadata names a random broker as "controller" to clients, not this one."""
+        with self.log_path.open("ab") as log:
+            done = subprocess.run(  # noqa: S603 - our own script, fixed arguments
+                ["bash", str(INFRA / "kafka.sh"), "controller"],  # noqa: S607 - bash from PATH, like make
+                cwd=REPO,
+                env=dict(self.env),
+                stdout=subprocess.PIPE,
+                stderr=log,
+                timeout=120,
+                check=False,
+                text=True,
+            )
+        found = done.stdout.strip()
+        if done.returncode != 0 or not found.isdigit():
+            raise SetupError(f"infra/kafka.sh controller: {done.returncode} {found!r}")
+        return int(found)
+
+    @property
+    def brokers(self) -> int:
+        """How many nodes infra/kafka.sh runs (SALESFLOW_KAFKA_BROKERS, 1 by default)."""
+        return int(self.env.get("SALESFLOW_KAFKA_BROKERS") or 1)
 
     def postgres_stop_immediate(self) -> None:
         self._must("postgres.sh", "stop-immediate")

@@ -29,8 +29,14 @@ KINDS: dict[str, str] = {
     "duplicates": "re-publish a share of already published records with the same event ids",
     "reset_group": "reset a consumer group to the earliest offsets (replay everything)",
     "poison": "publish every kind of poison message and business-invalid commands",
+    "leader_kill": "SIGKILL the broker leading a partition of the busiest topic, restart it",
+    "controller_kill": "SIGKILL the broker that is the active KRaft controller, restart it",
+    "follower_pause": "SIGSTOP a follower of a busy partition until it leaves the ISR, SIGCONT",
 }
 INFRA_KINDS = frozenset({"kafka_restart", "kafka_kill", "pg_restart"})
+# Faults on one broker of a replicated cluster (SALESFLOW_KAFKA_BROKERS=3): on a single node
+# they would be a whole-Kafka outage, which kafka_kill already is.
+CLUSTER_KINDS = frozenset({"leader_kill", "controller_kill", "follower_pause"})
 CRASH_POINTS = {
     "crash_in_transaction": "in_transaction",
     "crash_after_db_commit": "after_db_commit",
@@ -56,10 +62,15 @@ _BUSY_S = {
     "duplicates": 3,
     "reset_group": 15,
     "poison": 3,
+    "leader_kill": 30,
+    "controller_kill": 40,
+    "follower_pause": 35,
 }
 # Presets for --scenarios
 PRESETS: dict[str, tuple[str, ...]] = {
-    "all": tuple(KINDS),
+    # every kind either broker mode runs; a cluster adds `cluster`
+    "all": tuple(k for k in KINDS if k not in CLUSTER_KINDS),
+    "cluster": tuple(k for k in KINDS if k in CLUSTER_KINDS),
     "ci": (
         "crash_in_transaction",
         "crash_after_db_commit",
@@ -111,6 +122,12 @@ def _params(kind: str, rng: random.Random) -> tuple[str | None, dict[str, Any]]:
     elif kind in INFRA_KINDS:
         stage = None
         params["down_s"] = round(rng.uniform(3.0, 10.0), 1)
+    elif kind in CLUSTER_KINDS:
+        stage = None
+        # which partition of the busiest topic (an index into its sorted partitions)
+        params["partition_pick"] = rng.randrange(1000)
+        if kind != "follower_pause":  # a paused follower is resumed once out of the ISR
+            params["down_s"] = round(rng.uniform(3.0, 10.0), 1)
     elif kind == "scale":
         params["hold_s"] = round(rng.uniform(10.0, 20.0), 1)
     elif kind == "stop_drain":

@@ -160,7 +160,12 @@ async def _prepare(runtime: RuntimeSettings, client_id: str) -> None:
         admin = kafka_client(
             "admin", runtime.kafka_bootstrap, f"{client_id}-admin", runtime.kafka_security
         )
-        await ensure_topics(runtime.kafka_bootstrap, INBOUND_TOPICS, admin=admin)
+        await ensure_topics(
+            runtime.kafka_bootstrap,
+            INBOUND_TOPICS,
+            replication_factor=runtime.kafka_replication_factor,
+            admin=admin,
+        )
 
 
 async def _watch(mailbox: PostgresMailbox, readiness: Readiness) -> None:

@@ -18,6 +18,24 @@ LOCAL="${SALESFLOW_LOCAL_DIR:-$ROOT/.local}"
 # apache/kafka image tag in docker-compose.yml.
 KAFKA_VERSION="4.1.1"
 KAFKA_HOST="127.0.0.1"
+ENV_FILE="$LOCAL/salesflow.env"
+# Brokers: 1 (the default, the demo's single node) or a cluster of N combined broker+controller
+# nodes (SALESFLOW_KAFKA_BROKERS=3: replication factor 3, min.insync.replicas=2, like production).
+# Without the variable a checkout keeps the mode its servers were last brought up in (the env
+# file up.sh writes names it), so down.sh stops what up.sh started.
+KAFKA_BROKERS="${SALESFLOW_KAFKA_BROKERS:-}"
+if [[ -z "$KAFKA_BROKERS" && -f "$ENV_FILE" ]]; then
+    KAFKA_BROKERS="$(sed -n 's/^SALESFLOW_KAFKA_BROKERS=\([0-9]*\)$/\1/p' "$ENV_FILE")"
+fi
+KAFKA_BROKERS="${KAFKA_BROKERS:-1}"
+[[ "$KAFKA_BROKERS" =~ ^[1-9]$ ]] || { printf '[infra] ERROR: SALESFLOW_KAFKA_BROKERS=%s: 1 to 9\n' "$KAFKA_BROKERS" >&2; exit 2; }
+# Replicas of every topic (the internal ones too): 3 at most, and at least 2 of them in sync for
+# an acks=all write, as a production cluster runs; one copy on a single node.
+KAFKA_REPLICATION_FACTOR=$((KAFKA_BROKERS < 3 ? KAFKA_BROKERS : 3))
+KAFKA_MIN_ISR=$((KAFKA_REPLICATION_FACTOR > 1 ? KAFKA_REPLICATION_FACTOR - 1 : 1))
+# Node n of a cluster listens NODE_PORT_STEP ports above node 1 (client, TLS, controller alike):
+# SALESFLOW_KAFKA_PORT=19400 gives 19400, 19410, 19420.
+NODE_PORT_STEP=10
 KAFKA_PORT="${SALESFLOW_KAFKA_PORT:-9092}"
 # The controller endpoint is written into the KRaft metadata when storage is formatted:
 # changing it later needs `infra/down.sh --purge`.
@@ -25,17 +43,25 @@ KAFKA_CONTROLLER_PORT="${SALESFLOW_KAFKA_CONTROLLER_PORT:-9093}"
 # The TLS listener (SASL_SSL) sits two above the client port, so every checkout's set of ports
 # moves together with SALESFLOW_KAFKA_PORT (set SALESFLOW_KAFKA_TLS_PORT to place it elsewhere).
 KAFKA_TLS_PORT="${SALESFLOW_KAFKA_TLS_PORT:-}"
-KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xmx1g -Xms512m}"
+# A cluster's three JVMs share the machine: a small heap each.
+if ((KAFKA_BROKERS > 1)); then
+    KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xmx384m -Xms192m}"
+else
+    KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xmx1g -Xms512m}"
+fi
 
 SALESFLOW_CACHE="${SALESFLOW_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/salesflow}"
 KAFKA_HOME="$SALESFLOW_CACHE/kafka-$KAFKA_VERSION"
 KAFKA_LIBS="$KAFKA_HOME/libs"
 
-KAFKA_DIR="$LOCAL/kafka"
-KAFKA_DATA="$KAFKA_DIR/data"
-KAFKA_LOGS="$KAFKA_DIR/logs"
-KAFKA_PID_FILE="$KAFKA_DIR/kafka.pid"
+# node_dir N: the state directory of node N (.local/kafka for the single node, .local/kafka-N
+# in a cluster)
+node_dir() {
+    if ((KAFKA_BROKERS == 1)); then echo "$LOCAL/kafka"; else echo "$LOCAL/kafka-$1"; fi
+}
+KAFKA_DIR="$(node_dir 1)"
 KAFKA_CONFIG="$KAFKA_DIR/server.properties"
+# one cluster id for every node (node 1's directory keeps it)
 KAFKA_CLUSTER_ID_FILE="$KAFKA_DIR/cluster.id"
 
 PG_HOST="127.0.0.1"
@@ -62,13 +88,45 @@ if [[ -z "${SALESFLOW_KAFKA_PORT:-}" && -f "$KAFKA_CONFIG" ]]; then
         KAFKA_TLS_PORT="${BASH_REMATCH[1]}"
 fi
 KAFKA_TLS_PORT="${KAFKA_TLS_PORT:-$((KAFKA_PORT + 2))}"
+# node 1's ports, whatever node select_node picks later
+KAFKA_BASE_PORT="$KAFKA_PORT"
+KAFKA_BASE_TLS_PORT="$KAFKA_TLS_PORT"
+KAFKA_BASE_CONTROLLER_PORT="$KAFKA_CONTROLLER_PORT"
+
+# select_node N: point the KAFKA_* paths and ports at node N
+select_node() {
+    local offset=$((NODE_PORT_STEP * ($1 - 1)))
+    KAFKA_NODE="$1"
+    KAFKA_DIR="$(node_dir "$1")"
+    KAFKA_DATA="$KAFKA_DIR/data"
+    KAFKA_LOGS="$KAFKA_DIR/logs"
+    KAFKA_PID_FILE="$KAFKA_DIR/kafka.pid"
+    KAFKA_CONFIG="$KAFKA_DIR/server.properties"
+    KAFKA_PORT=$((KAFKA_BASE_PORT + offset))
+    KAFKA_TLS_PORT=$((KAFKA_BASE_TLS_PORT + offset))
+    KAFKA_CONTROLLER_PORT=$((KAFKA_BASE_CONTROLLER_PORT + offset))
+}
+select_node 1
+
+# kafka_servers WHICH: host:port of every node's client (CLIENT), TLS or CONTROLLER listener,
+# comma separated
+kafka_servers() {
+    local base n out=()
+    case "$1" in
+        CLIENT) base="$KAFKA_BASE_PORT" ;;
+        TLS) base="$KAFKA_BASE_TLS_PORT" ;;
+        CONTROLLER) base="$KAFKA_BASE_CONTROLLER_PORT" ;;
+    esac
+    for ((n = 1; n <= KAFKA_BROKERS; n++)); do
+        out+=("$KAFKA_HOST:$((base + NODE_PORT_STEP * (n - 1)))")
+    done
+    (IFS=,; echo "${out[*]}")
+}
 if [[ -z "${SALESFLOW_PG_PORT:-}" && -f "$PG_DATA/salesflow.conf" ]]; then
     _port="$(sed -n 's/^port = \([0-9]*\)$/\1/p' "$PG_DATA/salesflow.conf" 2>/dev/null || true)"
     [[ -n "$_port" ]] && PG_PORT="$_port"
 fi
 PG_LOG_FILE="$PG_LOGS/postgres.log"
-
-ENV_FILE="$LOCAL/salesflow.env"
 
 # Secrets made at first start and kept until `infra/down.sh --purge`: one password per Kafka
 # principal (secrets/kafka/<name>) and per PostgreSQL role (secrets/pg/<name>), and a local CA
@@ -205,19 +263,21 @@ ensure_tls() {
 write_env_file() {
     mkdir -p "$LOCAL"
     (umask 077 && cat >"$ENV_FILE" <<EOF
-SALESFLOW_KAFKA_BOOTSTRAP=$KAFKA_HOST:$KAFKA_PORT
+SALESFLOW_KAFKA_BOOTSTRAP=$(kafka_servers CLIENT)
 SALESFLOW_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT
 SALESFLOW_KAFKA_SASL_MECHANISM=SCRAM-SHA-512
 SALESFLOW_KAFKA_SASL_USERNAME=admin
 SALESFLOW_KAFKA_SASL_PASSWORD_FILE=$(secret kafka admin)
 SALESFLOW_KAFKA_SSL_CAFILE=$TLS_DIR/ca.pem
-SALESFLOW_KAFKA_TLS_BOOTSTRAP=$KAFKA_HOST:$KAFKA_TLS_PORT
+SALESFLOW_KAFKA_TLS_BOOTSTRAP=$(kafka_servers TLS)
 SALESFLOW_DATABASE_URL=postgresql+asyncpg://$PG_USER@$PG_HOST:$PG_PORT/$PG_DB
 SALESFLOW_DATABASE_PASSWORD_FILE=$(secret pg "$PG_USER")
 SALESFLOW_SECRETS_DIR=$SECRETS_DIR
-SALESFLOW_KAFKA_PORT=$KAFKA_PORT
-SALESFLOW_KAFKA_TLS_PORT=$KAFKA_TLS_PORT
-SALESFLOW_KAFKA_CONTROLLER_PORT=$KAFKA_CONTROLLER_PORT
+SALESFLOW_KAFKA_PORT=$KAFKA_BASE_PORT
+SALESFLOW_KAFKA_TLS_PORT=$KAFKA_BASE_TLS_PORT
+SALESFLOW_KAFKA_CONTROLLER_PORT=$KAFKA_BASE_CONTROLLER_PORT
+SALESFLOW_KAFKA_BROKERS=$KAFKA_BROKERS
+SALESFLOW_KAFKA_REPLICATION_FACTOR=$KAFKA_REPLICATION_FACTOR
 SALESFLOW_PG_PORT=$PG_PORT
 EOF
     )

@@ -119,7 +119,10 @@ def topics_list() -> None:
 
 @topics_app.command("create")
 def topics_create(
-    replication_factor: Annotated[int, typer.Option(help="Replicas per partition.")] = 1,
+    replication_factor: Annotated[
+        int | None,
+        typer.Option(help="Replicas per partition (default: SALESFLOW_KAFKA_REPLICATION_FACTOR)."),
+    ] = None,
 ) -> None:
     """Create every salesflow topic with its declared partitions and configuration (retention,
     compaction); existing topics are kept and their configuration brought in line."""
@@ -133,7 +136,7 @@ def topics_create(
         ensure_topics(
             runtime.kafka_bootstrap,
             ALL_TOPICS,
-            replication_factor=replication_factor,
+            replication_factor=replication_factor or runtime.kafka_replication_factor,
             security=security,
         )
     )

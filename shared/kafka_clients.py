@@ -106,7 +106,10 @@ def broker(bootstrap: str, *, security: KafkaSecurity | None = None, **options: 
         faststream_security = settings.faststream()
     except (KafkaSecurityError, OSError, ssl.SSLError) as error:
         raise KafkaAccessRefused(f"Kafka security settings: {error}") from None
-    return KafkaBroker(bootstrap, security=faststream_security, **options)
+    # FastStream takes a string as ONE server ("a:1,b:2" then fails to bootstrap, as every worker
+    # did against the first three-broker cluster); aiokafka splits it. A list for both.
+    servers = [server.strip() for server in bootstrap.split(",") if server.strip()]
+    return KafkaBroker(servers, security=faststream_security, **options)
 
 
 async def check_access(

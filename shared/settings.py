@@ -27,6 +27,11 @@ class RuntimeSettings(BaseSettings):
     kafka_bootstrap: str = Field(
         default="127.0.0.1:9092", description="Kafka bootstrap servers, comma separated."
     )
+    # A topic created on a three-broker cluster lives on all three (min.insync.replicas=2 there);
+    # infra/up.sh writes the value of its broker mode into the env file.
+    kafka_replication_factor: int = Field(
+        default=1, ge=1, description="Replicas of every topic this process creates."
+    )
     kafka_security: KafkaSecurity = Field(
         default_factory=KafkaSecurity,
         description="SASL/TLS of every Kafka client (SALESFLOW_KAFKA_*, shared.kafka_security).",
@@ -152,6 +157,18 @@ def database_url(url: str, *, user: str = "", password: str = "") -> str:
     if password:
         parsed = parsed.set(password=password)
     return parsed.render_as_string(hide_password=False)
+
+
+def replication_factor_from_env(env: Mapping[str, str]) -> int:
+    """The replicas of every topic the environment asks for, for tools that take their endpoints
+    from a given environment (the setting's own variable and validation)."""
+    value = env.get("SALESFLOW_KAFKA_REPLICATION_FACTOR")
+    field = RuntimeSettings.model_fields["kafka_replication_factor"]
+    if not value:
+        return int(field.default)
+    return RuntimeSettings.model_validate(
+        {"kafka_replication_factor": value}
+    ).kafka_replication_factor
 
 
 def database_url_from_env(env: Mapping[str, str]) -> str | None:

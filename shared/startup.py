@@ -46,7 +46,12 @@ async def prepare(settings: RuntimeSettings, service: str, topics: list[TopicSpe
     if settings.migrate_on_start:
         await upgrade_async(settings.sqlalchemy_url(), service)
     if settings.create_topics_on_start:
-        await ensure_topics(settings.kafka_bootstrap, topics, security=settings.kafka_security)
+        await ensure_topics(
+            settings.kafka_bootstrap,
+            topics,
+            replication_factor=settings.kafka_replication_factor,
+            security=settings.kafka_security,
+        )
 
 
 async def watch(

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
+from datetime import UTC, datetime
 
 from chaos.checker import Result
 from chaos.faults import Applied
 from chaos.recovery import Bounds, Recovery, measure
-from chaos.schedule import KINDS, PRESETS, Fault, build_schedule, expand
+from chaos.schedule import CLUSTER_KINDS, KINDS, PRESETS, Fault, build_schedule, expand
+from chaos.time_jump import candidate_ids, jump_target
 from chaos.verdict import deals_complete, faults_applied, recovered
 
 
@@ -55,10 +57,33 @@ def test_a_seed_names_its_schedule() -> None:
     assert one != build_schedule(43, 1200, kinds)
     assert set(kinds) <= {f.kind for f in one}
     assert all(b.at_s > a.at_s for a, b in itertools.pairwise(one))
-    assert set(expand(["ci"])) == set(PRESETS["ci"]) and set(KINDS) == set(kinds)
+    assert set(expand(["ci"])) == set(PRESETS["ci"])
+    # `all` is what either broker mode runs; the faults on one broker of three are `cluster`
+    assert set(KINDS) == set(kinds) | CLUSTER_KINDS and not set(kinds) & CLUSTER_KINDS
+    assert set(expand(["cluster"])) == CLUSTER_KINDS
+
+
+def test_broker_faults_are_scheduled_with_a_partition_and_no_worker() -> None:
+    both = build_schedule(7, 1500, expand(["all", "cluster"]))
+    broker = [f for f in both if f.kind in CLUSTER_KINDS]
+    assert {f.kind for f in broker} == CLUSTER_KINDS
+    assert all(f.stage is None and "partition_pick" in f.params for f in broker)
+    assert all("down_s" in f.params for f in broker if f.kind != "follower_pause")
 
 
 def test_results_report_their_violations() -> None:
     result = Result("x", "y", checked=3)
     result.fail("broken")
     assert not result.passed and result.summary()["samples"] == ["broken"]
+
+
+def test_a_run_moves_time_past_every_tick_already_published() -> None:
+    now = datetime(2026, 12, 2, 6, 17, tzinfo=UTC)
+    first = jump_target(now, datetime(2026, 12, 2, 6, tzinfo=UTC))
+    assert first == datetime(2027, 4, 1, 6, tzinfo=UTC)
+    # a second run within the hour: the same tick would be dropped by every inbox as a duplicate
+    assert jump_target(now, first) == datetime(2027, 4, 1, 7, tzinfo=UTC)
+    assert jump_target(now, None) == first
+    # a tick some inbox already holds (another Kafka beside the same PostgreSQL) is passed too
+    seen = candidate_ids(first, 2)
+    assert jump_target(now, None, seen) == datetime(2027, 4, 1, 8, tzinfo=UTC)

@@ -75,7 +75,9 @@ class LocalInfra:
     def serving(cls, kafka: str, database_url: str) -> LocalInfra | None:
         """Control of the servers listening on these endpoints, when they are infra/ servers
         of some checkout (found from the listening processes) that this user may stop."""
-        kafka_port = int(kafka.rsplit(":", 1)[1])
+        # a cluster's bootstrap lists every node; infra/kafka.sh numbers them from the first
+        servers = kafka.split(",")
+        kafka_port = int(servers[0].rsplit(":", 1)[1])
         pg_port = urlsplit(database_url.replace("+asyncpg", "")).port or 5432
         kafka_home = _arg_of(kafka_port, "-Dsalesflow.kafka.home=")
         pg_data = _arg_of(pg_port, "-D")
@@ -89,6 +91,8 @@ class LocalInfra:
             "SALESFLOW_KAFKA_PORT": str(kafka_port),
             "SALESFLOW_PG_PORT": str(pg_port),
         }
+        if Path(kafka_home).name != "kafka":  # .local/kafka-N: node N of a cluster
+            env["SALESFLOW_KAFKA_BROKERS"] = str(len(servers))
         properties = Path(kafka_home) / "server.properties"
         found = re.search(r"CONTROLLER://[^:]+:(\d+)", properties.read_text(errors="replace"))
         if found:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from shared.kafka_clients import KafkaAccessRefused, client_options, refusal
+from shared.kafka_clients import broker as broker_of
 from shared.kafka_security import KafkaSecurity
 
 
@@ -106,3 +107,14 @@ def test_refusals_are_told_apart_from_outages() -> None:
     assert refusal(ssl.SSLCertVerificationError("self signed")) == "certificate"
     assert refusal(errors.KafkaConnectionError("down")) is None
     assert refusal(ConnectionRefusedError()) is None
+
+
+def test_a_worker_broker_knows_every_bootstrap_server() -> None:
+    # FastStream took "a:1,b:2" as one server: no worker could start against a cluster
+    broker = broker_of("127.0.0.1:19400, 127.0.0.1:19410,127.0.0.1:19420")
+    # the servers FastStream connects to are the ones its specification names
+    assert broker.specification.url == [
+        "127.0.0.1:19400",
+        "127.0.0.1:19410",
+        "127.0.0.1:19420",
+    ]
