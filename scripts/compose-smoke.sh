@@ -55,6 +55,10 @@ teardown() {
     if [[ -z "${SMOKE_KEEP:-}" ]]; then
         say "tearing down"
         dc down -v >/dev/null 2>&1 || true
+        # podman-compose 1.0.3 leaves the project's network behind (docker compose removes it)
+        if [[ "$engine" == podman ]]; then
+            podman network rm "${PROJECT}_default" >/dev/null 2>&1 || true
+        fi
     fi
     exit $code
 }
@@ -67,8 +71,8 @@ dc up -d
 gateway="http://127.0.0.1:$SALESFLOW_GATEWAY_HOST_PORT"
 # Docker waits for the one-shot jobs before starting the workers; podman-compose 1.0.3 starts
 # everything at once and the workers restart until their SCRAM user and ACLs exist. So wait for
-# the jobs to exit (0) first. On a shared two-core machine (load average 12 to 28) a first start
-# took from 5 to over 9 minutes until both had exited, most of it Kafka's start and kafka-users
+# the jobs to exit (0) first. On a shared two-core machine (load average 10 to 28) a first start
+# took from 2 to over 9 minutes until both had exited, most of it Kafka's start and kafka-users
 # (two JVM tool runs per principal): 15 minutes at most by default.
 READY_TIMEOUT="${SMOKE_READY_TIMEOUT:-900}"
 deadline=$((SECONDS + READY_TIMEOUT))
