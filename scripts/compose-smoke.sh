@@ -54,8 +54,13 @@ teardown() {
     fi
     if [[ -z "${SMOKE_KEEP:-}" ]]; then
         say "tearing down"
+        # podman-compose 1.0.3's `down -v` keeps the containers' anonymous volumes (the Kafka
+        # image declares some) and the project's network, which `docker compose down -v` drops
+        if [[ "$engine" == podman ]]; then
+            mapfile -t all < <(podman ps -a -q --filter "label=com.docker.compose.project=$PROJECT")
+            ((${#all[@]} == 0)) || podman rm -f -v "${all[@]}" >/dev/null 2>&1 || true
+        fi
         dc down -v >/dev/null 2>&1 || true
-        # podman-compose 1.0.3 leaves the project's network behind (docker compose removes it)
         if [[ "$engine" == podman ]]; then
             podman network rm "${PROJECT}_default" >/dev/null 2>&1 || true
         fi
