@@ -9,7 +9,8 @@
 #
 # Host ports default to free ones (SALESFLOW_KAFKA_HOST_PORT, SALESFLOW_PG_HOST_PORT,
 # SALESFLOW_GATEWAY_HOST_PORT), so it runs beside a local infra/up.sh stack. What it checks:
-#   1. the setup job migrated, created the topics and loaded the sample price list;
+#   1. the kafka-users job (SCRAM users) and the setup job (database roles, migrations, topics,
+#      ACLs, the sample price list) exited 0, and the gateway is ready;
 #   2. a lead posted to the gateway over HTTP (demo key) is qualified and its quote is issued
 #      (priced from the loaded list), read back through the gateway's trace endpoint;
 #   3. `salesflow drive` in a one-off container carries SMOKE_DEALS deals from lead to invoice
@@ -53,7 +54,16 @@ teardown() {
     fi
     if [[ -z "${SMOKE_KEEP:-}" ]]; then
         say "tearing down"
+        # podman-compose 1.0.3's `down -v` keeps the containers' anonymous volumes (the Kafka
+        # image declares some) and the project's network, which `docker compose down -v` drops
+        if [[ "$engine" == podman ]]; then
+            mapfile -t all < <(podman ps -a -q --filter "label=com.docker.compose.project=$PROJECT")
+            ((${#all[@]} == 0)) || podman rm -f -v "${all[@]}" >/dev/null 2>&1 || true
+        fi
         dc down -v >/dev/null 2>&1 || true
+        if [[ "$engine" == podman ]]; then
+            podman network rm "${PROJECT}_default" >/dev/null 2>&1 || true
+        fi
     fi
     exit $code
 }
@@ -64,12 +74,35 @@ dc build
 dc up -d
 
 gateway="http://127.0.0.1:$SALESFLOW_GATEWAY_HOST_PORT"
-say "waiting for the gateway (its start waits for migrations and topics)"
-for _ in $(seq 1 120); do
-    if curl -fsS "$gateway/readyz" >/dev/null 2>&1; then break; fi
+# Docker waits for the one-shot jobs before starting the workers; podman-compose 1.0.3 starts
+# everything at once and the workers restart until their SCRAM user and ACLs exist. So wait for
+# the jobs to exit (0) first. On a shared two-core machine (load average 10 to 28) a first start
+# took from 2 to over 9 minutes until both had exited, most of it Kafka's start and kafka-users
+# (two JVM tool runs per principal): 15 minutes at most by default.
+READY_TIMEOUT="${SMOKE_READY_TIMEOUT:-900}"
+deadline=$((SECONDS + READY_TIMEOUT))
+job_exit() {  # job_exit SERVICE: its exit code once it has exited, else nothing
+    local id
+    id="$("$engine" ps -a -q --filter "label=com.docker.compose.project=$PROJECT" \
+        --filter "label=com.docker.compose.service=$1" | head -n 1)"
+    [[ -n "$id" ]] || return 0
+    [[ "$("$engine" inspect -f '{{.State.Status}}' "$id")" == exited ]] || return 0
+    "$engine" inspect -f '{{.State.ExitCode}}' "$id"
+}
+for job in kafka-users setup; do
+    say "waiting for the $job job"
+    until code="$(job_exit "$job")" && [[ -n "$code" ]]; do
+        ((SECONDS < deadline)) || { say "$job did not finish within ${READY_TIMEOUT}s"; exit 1; }
+        sleep 3
+    done
+    [[ "$code" == 0 ]] || { say "$job exited $code"; exit 1; }
+    say "$job done (${SECONDS}s since start)"
+done
+say "waiting for the gateway"
+until curl -fsS "$gateway/readyz" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || { say "gateway not ready within ${READY_TIMEOUT}s"; exit 1; }
     sleep 2
 done
-curl -fsS "$gateway/readyz" >/dev/null || { say "gateway not ready"; exit 1; }
 
 lead="smoke-$(date +%s)"
 say "posting lead $lead over HTTP"
@@ -94,8 +127,9 @@ done
 ((issued)) || { say "lead $lead: no quote.issued (price list not loaded?)"; exit 1; }
 say "lead $lead qualified and quoted (quote.issued)"
 
+# --no-deps: the stack is up; podman-compose would otherwise start the one-shot jobs again.
 say "driving $DEALS deals through the workers"
-dc run --rm --entrypoint salesflow setup drive --leads "$DEALS" --rate 2 --idle-timeout 90 >&2
+dc run --rm --no-deps -T --entrypoint salesflow setup drive --leads "$DEALS" --rate 2 --idle-timeout 90 >&2
 
 say "stopping the workers and the gateway (SIGTERM, 60 s grace)"
 mapfile -t stopping < <("$engine" ps -q --filter "label=com.docker.compose.project=$PROJECT")
