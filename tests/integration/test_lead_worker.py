@@ -208,33 +208,46 @@ async def test_poison_is_dead_lettered_with_its_reason_and_nothing_is_stuck(
     assert lag == 0
 
 
-async def test_a_message_the_database_refuses_is_parked_alone(endpoints: Endpoints) -> None:
-    """PostgreSQL cannot store NUL in text: the batch fails, is replayed one by one, and only
-    the guilty lead goes to the dead-letter topic."""
+async def test_a_nul_character_is_refused_at_the_door_and_parked_alone(
+    endpoints: Endpoints,
+) -> None:
+    """PostgreSQL cannot store NUL in text. It used to fail the batch in the database
+    (replayed one by one, the guilty lead parked as processing_failed); the contracts now refuse
+    NUL when the message is read (the schemas say so too), so the lead is parked as a
+    schema_violation naming the field, and the batch's other leads go through untouched."""
     run = new_run_id()
     good = [captured(f"nul-ok-{run}-{i}") for i in range(10)]
-    bad = captured(f"nul-bad-{run}", company="Evil\x00Corp")
+    # what a producer that ignores the schema sends: the JSON escape of NUL in the company
+    template = captured(f"nul-bad-{run}", company="EvilXCorp")
+    value = encode(template).replace(b"EvilXCorp", b"Evil\\u0000Corp")
+    bad = RawRecord("lead.captured", value, template.deal_id.encode(), kafka_headers(template))
     deals = {e.deal_id for e in good}
     reader = await TopicReader(endpoints.kafka, (*OUTCOMES, "lead_svc.dlq")).start()
     try:
         async with lead_worker(endpoints):
             await publish(
                 endpoints.kafka,
-                [record_of("lead.captured", e) for e in (*good[:5], bad, *good[5:])],
+                [
+                    *(record_of("lead.captured", e) for e in good[:5]),
+                    bad,
+                    *(record_of("lead.captured", e) for e in good[5:]),
+                ],
             )
             records = await reader.collect(
                 lambda rs: (
                     len(_by_deal(rs, deals)) >= 10
-                    and any(r.key == bad.deal_id.encode() for r in rs)
+                    and any(r.key == template.deal_id.encode() for r in rs)
                 )
             )
             records = await reader.settle(1.0)
     finally:
         await reader.stop()
     assert Counter(r.key.decode() for r in _by_deal(records, deals)) == dict.fromkeys(deals, 1)
-    parked = [r for r in records if r.key == bad.deal_id.encode()]
+    parked = [r for r in records if r.key == template.deal_id.encode()]
     assert [(r.topic, header(r, "dlq.reason")) for r in parked] == [
-        ("lead_svc.dlq", "processing_failed")
+        ("lead_svc.dlq", "schema_violation")
     ]
-    assert header(parked[0], "dlq.error_class") == "CharacterNotInRepertoireError"
-    assert await _leads_in_db(endpoints, [bad.deal_id]) == {}
+    error = header(parked[0], "dlq.error") or ""
+    assert "NUL" in error
+    assert "Evil" not in error  # the rule, never the value
+    assert await _leads_in_db(endpoints, [template.deal_id]) == {}
