@@ -326,7 +326,9 @@ def _median_cores(rows: list[dict[str, float]]) -> dict[str, float]:
 def write(result: dict[str, Any], directory: Path, stamp: str) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"bench-{stamp}.json"
-    data = orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+    # `default=str`: a figure of a type orjson does not know is written as text rather than
+    # losing the whole result at the end of a run.
+    data = orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS, default=str)
     path.write_bytes(data)
     (directory / "latest.json").write_bytes(data)
     return path
