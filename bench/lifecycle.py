@@ -251,6 +251,8 @@ async def run(
         counters = {stage: _counters(w) for stage, w in workers.items()}
         await asyncio.gather(*(w.stop() for w in workers.values()))
     return {
+        # the workers' own setting (the `settings` of the result are the benchmark's)
+        "worker_tick_seconds": TICK_SECONDS,
         "foreign_backlog_drained_first": drained,
         "warmup": warm,
         "capacity": {"deals_per_s": capacity, "in_flight": in_flight, "runs": probes},

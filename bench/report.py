@@ -203,6 +203,42 @@ def _level_lines(name: str, level: dict[str, Any], v: dict[str, Any]) -> list[st
     return lines
 
 
+def _lifecycle_lines(life: dict[str, Any], v: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    cap = life["capacity"]
+    dv = v.get("deals_per_s", {})
+    lines += [
+        "3. end to end: four workers, the demo driver's deal mix (bench/loadgen.py)",
+        _row(
+            f"   capacity, closed loop ({cap['in_flight']} in flight), deals/s",
+            cap["deals_per_s"],
+            target_text("deals_per_s"),
+            dv.get("met"),
+        ),
+        f"   sustained (near max kept up), deals/s: {_fmt(dv.get('sustained_near_max'))}",
+    ]
+    order = ("trickle", "quarter", "half", "near_max")
+    for name in sorted(life["levels"], key=lambda k: order.index(k) if k in order else 9):
+        lines += _level_lines(name, life["levels"][name], v)
+    cores = _median_cores([r["cpu_cores"] for r in cap["runs"]])
+    lines.append(
+        "   cores in use at capacity: "
+        + ", ".join(f"{name} {value:.2f}" for name, value in cores.items())
+    )
+    for level, label in (("trickle", "a trickle"), ("half", "half load")):
+        runs = life["levels"].get(level, {}).get("runs", [])
+        hops = runs[len(runs) // 2]["hops_ms"] if runs else {}
+        if hops:
+            lines.append(
+                f"   hop p50/p99 ms at {label}: "
+                + ", ".join(f"{hop} {h['p50']:.0f}/{h['p99']:.0f}" for hop, h in hops.items())
+            )
+    mix = _mix(cap["runs"])
+    if mix:
+        lines.append(f"   deal mix at capacity (counts): {mix}")
+    return lines
+
+
 def render(result: dict[str, Any]) -> str:
     m = result["machine"]
     v = result["targets"]
@@ -227,36 +263,7 @@ def render(result: dict[str, Any]) -> str:
             lines += _fit_lines(stage["cpu_fit"], v)
     life = result.get("lifecycle")
     if life:
-        cap = life["capacity"]
-        dv = v.get("deals_per_s", {})
-        lines += [
-            "3. end to end: four workers, the demo driver's deal mix (bench/loadgen.py)",
-            _row(
-                f"   capacity, closed loop ({cap['in_flight']} in flight), deals/s",
-                cap["deals_per_s"],
-                target_text("deals_per_s"),
-                dv.get("met"),
-            ),
-            f"   sustained (near max kept up), deals/s: {_fmt(dv.get('sustained_near_max'))}",
-        ]
-        order = ("trickle", "quarter", "half", "near_max")
-        for name in sorted(life["levels"], key=lambda k: order.index(k) if k in order else 9):
-            lines += _level_lines(name, life["levels"][name], v)
-        cores = _median_cores([r["cpu_cores"] for r in cap["runs"]])
-        lines.append(
-            "   cores in use at capacity: "
-            + ", ".join(f"{name} {value:.2f}" for name, value in cores.items())
-        )
-        half = life["levels"].get("half", {}).get("runs", [])
-        hops = half[len(half) // 2]["hops_ms"] if half else {}
-        if hops:
-            lines.append(
-                "   hop p50/p99 ms at half load: "
-                + ", ".join(f"{hop} {h['p50']:.0f}/{h['p99']:.0f}" for hop, h in hops.items())
-            )
-        mix = _mix(cap["runs"])
-        if mix:
-            lines.append(f"   deal mix at capacity (counts): {mix}")
+        lines += _lifecycle_lines(life, v)
     memory = (result.get("soak") or {}).get("memory") or (life or {}).get("memory")
     if memory:
         over = v["rss_mb"]["over"]
