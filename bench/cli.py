@@ -126,6 +126,9 @@ async def _run(args: argparse.Namespace, profile: Profile) -> dict[str, Any]:
     infra_ports = machine.ports(bootstrap, database_url)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     log_dir = REPO / ".local" / "bench-logs" / stamp
+    # py-spy's raw stacks go next to the JSON result (bench.profiling)
+    results_dir = Path(args.out) if args.out else RESULTS
+    args.profile_dir = results_dir / f"{stamp}-profile" if args.profile else None
     children = Children(REPO, log_dir, dict(os.environ))
     atexit.register(children.kill_all)
     interrupts = _Interrupts(asyncio.current_task())
@@ -157,7 +160,7 @@ async def _run(args: argparse.Namespace, profile: Profile) -> dict[str, Any]:
     result["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     result["seconds"] = round(time.monotonic() - started, 1)
     result["targets"] = report.verdicts(result)
-    path = report.write(result, Path(args.out) if args.out else RESULTS, stamp)
+    path = report.write(result, results_dir, stamp)
     print(report.render(result))  # noqa: T201 - the table is this command's output
     _say(f"\nresult: {path}")
     return result
@@ -243,6 +246,7 @@ async def _phases(
             say=_say,
             levels=profile.levels,
             trickle_s=profile.trickle_s,
+            profile_dir=args.profile_dir,
         )
     if profile.soak_s:
         _say(f"4. soak: {profile.soak_s / 60:.0f} minutes, RSS sampled every 5 s")
@@ -302,6 +306,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     mode.add_argument("--soak", action="store_true", help="10-minute memory run")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", help="directory for the JSON result (default bench/results)")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample every worker with py-spy during the first capacity run (bench.profiling)",
+    )
     parser.add_argument("--soak-seconds", type=float, default=0.0, help="soak length override")
     parser.add_argument(
         "--soak-rate", type=float, default=0.0, help="deals/s to soak at (default: half capacity)"

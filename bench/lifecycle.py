@@ -27,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench import profiling
 from bench.backlog import settle
 from bench.loadgen import LoadGenerator, LoadResult, build_leads, new_run_id
 from bench.machine import CpuAccount
@@ -160,6 +161,7 @@ async def run(
     say: Callable[[str], None],
     levels: tuple[tuple[str, float], ...] = (("half", 0.5), ("near_max", 0.9)),
     trickle_s: float = 0.0,
+    profile_dir: Path | None = None,
 ) -> dict[str, Any]:
     workers = await start_workers(children, tag="-e2e")
     sampler = MemorySampler(list(workers.values()), interval_s=1.0).start()
@@ -183,7 +185,13 @@ async def run(
         say(f"  warm-up: {warm['deals_completed']}/{warm['deals_published']} deals")
 
         probes = []
+        sampled: dict[str, Any] | None = None
         for rep in range(repetitions):
+            sampling = None
+            if rep == 0 and profile_dir is not None:
+                # py-spy on every worker for the first capacity run (bench.profiling)
+                pids = {f"{s}_svc": w.pid for s, w in workers.items()}
+                sampling = asyncio.create_task(profiling.record(pids, probe_s, profile_dir))
             probe = await one_run(
                 bootstrap=bootstrap,
                 workers=workers,
@@ -201,6 +209,10 @@ async def run(
                 f"(closed loop, {in_flight} in flight; p99 {probe['latency_ms']['p99']} ms; "
                 f"load generator {probe['load_generator_cpu_cores']} cores)"
             )
+            if sampling is not None:
+                sampled = await sampling
+                for service, summary in sampled.items():
+                    say(f"  profile {service}: {profiling.headline(summary)}")
         capacity = spread([p["deals_per_s"] for p in probes])
         measured: dict[str, Any] = {}
         for name, fraction in levels:
@@ -259,6 +271,7 @@ async def run(
         "levels": measured,
         "memory": sampler.summaries(warmup_s=min(60.0, phase_s / 3)),
         "worker_counters": counters,
+        "profile": sampled,
     }
 
 
