@@ -236,6 +236,8 @@ async def _drive(
         deals=len(driver.deals),
         incomplete_deals=funnel.incomplete,
         stuck_deals=funnel.stuck[:20],
+        driver_refusals=funnel.counts.get("rejected", 0),
+        refusals=dict(funnel.refusals),
         driver_redeliveries=driver.redeliveries,
         driver_send_retries=driver.send_retries,
         republished=ctx.republished,

@@ -110,6 +110,11 @@ def deals_complete(facts: dict[str, Any]) -> Result:
         res.fail(
             f"{facts['incomplete_deals']} deals incomplete: {facts.get('stuck_deals', [])[:5]}"
         )
+    # A refused command ends its deal early (the driver stops there), so a refusal is never a
+    # complete deal: only the loser of a race may be refused (counted apart by the driver).
+    refused = facts.get("driver_refusals", 0)
+    if refused:
+        res.fail(f"{refused} of the load's commands were refused: {facts.get('refusals', {})}")
     return res
 
 

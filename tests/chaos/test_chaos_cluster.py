@@ -7,14 +7,17 @@ min.insync.replicas=2, then every invariant checked.
 
 The test brings up its own cluster AND its own PostgreSQL (`infra/up.sh` with a state directory
 of its own, `SALESFLOW_LOCAL_DIR`), on ports of its own (`SALESFLOW_CHAOS_CLUSTER_KAFKA_PORT`,
-default 39400, nodes 10 apart; `SALESFLOW_CHAOS_CLUSTER_PG_PORT`, default 35433), and removes
-both at the end. Its own PostgreSQL, not the session's: workers of two deployments on one
-database steal each other's outbox rows and publish them to the wrong Kafka (seed 20261205 in
-RELIABILITY.md, "On a three-broker cluster").
+default 29400, nodes 10 apart; `SALESFLOW_CHAOS_CLUSTER_PG_PORT`, default 25433), and removes
+both at the end. Below Linux's ephemeral range (32768-60999): a node SIGKILLed by a fault must
+bind its ports again, and a client connection may have been given one of them meanwhile
+(node 2's TLS port 59512 was, 2026-12-02: "Address already in use", the node never came back).
+Its own PostgreSQL, not the session's: workers of two deployments on one database steal each
+other's outbox rows and publish them to the wrong Kafka (seed 20261205 in RELIABILITY.md, "On a
+three-broker cluster").
 
 Opt-in (`SALESFLOW_CHAOS_CLUSTER=1`), not part of CI: on the shared 2-core machine it did not
 finish in the 4 minutes CI can spend on it (each SIGKILLed broker takes 34-118 s to start again
-under the other load; two attempts were cut by their time limits after 8 and 15 minutes).
+under the other load; no attempt reached its verdict within 15 minutes).
 """
 
 from __future__ import annotations
@@ -50,8 +53,8 @@ LOCAL_DIR = REPO / ".local-chaos-cluster"
 def _own_env() -> dict[str, str]:
     """The environment without the session's endpoints: everything points at the test's own
     servers, whose ports and state directory are set here."""
-    kafka_port = int(os.environ.get("SALESFLOW_CHAOS_CLUSTER_KAFKA_PORT", "39400"))
-    pg_port = int(os.environ.get("SALESFLOW_CHAOS_CLUSTER_PG_PORT", "35433"))
+    kafka_port = int(os.environ.get("SALESFLOW_CHAOS_CLUSTER_KAFKA_PORT", "29400"))
+    pg_port = int(os.environ.get("SALESFLOW_CHAOS_CLUSTER_PG_PORT", "25433"))
     base = {k: v for k, v in os.environ.items() if not k.startswith("SALESFLOW_")}
     return {
         **base,
