@@ -57,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument(
+        "--invoice-mode",
+        choices=("native", "external"),
+        default=os.environ.get("SALESFLOW_INVOICE_MODE", "native").lower(),
+        help="invoice_svc's mode (SALESFLOW_INVOICE_MODE); external: the load plays the ERP",
+    )
+    parser.add_argument(
         "--keep-history",
         action="store_true",
         help="write history.json.gz next to the report (always done when the run fails)",
@@ -92,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
             f"use at least {shortest:.0f}\n"
         )
         return 2
+    # The workers (started with this environment), the load and the checker all read it.
+    os.environ["SALESFLOW_INVOICE_MODE"] = args.invoice_mode
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     local = Path(os.environ.get("SALESFLOW_LOCAL_DIR", REPO / ".local"))
     report_dir = args.report_dir or local / "chaos" / f"{stamp}-seed{args.seed}"
@@ -109,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             "--progress-bound", f"{args.progress_bound:g}",
             "--throughput-bound", f"{args.throughput_bound:g}",
             "--throughput-ratio", f"{args.throughput_ratio:g}",
+            "--invoice-mode", args.invoice_mode,
         ]
     )  # fmt: skip
     config = RunConfig(

@@ -282,3 +282,22 @@ async def seen_event_ids(database_url: str, wanted: Iterable[UUID]) -> set[UUID]
             return seen
     finally:
         await engine.dispose()
+
+
+async def worker_connections(database_url: str) -> dict[str, int]:
+    """Connections to this database whose application name is a salesflow service's (every
+    worker names its connections after its service, `shared.worker`): service -> count."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                text(
+                    "SELECT application_name, count(*) AS n FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND application_name = ANY(:names) "
+                    "GROUP BY application_name"
+                ),
+                {"names": list(SERVICES)},
+            )
+            return {row.application_name: int(row.n) for row in rows}
+    finally:
+        await engine.dispose()

@@ -41,7 +41,6 @@ WORKER_ENV = {
     "SALESFLOW_SESSION_TIMEOUT_MS": "6000",
     "SALESFLOW_HEARTBEAT_INTERVAL_MS": "1000",
     "SALESFLOW_BATCH_TIMEOUT_MS": "20",
-    "SALESFLOW_INVOICE_MODE": "native",
 }
 SESSION_TIMEOUT_S = 6.0
 # A worker must not outlive the harness, even one killed outright (a CI timeout): Linux sends it
@@ -184,6 +183,8 @@ class Fleet:
         self._env = {
             **base,
             **WORKER_ENV,
+            # The run's mode (`--invoice-mode`), which the load and the checker follow too.
+            "SALESFLOW_INVOICE_MODE": env.get("SALESFLOW_INVOICE_MODE", "native"),
             "SALESFLOW_KAFKA_BOOTSTRAP": endpoints.kafka,
             "SALESFLOW_DATABASE_URL": endpoints.database_url,
         }

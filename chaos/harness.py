@@ -30,7 +30,7 @@ from aiokafka import TopicPartition
 from chaos import archive
 from chaos import faults as fault_kinds
 from chaos.checker import Result
-from chaos.db import outbox_rows, read_db, seen_event_ids
+from chaos.db import outbox_rows, read_db, seen_event_ids, worker_connections
 from chaos.faults import Applied, FaultContext
 from chaos.fleet import Fleet
 from chaos.history import History, end_offsets, event_ids, read_records
@@ -39,14 +39,14 @@ from chaos.lag import group_lags
 from chaos.recovery import Bounds, baseline, measure_all, settled
 from chaos.schedule import CLUSTER_KINDS, DEDUPE_KINDS, INFRA_KINDS, Fault, build_schedule
 from chaos.time_jump import TICK_PERIOD_S, candidate_ids, jump_target, latest_tick
-from chaos.verdict import check, run_checks
+from chaos.verdict import check, isolated, run_checks
 from contracts.stages import SERVICES, STAGE_NAMES
 from contracts.topics import ALL_TOPICS, consumed_by
 from salesflow.catalog import load_price_list, wait_until_quote_svc_holds
 from shared.migrations import upgrade_async
 from shared.ticker import publish_tick
 from shared.topics_admin import ensure_topics
-from simulator.driver import LifecycleDriver
+from simulator.driver import Behaviour, LifecycleDriver
 
 log = structlog.stdlib.get_logger("chaos.harness")
 PRICE_LIST = REPO / "samples" / "price_list.csv"
@@ -89,6 +89,27 @@ class RunOutcome:
 def consumes() -> dict[str, tuple[str, ...]]:
     """service -> the topics its worker consumes (the topic map's readers)."""
     return {service: tuple(t.name for t in consumed_by(service)) for service in SERVICES}
+
+
+def external_invoicing() -> bool:
+    """Whether invoice_svc runs in external mode (the workers read the same variable)."""
+    return os.environ.get("SALESFLOW_INVOICE_MODE", "native").lower() == "external"
+
+
+async def refuse_foreign_workers(database_url: str) -> None:
+    """Stop before starting anything when salesflow workers are connected to the run's database.
+
+    Workers of another deployment (another Kafka, the same PostgreSQL) poll the same outbox
+    tables: their relays take this run's committed rows, publish them to their own Kafka and
+    delete them, and the run's events are lost for its own consumers (seed 20261205 on a
+    cluster beside the single node's PostgreSQL, RELIABILITY.md)."""
+    found = await worker_connections(database_url)
+    if found:
+        raise SetupError(
+            f"salesflow workers are connected to this database already ({found}): their relays "
+            "would publish this run's outbox rows to their own Kafka. Stop them, or give the "
+            "run a PostgreSQL of its own (SALESFLOW_LOCAL_DIR with infra/up.sh)"
+        )
 
 
 async def _prepare(endpoints: Endpoints) -> None:
@@ -215,6 +236,8 @@ async def _drive(
         deals=len(driver.deals),
         incomplete_deals=funnel.incomplete,
         stuck_deals=funnel.stuck[:20],
+        driver_refusals=funnel.counts.get("rejected", 0),
+        refusals=dict(funnel.refusals),
         driver_redeliveries=driver.redeliveries,
         driver_send_retries=driver.send_retries,
         republished=ctx.republished,
@@ -231,6 +254,18 @@ async def _move_time(ctx: FaultContext, facts: dict[str, Any]) -> None:
     facts["time_moved_to"] = envelope.payload.at.isoformat()
 
 
+async def _foreign_at_end(database_url: str) -> dict[str, int]:
+    """Workers still connected once the run's own have exited: another deployment's (a backend
+    may take a moment to notice its client left, hence the few tries)."""
+    found: dict[str, int] = {}
+    for _ in range(5):
+        found = await worker_connections(database_url)
+        if not found:
+            break
+        await asyncio.sleep(1.0)
+    return found
+
+
 async def _history(
     ctx: FaultContext,
     start_offsets: dict[TopicPartition, int],
@@ -244,6 +279,7 @@ async def _history(
     facts.update(quiescence_s=round(quiesce_s, 1), outbox_rows_at_quiescence=rows)
     await asyncio.sleep(1.5)  # one more scrape of every worker's counters
     facts["worker_exit_codes"] = await ctx.fleet.stop_all()
+    facts["foreign_workers_at_end"] = await _foreign_at_end(endpoints.database_url)
     facts["counters"] = ctx.fleet.totals()
     records = await read_records(endpoints.kafka, start_offsets, ctx.run_id)
     facts["records_read"] = len(records)
@@ -257,7 +293,7 @@ async def _history(
         duplicates_dropped=ctx.fleet.total("salesflow_duplicates_dropped_total"),
         dedupe_required=any(a.fault.kind in DEDUPE_KINDS for a in applied),
         # The workers read the same variables (SALESFLOW_INVOICE_*).
-        native_invoicing=os.environ.get("SALESFLOW_INVOICE_MODE", "native").lower() != "external",
+        native_invoicing=not external_invoicing(),
         default_billing=os.environ.get("SALESFLOW_INVOICE_BILLING", "on_order").lower(),
     )
 
@@ -270,6 +306,7 @@ async def run(config: RunConfig, endpoints: Endpoints, control: InfraControl | N
     report_dir = config.report_dir
     (report_dir / "logs").mkdir(parents=True, exist_ok=True)
     groups = consumes()
+    await refuse_foreign_workers(endpoints.database_url)
     await _prepare(endpoints)
     fleet = Fleet(endpoints, report_dir / "logs", os.environ)
     down: set[str] = set()
@@ -298,6 +335,7 @@ async def run(config: RunConfig, endpoints: Endpoints, control: InfraControl | N
             run_id=run_id,
             idle_timeout_s=60.0,
             keep_recent=5000,
+            behaviour=Behaviour(erp_invoices=external_invoicing()),
         )
         ctx = FaultContext(fleet, endpoints, driver, control, groups, config.seed, run_id)
         ctx.down = down
@@ -307,6 +345,7 @@ async def run(config: RunConfig, endpoints: Endpoints, control: InfraControl | N
         await _move_time(ctx, facts)
         history = await _history(ctx, start_offsets, applied, config, facts)
         results = run_checks(check(history), applied, facts, config.bounds, schedule)
+        results.append(isolated(facts["foreign_workers_at_end"]))
         if config.keep_history or not all(r.passed for r in results):
             facts["history"] = str(archive.dump(history, report_dir / "history.json.gz"))
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from chaos import billing, business, time_rules
+from chaos import billing, business, races, time_rules
 from chaos.checker import (
     Index,
     Result,
@@ -39,6 +39,7 @@ def check(history: History) -> list[Result]:
         billing.cancelled_orders_credited(ix),
         business.totals_to_the_cent(ix),
         business.legal_transitions(ix),
+        races.races_decided_once(ix),
         billing.receivables_balance(ix),
         billing.customer_credit_non_negative(ix),
         billing.document_numbers_gap_free(ix),
@@ -62,6 +63,20 @@ def faults_applied(applied: Sequence[Applied], schedule: Sequence[Fault]) -> Res
     for a in applied:
         if not a.ok:
             res.fail(f"{a.fault.describe()}: {a.detail}")
+    return res
+
+
+def isolated(foreign: dict[str, int]) -> Result:
+    """No other deployment's workers on the run's database (checked before the run starts,
+    where they make it refuse to run, and again once its own workers have exited)."""
+    res = Result(
+        "isolated_database",
+        "no salesflow worker but the run's own was connected to its database: another "
+        "deployment's relays would publish the run's outbox rows to their own Kafka",
+    )
+    res.checked = 1
+    for service, n in sorted(foreign.items()):
+        res.fail(f"{n} connections of {service} remained after the run's workers exited")
     return res
 
 
@@ -95,6 +110,11 @@ def deals_complete(facts: dict[str, Any]) -> Result:
         res.fail(
             f"{facts['incomplete_deals']} deals incomplete: {facts.get('stuck_deals', [])[:5]}"
         )
+    # A refused command ends its deal early (the driver stops there), so a refusal is never a
+    # complete deal: only the loser of a race may be refused (counted apart by the driver).
+    refused = facts.get("driver_refusals", 0)
+    if refused:
+        res.fail(f"{refused} of the load's commands were refused: {facts.get('refusals', {})}")
     return res
 
 

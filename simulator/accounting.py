@@ -42,7 +42,8 @@ from simulator.books import (
     rest_of,
     taken_by,
 )
-from simulator.customers import Behaviour, Commands, Deal
+from simulator.commands import Commands
+from simulator.customers import Behaviour, Deal
 from simulator.funnel import Funnel
 
 CENT = Decimal("0.01")
@@ -219,15 +220,27 @@ class Accounting:
         cancel = CancelOrder(
             order_id=order.order_id, reason="customer withdrew", requested_by="rep"
         )
+        pay = (self._payment(invoice, amount), f"payment:{invoice.invoice_id}")
+        # Each from its own producer client at the same moment; which client sends which is
+        # drawn (their topics differ, so the workers see them in either order anyway).
         if self.rng(deal, f"race:{order.order_id}").random() < 0.5:
-            await self.command(deal, cancel, "cancel")
-            await self._pay(deal, invoice, amount)
+            await self.command.race(deal, (cancel, "cancel"), pay)
         else:
-            await self._pay(deal, invoice, amount)
-            await self.command(deal, cancel, "cancel")
+            await self.command.race(deal, pay, (cancel, "cancel"))
 
     async def _pay(self, deal: Deal, invoice: SeenInvoice, amount: Decimal) -> None:
-        payment = RecordPayment(
+        """Pay `amount`; some payers send the payment twice at once (two clients retrying the
+        same payment id): invoice_svc records it once, the other copy changes nothing."""
+        payment = (self._payment(invoice, amount), f"payment:{invoice.invoice_id}")
+        if self.rng(deal, f"double:{invoice.invoice_id}").random() < self._b.double_payment:
+            self.funnel.counts["payments sent twice at once"] += 1
+            await self.command.race(deal, payment, payment, twins=True)
+        else:
+            await self.command(deal, *payment)
+
+    @staticmethod
+    def _payment(invoice: SeenInvoice, amount: Decimal) -> RecordPayment:
+        return RecordPayment(
             payment_id=f"PAY-{invoice.number}-0",
             invoice_id=invoice.invoice_id,
             external_invoice_id=None,
@@ -236,7 +249,6 @@ class Accounting:
             paid_at=datetime.now(UTC),
             method="bank_transfer",
         )
-        await self.command(deal, payment, f"payment:{invoice.invoice_id}")
 
     def _offer(self, order: SeenOrder, invoice: SeenInvoice, left: Decimal) -> None:
         """An invoice left (partly) unpaid that nothing else will happen to (no cancellation,

@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from contracts.base import Payload
 from contracts.documents import InvoicingPolicy
-from contracts.envelope import Envelope, make_envelope
+from contracts.envelope import Envelope
 from contracts.orders import CancelOrder, RecordFulfilment, ShippedLine
 from contracts.quotes import (
     AcceptQuote,
@@ -29,7 +26,6 @@ from contracts.quotes import (
     RejectQuote,
     ReviseQuote,
 )
-from contracts.topics import topic_for_event
 from simulator.books import (
     DOWN_PAYMENT,
     ON_DELIVERY,
@@ -42,11 +38,10 @@ from simulator.books import (
     rest_of,
     shipped_of,
 )
+from simulator.commands import Command, Commands
 from simulator.funnel import Funnel
 
-PRODUCER = "lifecycle-driver"
 DOWN_PAYMENT_RATES = (Decimal("0.2"), Decimal("0.3"), Decimal("0.5"))
-Send = Callable[[str, Envelope[Any]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -68,6 +63,8 @@ class Behaviour:
     split_shipment: float = 0.30  # orders shipped in two partial shipments
     cancel_remainder: float = 0.30  # of those, the unshipped remainder cancelled instead
     cancel_after_pay: float = 0.05  # orders cancelled as their first invoice is paid (a race)
+    accept_reject_race: float = 0.04  # quotes accepted and rejected at once, by two clients
+    double_payment: float = 0.05  # payments sent twice at once (same payment id), by two clients
     credit_line: float = 0.10  # orders whose first invoice gets one unit of a line credited
     apply_credit: float = 0.30  # customer credit applied to another open invoice, not paid back
     erp_split: float = 0.30  # external invoicing: the ERP bills an order in two invoices
@@ -103,6 +100,7 @@ class Deal:
     failed: bool = False  # ended early: refused or dead-lettered
     refunds_due: int = 0  # refund.due handled (numbers the refund and application ids)
     internal_applied: Decimal = Decimal(0)  # credit invoice_svc applied to our invoices itself
+    quote_race: bool = False  # its quote was accepted and rejected at once: one of them wins
     # The `traceparent` of the deal's latest event: the people's commands carry it, as a client
     # that reacts to a message does, so a traced deal stays one trace (README, Tracing).
     traceparent: bytes | None = None
@@ -138,47 +136,6 @@ class Deal:
         if not money_settled(self.invoices, self.internal_applied):
             parts.append("refunds due")
         return "; ".join(parts)
-
-
-def envelope(payload: Any, event_type: str, deal_id: str) -> Envelope[Any]:
-    return make_envelope(
-        payload,
-        event_type=event_type,
-        deal_id=deal_id,
-        producer=PRODUCER,
-        occurred_at=datetime.now(UTC),
-    )
-
-
-class Commands:
-    """Publishes the people's commands; remembers which deal awaits an answer to each.
-
-    An answer is an event the command caused (its causation id), a refusal naming it, or, for an
-    ERP invoice (held by invoice_svc until its order arrives, then posted as caused by the
-    order), the invoice.posted with its external id."""
-
-    def __init__(self, send: Send) -> None:
-        self._send = send
-        self.awaiting: dict[UUID, Deal] = {}
-        self.erp_invoices: dict[str, UUID] = {}
-        self.ours: set[str] = set()  # credit application ids the driver sent
-
-    async def __call__(
-        self, deal: Deal, payload: Payload, label: str, *, key: str | None = None
-    ) -> UUID:
-        """Publish `payload` for `deal` (keyed by `key`, else the deal id); its event id."""
-        event_type = payload.EVENT_TYPE
-        env = envelope(payload, event_type, key or deal.lead_id)
-        self.awaiting[env.event_id] = deal
-        deal.open[env.event_id] = label
-        await self._send(topic_for_event(event_type).name, env)
-        return env.event_id
-
-    def answered(self, command_id: UUID | None) -> Deal | None:
-        deal = self.awaiting.pop(command_id, None) if command_id else None
-        if deal is not None:
-            deal.open.pop(command_id, None)  # type: ignore[arg-type]
-        return deal
 
 
 class Customers:
@@ -237,8 +194,13 @@ class Customers:
         else:
             roll = self.rng(deal, f"quote:{p.quote_number}:{p.revision}").random()
             decision = self._b.quote_decision(roll)
+            race = self.rng(deal, f"race:{p.quote_number}:{p.revision}").random()
+            if race < self._b.accept_reject_race:
+                decision = "race"
         self._quote_decision[quote_key] = decision
-        if decision == "accept":
+        if decision == "race":
+            await self._accept_or_reject(deal, env)
+        elif decision == "accept":
             deal.expect |= {"quote.accepted", "order.confirmed"}
             terms = self.billing_terms(deal, p.quote_number)
             accept = AcceptQuote(
@@ -277,6 +239,30 @@ class Customers:
             await self.command(deal, revise, "revise")
         else:
             self.funnel.counts["quotes left open"] += 1
+
+    async def _accept_or_reject(self, deal: Deal, env: Envelope[Any]) -> None:
+        """The buyer accepts the quote while a colleague rejects it, each from their own client
+        at the same moment: one wins, the other is refused (the quote is no longer open). What
+        the deal then expects follows the winner (`LifecycleDriver`)."""
+        p = env.payload
+        self.funnel.counts["accept/reject races"] += 1
+        deal.quote_race = True
+        accept = AcceptQuote(
+            quote_id=p.quote_id,
+            accepted_by="customer",
+            customer_po=f"PO-{p.quote_number}",
+            **self.billing_terms(deal, p.quote_number),
+        )
+        reject = RejectQuote(
+            quote_id=p.quote_id,
+            reason=QuoteRejectReason.LOST,
+            requested_by="procurement",
+            note="budget withdrawn",
+        )
+        pair: tuple[Command, Command] = ((accept, "accept"), (reject, "reject"))
+        if self.rng(deal, f"race-order:{p.quote_number}").random() < 0.5:
+            pair = (pair[1], pair[0])
+        await self.command.race(deal, *pair, one_wins=True)
 
     def on_order_confirmed(self, deal: Deal, env: Envelope[Any]) -> SeenOrder:
         p = env.payload

@@ -24,7 +24,8 @@ from contracts.quotes import AcceptQuote
 from contracts.stages import Deployment
 from contracts.topics import topic
 from shared import kafka_clients
-from simulator.customers import Behaviour, envelope
+from simulator.commands import envelope
+from simulator.customers import Behaviour
 from simulator.erp import PRODUCER as ERP
 from simulator.erp import ErpPlayer
 from simulator.leads import captured_lead

@@ -43,7 +43,8 @@ from contracts.topics import topic as topic_spec
 from shared import kafka_clients
 from shared.topic_partitions import topic_partitions
 from simulator.accounting import Accounting
-from simulator.customers import PRODUCER, Behaviour, Commands, Customers, Deal, envelope
+from simulator.commands import PRODUCER, Commands, envelope
+from simulator.customers import Behaviour, Customers, Deal
 from simulator.funnel import Funnel, percentiles
 from simulator.leads import SKUS, captured_lead
 from simulator.publisher import Publisher, SentRecord
@@ -123,7 +124,11 @@ class LifecycleDriver:
         self.deals: dict[str, Deal] = {}
         self.funnel = Funnel()
         self._publisher = Publisher(bootstrap, keep_recent)
-        self._commands = Commands(self._send)
+        # A second producer client (its own connections and producer id), for the commands that
+        # race another one: the broker, not this process, decides their order.
+        self._rival = Publisher(bootstrap)
+        self._rival.recent = self._publisher.recent
+        self._commands = Commands(self._send, self._send_rival)
         self._people = Customers(self._b, seed, self.funnel, self._commands)
         self._accounting = Accounting(self._b, seed, self.funnel, self._commands)
         self._native = not self._b.erp_invoices
@@ -151,6 +156,7 @@ class LifecycleDriver:
         )
         await consumer.start()
         await self._publisher.start()
+        await self._rival.start()
         try:
             parts = await topic_partitions(self._bootstrap, WATCHED)
             consumer.assign(parts)
@@ -175,6 +181,7 @@ class LifecycleDriver:
             await feeder
         finally:
             await self._publisher.stop()
+            await self._rival.stop()
             await consumer.stop()
         self.funnel.seconds = time.monotonic() - started
         stuck = [d for d in self.deals.values() if not d.finished(self._native)]
@@ -197,18 +204,23 @@ class LifecycleDriver:
 
     @property
     def send_retries(self) -> int:
-        return self._publisher.send_retries
+        return self._publisher.send_retries + self._rival.send_retries
 
-    async def _send(self, topic: str, envelope: Envelope[Any]) -> None:
+    async def _send(
+        self, topic: str, envelope: Envelope[Any], publisher: Publisher | None = None
+    ) -> None:
         self._types[envelope.event_id] = envelope.event_type
         deal = self.deals.get(envelope.deal_id)
         traced = deal.traceparent if deal is not None else None
-        await self._publisher.send(
+        await (publisher or self._publisher).send(
             topic, envelope, (("traceparent", traced),) if traced is not None else ()
         )
 
+    async def _send_rival(self, topic: str, envelope: Envelope[Any]) -> None:
+        await self._send(topic, envelope, self._rival)
+
     async def _flush(self) -> None:
-        await self._publisher.flush()
+        await asyncio.gather(self._publisher.flush(), self._rival.flush())
 
     async def _feed(self) -> None:
         interval = 1.0 / self._rate if self._rate > 0 else 0.0
@@ -281,12 +293,15 @@ class LifecycleDriver:
             deal.traceparent = dict(record.headers).get("traceparent") or deal.traceparent
         answered = self._commands.answered(env.causation_id)
         if env.event_type.endswith(".rejected"):
-            answered = self._commands.answered(env.payload.command_event_id) or answered
-            self.funnel.counts["rejected"] += 1
+            command_id = env.payload.command_event_id
+            answered = self._commands.answered(command_id) or answered
             self.funnel.refusals[f"{env.event_type}: {env.payload.reason_code}"] += 1
+            # Nothing the driver does is meant to be refused, but the loser of a race.
+            lost = self._commands.lost(command_id)
+            self.funnel.counts["race losers refused" if lost else "rejected"] += 1
             for refused in {d.lead_id: d for d in (deal, answered) if d is not None}.values():
                 refused.events.append(env.event_type)
-                refused.failed = True  # nothing the driver does is meant to be refused
+                refused.failed = refused.failed or not lost
                 self._settle(refused)
             return
         if env.event_type == "invoice.posted":
@@ -307,6 +322,8 @@ class LifecycleDriver:
         deal.expect.discard(et)
         if et in ("lead.qualified", "lead.disqualified"):
             deal.expect.discard(LEAD_DECIDED)
+        if deal.quote_race:
+            self._follow_the_winner(deal, env)
         if et == "lead.qualified":
             c["qualified"] += 1
             if "quote.issued" not in deal.events:  # another topic: it may be read first
@@ -350,6 +367,17 @@ class LifecycleDriver:
             await self._accounting.on_refund_due(deal, env)
         elif et == "invoice.cancelled":
             c["invoices cancelled"] += 1
+
+    @staticmethod
+    def _follow_the_winner(deal: Deal, env: Envelope[Any]) -> None:
+        """A quote accepted and rejected at once: what the deal expects follows the winner
+        (each next step travels on another topic, so it may have been read already)."""
+        et = env.event_type
+        if et == "quote.accepted" and "order.confirmed" not in deal.events:
+            deal.expect.add("order.confirmed")
+        lost = et == "quote.closed" and env.payload.status.value != "revised"
+        if lost and "opportunity.closed" not in deal.events:
+            deal.expect.add("opportunity.closed")
 
     async def _progress(self, deal: Deal) -> None:
         """Take every step of the deal whose moment has come, then see whether it is finished."""

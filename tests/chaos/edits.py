@@ -13,6 +13,8 @@ from chaos.verdict import check
 from contracts.documents import BaseAmounts
 from contracts.dunning import InvoiceDunning
 from contracts.envelope import make_envelope
+from contracts.quotes import QuoteRejectReason, RejectQuote
+from contracts.rejections import CommandRejected
 from contracts.ticks import TimeTicked
 
 
@@ -148,3 +150,45 @@ def _event(
         causation_id=causation_id,
     )
     return replace(like, topic=topic or event_type, offset=like.offset + 20_000, env=env)
+
+
+def with_races(history: History) -> History:
+    """The fixture as a run with the driver's races would record it (the recorded history
+    predates them): one accepted quote was also rejected at the same moment from another
+    client, and refused as no longer open; one payment was sent twice (same payment id, another
+    event id) and its second copy changed nothing."""
+    accepted = first(history, "quote.accepted")
+    assert accepted.env is not None
+    accept = next(
+        r
+        for r in history.records
+        if r.env is not None and r.env.event_id == accepted.env.causation_id
+    )
+    assert accept.env is not None
+    reject_body = RejectQuote(
+        quote_id=payload(accept).quote_id,
+        reason=QuoteRejectReason.LOST,
+        requested_by="procurement",
+        note="budget withdrawn",
+    )
+    reject = _event(accept, "quote.reject", reject_body, topic="quote.commands")
+    assert reject.env is not None
+    refusal_body = CommandRejected(
+        command_event_id=reject.env.event_id,
+        command_type="quote.reject",
+        reason_code="not_open",
+        detail="the quote is accepted",
+        subject_id=str(payload(accept).quote_id),
+    )
+    refusal = _event(accept, "quote.rejected", refusal_body, causation_id=reject.env.event_id)
+    paid = first(history, "invoice.paid")
+    assert paid.env is not None
+    payment = next(
+        r for r in history.records if r.env is not None and r.env.event_id == paid.env.causation_id
+    )
+    twin = copy_as_new_event(payment)
+    assert twin.env is not None
+    history.records.extend([reject, refusal, twin])
+    history.db.inbox.setdefault("quote_svc", set()).add(reject.env.event_id)
+    history.db.inbox.setdefault("invoice_svc", set()).add(twin.env.event_id)
+    return history

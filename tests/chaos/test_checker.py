@@ -33,12 +33,13 @@ from tests.chaos.edits import (
     policy_deal,
     swap,
     with_payload,
+    with_races,
     with_time_and_base,
 )
 
 
 def test_the_recorded_history_passes_every_invariant(history: History) -> None:
-    results = check(with_time_and_base(history))
+    results = check(with_races(with_time_and_base(history)))
     assert [r.name for r in results if not r.passed] == []
     assert all(r.checked > 0 for r in results), [r.name for r in results if not r.checked]
 

@@ -32,6 +32,14 @@ def test_incomplete_deals_fail_the_run() -> None:
     assert deals_complete({"deals": 10, "incomplete_deals": 0}).passed
 
 
+def test_a_refused_command_of_the_load_fails_the_run() -> None:
+    # the external-mode run whose workers were native: 2 826 ERP invoices refused (wrong_mode),
+    # each deal then "ended" early, and the run passed
+    refused = {"deals": 10, "incomplete_deals": 0, "driver_refusals": 3}
+    assert not deals_complete(refused).passed
+    assert deals_complete({**refused, "driver_refusals": 0}).passed
+
+
 def test_recovery_is_measured_from_the_heal() -> None:
     bounds = Bounds(progress_s=10, throughput_s=20, ratio=0.8, window_s=5)
     stalled: Counter[int] = Counter(dict.fromkeys(range(0, 20), 10))
