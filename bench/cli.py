@@ -2,14 +2,18 @@
 
 Profiles (all on the Kafka and PostgreSQL of SALESFLOW_KAFKA_BOOTSTRAP / SALESFLOW_DATABASE_URL):
 
-- default (`make bench`, about 8-12 minutes): stage vs baseline on 20,000 messages, 3 runs;
-  end to end: 3 capacity runs of 20 s, then 3 runs of 30 s at half and at 90 % of capacity;
-- `--quick` (about 3 minutes, for CI): 5,000 messages, 2 runs; 1 run of 10-15 s per level;
+- default (`make bench`, about 15 minutes on a quiet machine): lead_svc and order_svc each
+  against the baseline on 20,000 messages, 3 runs; lead_svc again at batch sizes 20, 50 and 150
+  for the CPU fit; end to end: 3 capacity runs of 20 s, then 3 runs of 30 s at a quarter, half
+  and 90 % of capacity, and 30 s at a trickle (1 deal/s);
+- `--quick` (about 4 minutes, a smoke check): 3,000 messages, 1 run per stage, fit at 25 and 100;
+  1 run of 10 s per level, 20 s at a trickle;
 - `--soak` (`make bench-soak`, about 11 minutes): the four workers for 10 minutes at half
   capacity, RSS sampled every 5 s, to show whether memory stays flat.
 
-The benchmark starts and stops its own worker processes; on any exit (including Ctrl-C and
-SIGTERM) it stops every child it started.
+Every figure the targets name is printed with its target and whether it is met
+(`bench.report.TARGETS`). The benchmark starts and stops its own worker processes; on any exit
+(including Ctrl-C and SIGTERM) it stops every child it started.
 """
 
 from __future__ import annotations
@@ -55,24 +59,32 @@ class Profile:
     max_minutes: float = 30.0  # a hard bound: past it the run is cancelled and cleaned up
     # Offered rates of the fixed-rate runs, as fractions of the measured capacity.
     levels: tuple[tuple[str, float], ...] = (("quarter", 0.25), ("half", 0.5), ("near_max", 0.9))
+    # Seconds at a trickle (1 deal/s, open loop; one run): the latency of an idle pipeline.
+    trickle_s: float = 30.0
+    # Extra one-stage runs of lead_svc at these maximum batch sizes (SALESFLOW_BATCH_MAX_RECORDS)
+    # for the fit of its CPU against the batch size; the stage runs at 500 are points too.
+    fit_batch_sizes: tuple[int, ...] = (20, 50, 150)
 
 
 PROFILES = {
     "default": Profile("default", 20_000, 3, 20.0, 30.0, 3, 1500, 10.0),
-    # ~3 minutes when nothing else runs; bounded at 10.
+    # ~3-4 minutes when nothing else runs; bounded at 10. One run of everything, shorter.
     "quick": Profile(
         "quick",
-        5_000,
-        2,
+        3_000,
+        1,
         10.0,
-        15.0,
+        10.0,
         1,
         1000,
         10.0,
         max_minutes=10.0,
-        levels=(("half", 0.5), ("near_max", 0.9)),
+        trickle_s=20.0,
+        fit_batch_sizes=(25, 100),
     ),
-    "soak": Profile("soak", 0, 0, 0.0, 0.0, 0, 1500, 10.0, soak_s=600.0, max_minutes=25.0),
+    "soak": Profile(
+        "soak", 0, 0, 0.0, 0.0, 0, 1500, 10.0, soak_s=600.0, max_minutes=25.0, trickle_s=0.0
+    ),
 }
 
 
@@ -100,7 +112,11 @@ async def _foreign_workers(database_url: str) -> dict[str, int]:
 
 
 def _settings_in_effect(settings: RuntimeSettings) -> dict[str, Any]:
-    values = settings.model_dump(exclude={"database_url"})
+    # JSON mode: secrets (the database password, the Kafka SASL password) come out masked, and
+    # paths as text; the endpoints and credentials are left out altogether.
+    values = settings.model_dump(
+        mode="json", exclude={"database_url", "database_password", "kafka_security"}
+    )
     return {k: v for k, v in values.items() if k not in {"health_port", "crash_point"}}
 
 
@@ -110,6 +126,9 @@ async def _run(args: argparse.Namespace, profile: Profile) -> dict[str, Any]:
     infra_ports = machine.ports(bootstrap, database_url)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     log_dir = REPO / ".local" / "bench-logs" / stamp
+    # py-spy's raw stacks go next to the JSON result (bench.profiling)
+    results_dir = Path(args.out) if args.out else RESULTS
+    args.profile_dir = results_dir / f"{stamp}-profile" if args.profile else None
     children = Children(REPO, log_dir, dict(os.environ))
     atexit.register(children.kill_all)
     interrupts = _Interrupts(asyncio.current_task())
@@ -141,7 +160,7 @@ async def _run(args: argparse.Namespace, profile: Profile) -> dict[str, Any]:
     result["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     result["seconds"] = round(time.monotonic() - started, 1)
     result["targets"] = report.verdicts(result)
-    path = report.write(result, Path(args.out) if args.out else RESULTS, stamp)
+    path = report.write(result, results_dir, stamp)
     print(report.render(result))  # noqa: T201 - the table is this command's output
     _say(f"\nresult: {path}")
     return result
@@ -198,7 +217,7 @@ async def _phases(
     if load > 0.5 * (result["machine"]["cpus"] or 1):
         result["warnings"].append(f"the machine was busy at start (load average {load:.2f})")
     if profile.stage_runs:
-        _say("1+2. baseline pass-through and lead_svc (cold), same records")
+        _say("1+2. baseline pass-through against lead_svc and order_svc (cold), same records")
         result["stage"] = await one_stage.run(
             bootstrap=bootstrap,
             children=children,
@@ -208,6 +227,7 @@ async def _phases(
             timeout_s=300.0,
             infra_ports=infra_ports,
             say=_say,
+            fit_batch_sizes=profile.fit_batch_sizes,
         )
     if profile.e2e_runs:
         _say("3+4. end to end through the four workers, RSS sampled every second")
@@ -225,6 +245,8 @@ async def _phases(
             infra_ports=infra_ports,
             say=_say,
             levels=profile.levels,
+            trickle_s=profile.trickle_s,
+            profile_dir=args.profile_dir,
         )
     if profile.soak_s:
         _say(f"4. soak: {profile.soak_s / 60:.0f} minutes, RSS sampled every 5 s")
@@ -247,11 +269,17 @@ def _incomplete(result: dict[str, Any]) -> list[str]:
     """Runs that did not account for every one of their own messages or deals: a fault, not a
     slow machine (slowness shows as "kept up: no"), and the reason for a non-zero exit."""
     found = []
-    for run in (result.get("stage") or {}).get("runs", []):
-        for side in ("baseline", "stage"):
-            if not run[side]["complete"]:
-                seen, n = run[side]["outcomes_seen"], run[side]["messages"]
-                found.append(f"{side} run {run['run_id']}: {seen}/{n} outcomes")
+    stage = result.get("stage") or {}
+    for name, measured in stage.get("stages", {}).items():
+        for run in measured["runs"]:
+            for side in ("baseline", "stage"):
+                if not run[side]["complete"]:
+                    seen, n = run[side]["outcomes_seen"], run[side]["messages"]
+                    found.append(f"{name} {side} run {run['run_id']}: {seen}/{n} outcomes")
+    for run in stage.get("cpu_fit", {}).get("fit_runs", []):
+        if not run["stage"]["complete"]:
+            seen, n = run["stage"]["outcomes_seen"], run["stage"]["messages"]
+            found.append(f"fit run {run['run_id']}: {seen}/{n} outcomes")
     life = result.get("lifecycle") or {}
     runs = [*life.get("capacity", {}).get("runs", [])]
     for level in life.get("levels", {}).values():
@@ -274,10 +302,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--quick", action="store_true", help="~3 minute smoke version (CI)")
+    mode.add_argument("--quick", action="store_true", help="~4 minute smoke version")
     mode.add_argument("--soak", action="store_true", help="10-minute memory run")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", help="directory for the JSON result (default bench/results)")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample every worker with py-spy during the first capacity run (bench.profiling)",
+    )
     parser.add_argument("--soak-seconds", type=float, default=0.0, help="soak length override")
     parser.add_argument(
         "--soak-rate", type=float, default=0.0, help="deals/s to soak at (default: half capacity)"

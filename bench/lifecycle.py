@@ -1,17 +1,19 @@
 """Measurements 3 and 4: the whole lifecycle through the four workers, and their memory.
 
 The four workers start once (`salesflow worker lead|quote|order|invoice`, one process each,
-production defaults), the sample price list is loaded, a short warm-up runs and is discarded.
-Then, each run with fresh deal ids and the demo driver's deal mix (bench/loadgen.py):
+production defaults but a clock tick every `TICK_SECONDS`), the sample price list is loaded, a
+short warm-up runs and is discarded. Then, each run with fresh deal ids and the demo driver's
+deal mix (bench/loadgen.py):
 
 - capacity: closed loop, at most `in_flight` deals open at a time, for `probe_s` seconds.
   Deals per second = deals completed between 30 % of the run and the end of the feed, divided
   by that window; in a closed loop that is what the pipeline carries when it is never idle;
-- fixed offered rates at about half and about 90 % of the measured capacity, open loop, for
-  `run_s` seconds: deals per second completed in the same window, whether the pipeline kept up
-  (every deal finished within `grace_s` after the last lead and the rate held at >= 95 % of the
-  offered rate), and lead.captured -> invoice.posted latency percentiles over every deal of the
-  run that reached an invoice.
+- fixed offered rates at fractions of the measured capacity (a quarter, half, 90 %), open loop,
+  for `run_s` seconds: deals per second completed in the same window, whether the pipeline
+  kept up (every deal finished within `grace_s` after the last lead and the rate held at
+  >= 95 % of the offered rate), lead.captured -> invoice.posted latency percentiles over every
+  deal of the run that reached an invoice, and the cores the whole machine used;
+- a trickle: 1 deal/s, open loop, for `trickle_s` seconds: the latency of an idle pipeline.
 
 A deal is complete when every event its decisions lead to was seen (see bench/loadgen.py).
 Memory: the RSS of each worker process is sampled every second for the whole phase.
@@ -25,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench import profiling
 from bench.backlog import settle
 from bench.loadgen import LoadGenerator, LoadResult, build_leads, new_run_id
 from bench.machine import CpuAccount
@@ -35,10 +38,19 @@ from contracts.stages import SERVICES, STAGE_NAMES
 from salesflow.catalog import load_price_list, wait_until_quote_svc_holds
 
 WINDOW_FROM = 0.3
+TRICKLE_RATE = 1.0  # deals per second: the issue's "trickle"
+
+
+# Every worker sends the clock tick of each period itself (SALESFLOW_TICK_SECONDS, production
+# default an hour); in the benchmark every few seconds, so that each run carries ticks through
+# quote_svc, order_svc and invoice_svc and their time rules (quote expiry, dunning, stale
+# hand-offs) look for work as of each one, as they do in production once an hour.
+TICK_SECONDS = 5
 
 
 async def start_workers(children: Children, tag: str = "") -> dict[str, WorkerChild]:
-    workers = {stage: children.worker(stage, tag=tag) for stage in STAGE_NAMES}
+    ticks = {"SALESFLOW_TICK_SECONDS": str(TICK_SECONDS)}
+    workers = {stage: children.worker(stage, tag=tag, **ticks) for stage in STAGE_NAMES}
     await asyncio.gather(*(w.wait_ready() for w in workers.values()))
     return workers
 
@@ -148,6 +160,8 @@ async def run(
     infra_ports: tuple[int, int],
     say: Callable[[str], None],
     levels: tuple[tuple[str, float], ...] = (("half", 0.5), ("near_max", 0.9)),
+    trickle_s: float = 0.0,
+    profile_dir: Path | None = None,
 ) -> dict[str, Any]:
     workers = await start_workers(children, tag="-e2e")
     sampler = MemorySampler(list(workers.values()), interval_s=1.0).start()
@@ -171,7 +185,13 @@ async def run(
         say(f"  warm-up: {warm['deals_completed']}/{warm['deals_published']} deals")
 
         probes = []
+        sampled: dict[str, Any] | None = None
         for rep in range(repetitions):
+            sampling = None
+            if rep == 0 and profile_dir is not None:
+                # py-spy on every worker for the first capacity run (bench.profiling)
+                pids = {f"{s}_svc": w.pid for s, w in workers.items()}
+                sampling = asyncio.create_task(profiling.record(pids, probe_s, profile_dir))
             probe = await one_run(
                 bootstrap=bootstrap,
                 workers=workers,
@@ -189,6 +209,10 @@ async def run(
                 f"(closed loop, {in_flight} in flight; p99 {probe['latency_ms']['p99']} ms; "
                 f"load generator {probe['load_generator_cpu_cores']} cores)"
             )
+            if sampling is not None:
+                sampled = await sampling
+                for service, summary in sampled.items():
+                    say(f"  profile {service}: {profiling.headline(summary)}")
         capacity = spread([p["deals_per_s"] for p in probes])
         measured: dict[str, Any] = {}
         for name, fraction in levels:
@@ -214,18 +238,40 @@ async def run(
                     f"{lat['p50']}/{lat['p95']}/{lat['p99']} ms, kept up: {result['kept_up']}"
                 )
             measured[name] = _level(rate, runs)
+        if trickle_s:
+            trickle = await one_run(
+                bootstrap=bootstrap,
+                workers=workers,
+                rate=TRICKLE_RATE,
+                seconds=trickle_s,
+                in_flight=0,
+                seed=seed + 500,
+                lead_pool=int(TRICKLE_RATE * trickle_s) + 10,
+                grace_s=grace_s,
+                infra_ports=infra_ports,
+            )
+            lat = trickle["latency_ms"]
+            say(
+                f"  trickle ({TRICKLE_RATE:.0f} deal/s offered, {trickle_s:.0f} s): "
+                f"{trickle['deals_completed']} deals, p50/p95/p99 "
+                f"{lat['p50']}/{lat['p95']}/{lat['p99']} ms"
+            )
+            measured["trickle"] = _level(TRICKLE_RATE, [trickle])
     finally:
         await sampler.stop()
         phase_s = time.monotonic() - phase_started
         counters = {stage: _counters(w) for stage, w in workers.items()}
         await asyncio.gather(*(w.stop() for w in workers.values()))
     return {
+        # the workers' own setting (the `settings` of the result are the benchmark's)
+        "worker_tick_seconds": TICK_SECONDS,
         "foreign_backlog_drained_first": drained,
         "warmup": warm,
         "capacity": {"deals_per_s": capacity, "in_flight": in_flight, "runs": probes},
         "levels": measured,
         "memory": sampler.summaries(warmup_s=min(60.0, phase_s / 3)),
         "worker_counters": counters,
+        "profile": sampled,
     }
 
 
@@ -237,6 +283,8 @@ def _level(rate: float, runs: list[dict[str, Any]]) -> dict[str, Any]:
         "p95_ms": spread([r["latency_ms"]["p95"] or 0 for r in runs]),
         "p99_ms": spread([r["latency_ms"]["p99"] or 0 for r in runs]),
         "kept_up": [r["kept_up"] for r in runs],
+        # the whole machine (every party and everything else), in cores
+        "machine_cores": spread([r["cpu_cores"]["machine"] for r in runs]),
         "runs": runs,
     }
 

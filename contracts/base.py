@@ -5,8 +5,9 @@ Two rules shape everything here:
 * **Tolerant reader, strict producer.** A consumer must keep working when a producer that is one
   release ahead adds a field, so validation for consumption ignores unknown keys. Our own code must
   never invent a field that the schema does not declare, so validation without the tolerant
-  context refuses unknown keys. ``extra="forbid"`` cannot express "depends on who validates", hence
-  ``extra="ignore"`` plus a before-validator that looks at the validation context.
+  context refuses unknown keys: the models say ``extra="forbid"`` and every tolerant read
+  validates with ``extra="ignore"`` (``Contract.model_validate*`` do so when given the
+  ``TOLERANT`` context). pydantic-core applies it to every nested model, at no cost per model.
 * **Money never travels as a float.** Decimals are JSON strings; JSON numbers with a fraction are
   refused because the parser has already turned them into binary floats.
 """
@@ -18,7 +19,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Annotated, Any, ClassVar, Final
+from typing import Annotated, Any, ClassVar, Final, Self
 from uuid import UUID
 
 from pydantic import (
@@ -29,13 +30,11 @@ from pydantic import (
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
     StringConstraints,
-    ValidationError,
-    ValidationInfo,
     WithJsonSchema,
-    model_validator,
 )
+from pydantic.config import ExtraValues
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import InitErrorDetails, PydanticCustomError, core_schema
+from pydantic_core import PydanticCustomError, core_schema
 
 from contracts.money import FRACTION_DIGITS, INTEGER_DIGITS, MINOR_UNITS
 
@@ -89,26 +88,56 @@ class Contract(BaseModel):
 
     # Lax (not strict) validation on purpose: consumers read JSON, where UUIDs, dates and
     # datetimes are strings. Floats are kept out of decimals by the types below, not by strictness.
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
-    @model_validator(mode="before")
     @classmethod
-    def _refuse_unknown_fields(cls, data: Any, info: ValidationInfo) -> Any:
-        # Only dicts can carry unknown keys; model instances passed by producers are already valid.
-        if type(data) is not dict or is_tolerant(info.context):
-            return data
-        unknown = data.keys() - cls.model_fields.keys()
-        if not unknown:
-            return data
-        # A ValidationError (rather than a ValueError) keeps pydantic's own "extra_forbidden"
-        # type and puts the location on the offending key, nested correctly inside parents.
-        raise ValidationError.from_exception_data(
-            cls.__name__,
-            [
-                InitErrorDetails(type="extra_forbidden", loc=(key,), input=data[key])
-                for key in sorted(unknown)
-            ],
+    def model_validate(
+        cls,
+        obj: Any,
+        *,
+        strict: bool | None = None,
+        extra: ExtraValues | None = None,
+        from_attributes: bool | None = None,
+        context: Any | None = None,
+        by_alias: bool | None = None,
+        by_name: bool | None = None,
+    ) -> Self:
+        return super().model_validate(
+            obj,
+            strict=strict,
+            extra=_extra_for(extra, context),
+            from_attributes=from_attributes,
+            context=context,
+            by_alias=by_alias,
+            by_name=by_name,
         )
+
+    @classmethod
+    def model_validate_json(
+        cls,
+        json_data: str | bytes | bytearray,
+        *,
+        strict: bool | None = None,
+        extra: ExtraValues | None = None,
+        context: Any | None = None,
+        by_alias: bool | None = None,
+        by_name: bool | None = None,
+    ) -> Self:
+        return super().model_validate_json(
+            json_data,
+            strict=strict,
+            extra=_extra_for(extra, context),
+            context=context,
+            by_alias=by_alias,
+            by_name=by_name,
+        )
+
+
+def _extra_for(extra: ExtraValues | None, context: Any) -> ExtraValues | None:
+    """A tolerant read ignores unknown keys, unless the caller said otherwise."""
+    if extra is None and is_tolerant(context):
+        return "ignore"
+    return extra
 
 
 class Payload(Contract):

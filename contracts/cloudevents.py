@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import cache
 from typing import Any, Final
 from uuid import UUID
 
@@ -100,14 +101,30 @@ def binary_headers(
 ) -> list[tuple[str, bytes]]:
     """The Kafka binary-mode headers of an envelope with these fields."""
     return [
-        ("ce_specversion", SPEC_VERSION.encode()),
+        _SPEC_VERSION_HEADER,
         ("ce_id", str(event_id).encode()),
-        ("ce_type", ce_type(event_type).encode()),
-        ("ce_source", ce_source(producer).encode()),
+        ("ce_type", _encoded_type(event_type)),
+        ("ce_source", _encoded_source(producer)),
         ("ce_time", ce_time(occurred_at).encode()),
         ("ce_subject", deal_id.encode()),
-        (CONTENT_TYPE_HEADER, JSON.encode()),
+        _CONTENT_TYPE_JSON_HEADER,
     ]
+
+
+# Every published event carries these: the constant ones and the few types and sources are
+# encoded once, not per event.
+_SPEC_VERSION_HEADER: Final = ("ce_specversion", SPEC_VERSION.encode())
+_CONTENT_TYPE_JSON_HEADER: Final = (CONTENT_TYPE_HEADER, JSON.encode())
+
+
+@cache
+def _encoded_type(event_type: str) -> bytes:
+    return ce_type(event_type).encode()
+
+
+@cache
+def _encoded_source(producer: str) -> bytes:
+    return ce_source(producer).encode()
 
 
 def is_structured(content_type: str | None) -> bool:

@@ -215,7 +215,9 @@ def decode(
     if cls is None:
         raise UnknownEventType(event_type)
     try:
-        return cls.__pydantic_validator__.validate_python(data, context=TOLERANT)  # type: ignore[no-any-return]
+        return cls.__pydantic_validator__.validate_python(  # type: ignore[no-any-return]
+            data, extra="ignore", context=TOLERANT
+        )
     except ValidationError as exc:
         error = ContractViolation.from_validation_error(exc, event_type=event_type)
         if structured:

@@ -56,6 +56,15 @@ class _Generator(GenerateJsonSchema):
     def uuid_schema(self, schema: core_schema.UuidSchema) -> JsonSchemaValue:
         return {**super().uuid_schema(schema), "pattern": UUID_PATTERN}
 
+    def model_schema(self, schema: core_schema.ModelSchema) -> JsonSchemaValue:
+        # The models forbid unknown keys so that our own producers cannot invent one; readers
+        # must still accept them (a producer a release ahead), so the published schema leaves
+        # additional properties open, as it always has.
+        json_schema = super().model_schema(schema)
+        if json_schema.get("additionalProperties") is False:
+            del json_schema["additionalProperties"]
+        return json_schema
+
 
 def envelope_schema(event_type: str) -> dict[str, Any]:
     """JSON Schema (validation mode) of the envelope carrying ``event_type``."""

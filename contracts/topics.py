@@ -416,8 +416,11 @@ def price_item_key(price_list_id: str, sku: str) -> str:
 def kafka_key(envelope: Envelope[Any]) -> bytes:
     """The Kafka key of ``envelope`` by its topic's key rule."""
     payload = envelope.payload
-    if isinstance(payload, PriceListItemUpserted | VolumeDiscountUpserted):
+    # By exact class (payload classes are final, one per event type): isinstance against a
+    # pydantic model class goes through its metaclass and cost more than the rest of the key.
+    kind = type(payload)
+    if kind is PriceListItemUpserted or kind is VolumeDiscountUpserted:
         return price_item_key(payload.price_list_id, payload.sku).encode()
-    if isinstance(payload, ExchangeRatePublished):
+    if kind is ExchangeRatePublished:
         return rate_key(payload.from_currency, payload.to_currency, payload.valid_on).encode()
     return envelope.deal_id.encode()

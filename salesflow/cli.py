@@ -16,6 +16,7 @@ from contracts.stages import SERVICES, STAGE_NAMES
 from salesflow.access_cli import acl_app, db_app, erase_app
 from salesflow.rendering import OutputFormat
 from salesflow.stages import build_stage
+from shared import event_loop
 from shared.logs import configure_logging
 from shared.settings import RuntimeSettings
 
@@ -59,7 +60,7 @@ def worker(
         await build_stage(stage, runtime).app.run()
 
     try:
-        asyncio.run(run())
+        event_loop.run(run(), loop=runtime.event_loop)
     except Exception as error:
         refused = access_refused(error)
         if refused is None:

@@ -58,6 +58,10 @@ class RuntimeSettings(BaseSettings):
         default=0, description="Port of the health server; 0 picks a free one."
     )
     log_level: str = Field(default="INFO", description="Root log level.")
+    event_loop: Literal["uvloop", "asyncio"] = Field(
+        default="uvloop",
+        description="The worker's event loop: uvloop (libuv, less CPU per I/O) or asyncio's own.",
+    )
     log_json: bool | None = Field(
         default=None, description="JSON logs; None means JSON unless stderr is a terminal."
     )

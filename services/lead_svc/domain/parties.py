@@ -21,6 +21,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Final
 from uuid import UUID
@@ -61,6 +62,10 @@ _TRAILING_FORMS: Final[frozenset[tuple[str, ...]]] = frozenset(
         ("co", "ltd"),
     )
 )
+# The word counts of the trailing forms, longest first ("co ltd" before "ltd").
+_TRAILING_LENGTHS: Final[tuple[int, ...]] = tuple(
+    sorted({len(form) for form in _TRAILING_FORMS}, reverse=True)
+)
 # "주" is "(주)", the brackets folded away.
 _LEADING_FORMS: Final[frozenset[str]] = frozenset(
     {"ооо", "зао", "оао", "пао", "ао", "тов", "ип", "شركة", "주식회사", "주"}
@@ -77,6 +82,9 @@ _AFFIXED_FORMS: Final[tuple[str, ...]] = (
 )
 
 
+# Names repeat across a batch and across batches (a company's many leads, a contact's many
+# updates), and folding is pure: the keys of recent names are kept rather than computed again.
+@lru_cache(maxsize=8192)
 def fold(text: str) -> str:
     """The matching key of a name (module docstring); "" when nothing is left."""
     if text.isascii():
@@ -102,13 +110,18 @@ def normalise_company(name: str | None) -> str | None:
     """'ACME, Inc.' and 'Acme Inc' are one account: folded, and the legal form left out."""
     if not name:
         return None
+    return _company_key(name)
+
+
+@lru_cache(maxsize=8192)
+def _company_key(name: str) -> str | None:
     words = fold(name).split()
     stripped = True
     while stripped and len(words) > 1:
         stripped = False
-        for trailing in _TRAILING_FORMS:
-            if len(words) > len(trailing) and tuple(words[-len(trailing) :]) == trailing:
-                del words[-len(trailing) :]
+        for length in _TRAILING_LENGTHS:
+            if len(words) > length and tuple(words[-length:]) in _TRAILING_FORMS:
+                del words[-length:]
                 stripped = True
                 break
         if len(words) > 1 and words[0] in _LEADING_FORMS:
