@@ -46,7 +46,7 @@ class DeadLetterReason:
 
 def failure_text(cause: BaseException) -> str:
     """`sqlstate 23505 unique_violation; table lead_svc.contacts; constraint ux_...` or
-    `raised in services/lead_svc/handlers.py:120 (handle_captured)`: names, never values."""
+    `raised in services/lead_svc/handlers/events.py:30 (on_lead_captured)`: names, never values."""
     sqlstate = getattr(cause, "sqlstate", None)
     if isinstance(sqlstate, str) and sqlstate:
         parts = [f"sqlstate {sqlstate}"]

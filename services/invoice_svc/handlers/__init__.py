@@ -5,6 +5,10 @@ save (into the book) -> record outgoing events; the loop around them is `shared.
 Deduplication by event id happened before (the runtime's inbox); the natural-key idempotency (an
 invoice per order or shipment, per ERP invoice, one effect per payment id, credit ref, refund id)
 is decided in the domain, because upstream systems retry under new event ids.
+
+The handlers live by role: `commands` (from people and outside systems), `events` (facts from
+other stages, upstream systems and the clock), `replies` (a decision taken into the book and the
+events it publishes); this module holds the table and `touches_of`.
 """
 
 from __future__ import annotations
@@ -29,20 +33,20 @@ from services.invoice_svc.handlers.commands import (
     on_apply_credit,
     on_cancel_invoice,
     on_credit_invoice,
+    on_record_payment,
     on_record_refund,
     on_register_external,
     on_register_external_credit,
 )
-from services.invoice_svc.handlers.orders import (
+from services.invoice_svc.handlers.events import (
     on_order_acknowledged,
     on_order_cancelled,
     on_order_confirmed,
     on_order_fulfilled,
     on_order_resubmitted,
+    on_tick,
 )
-from services.invoice_svc.handlers.payments import on_record_payment
 from services.invoice_svc.handlers.replies import Policy
-from services.invoice_svc.handlers.time import on_tick
 from services.invoice_svc.store import InvoiceBook, Touches
 from shared.messages import Incoming
 from shared.stage import Handler

@@ -1,5 +1,5 @@
-"""lead_svc's pure domain: values (`model`), text folding for matching (`folding`) and the
-decisions over them (`decisions`).
+"""lead_svc's pure domain: values (`model`), the people and companies it names with the text
+folding that matches them (`parties`), and the decisions over them (`decisions`).
 
 Pure: standard library only (no framework, no I/O). Callers import this package and use
 `domain.<name>`; the split into modules is only for size.
@@ -39,8 +39,18 @@ from services.lead_svc.domain.decisions import (
     upsert_account,
     upsert_contact,
 )
-from services.lead_svc.domain.folding import fold, fold_email, normalise_company
 from services.lead_svc.domain.model import (
+    DecidedBy,
+    DisqualifyReason,
+    Interest,
+    Lead,
+    LeadState,
+    Lineage,
+    Profile,
+    ProfileChanges,
+    QualificationPolicy,
+)
+from services.lead_svc.domain.parties import (
     FIELD_OWNERS,
     NAME_LIMIT,
     Account,
@@ -48,17 +58,11 @@ from services.lead_svc.domain.model import (
     Address,
     Authority,
     Contact,
-    DecidedBy,
     Directory,
-    DisqualifyReason,
-    Interest,
-    Lead,
-    LeadState,
-    Lineage,
     Person,
-    Profile,
-    ProfileChanges,
-    QualificationPolicy,
+    fold,
+    fold_email,
+    normalise_company,
 )
 
 __all__ = [

@@ -1,21 +1,18 @@
-"""lead_svc's domain values: the lead, its profile, the policy, and the accounts and contacts
-qualification links (master data, with the fields each system owns).
+"""lead_svc's domain values: the lead, its profile, the policy.
 
-Pure: standard library only. Text folding for matching lives in `folding`.
+Pure: standard library only. The people and companies it names, the accounts and contacts
+qualification links, and the folding that matches them live in `parties`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from types import MappingProxyType
-from typing import Final
 from uuid import UUID
 
-from services.lead_svc.domain.folding import fold, fold_email, normalise_company
+from services.lead_svc.domain.parties import Person, fold, fold_email, normalise_company
 
 
 class LeadState(StrEnum):
@@ -42,21 +39,6 @@ class Interest:
     sku: str
     quantity: Decimal
     description: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Person:
-    """A contact's own details, as captured or sent by a CRM."""
-
-    first_name: str
-    last_name: str
-    email: str | None = None
-    phone: str | None = None
-    job_title: str | None = None
-
-    @property
-    def full_name(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,104 +167,3 @@ class QualificationPolicy:
     def fit(self, profile: Profile) -> str | None:
         """The rule that qualifies the profile automatically, or None when a person decides."""
         return None if self.gaps(profile) else "auto:fit"
-
-
-# --- master data ----------------------------------------------------------------------------
-
-# Names on the wire are at most 200 characters (contracts' ShortText); a person's own account is
-# named after them, and first and last name may each be that long.
-NAME_LIMIT: Final = 200
-
-
-class Authority(StrEnum):
-    """The system a master-data command comes from."""
-
-    CRM = "crm"
-    ERP = "erp"
-
-
-@dataclass(frozen=True, slots=True)
-class Address:
-    lines: tuple[str, ...]
-    city: str
-    country: str
-    postal_code: str | None = None
-    region: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AccountData:
-    """An account's master data. On a command, None means "not sent" (left as it is)."""
-
-    name: str | None = None
-    legal_name: str | None = None
-    tax_id: str | None = None
-    erp_customer_number: str | None = None
-    bill_to: Address | None = None
-    ship_to: Address | None = None
-    default_currency: str | None = None
-    payment_terms: str | None = None
-
-    def sent(self) -> dict[str, object]:
-        """The fields given a value, by name."""
-        values = ((f.name, getattr(self, f.name)) for f in fields(self))
-        return {name: value for name, value in values if value is not None}
-
-
-# Who owns which field when a CRM and the ERP both send updates (README "Master data"). The ERP
-# bills, so it owns what an invoice needs; sales owns how the customer is named and reached.
-FIELD_OWNERS: Final[Mapping[str, Authority]] = MappingProxyType(
-    {
-        "name": Authority.CRM,
-        "ship_to": Authority.CRM,
-        "legal_name": Authority.ERP,
-        "tax_id": Authority.ERP,
-        "erp_customer_number": Authority.ERP,
-        "bill_to": Authority.ERP,
-        "default_currency": Authority.ERP,
-        "payment_terms": Authority.ERP,
-    }
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Account:
-    account_id: UUID
-    data: AccountData
-    version: int = 1
-    personal: bool = False
-    """A person's own account (a lead without a company): never matched by name."""
-    set_by: Mapping[str, Authority] = field(default_factory=dict)
-    """Which system set each field last: a field is kept from the other system only when its
-    owner set it (FIELD_OWNERS)."""
-
-    @property
-    def display_name(self) -> str:
-        return self.data.name or self.data.legal_name or ""
-
-    @property
-    def company_key(self) -> str | None:
-        """What qualification matches a lead's company against."""
-        return None if self.personal else normalise_company(self.display_name)
-
-
-@dataclass(frozen=True, slots=True)
-class Contact:
-    contact_id: UUID
-    account_id: UUID
-    person: Person
-
-    @property
-    def email_key(self) -> str | None:
-        return fold_email(self.person.email)
-
-
-@dataclass(frozen=True, slots=True)
-class Directory:
-    """What qualification may link to: accounts by normalised company name, contacts by email,
-    and both by the id qualification would mint (the record may carry another name since)."""
-
-    accounts: dict[str, Account] = field(default_factory=dict)
-    contacts: dict[str, Contact] = field(default_factory=dict)
-    accounts_by_id: dict[UUID, Account] = field(default_factory=dict)
-    contacts_by_id: dict[UUID, Contact] = field(default_factory=dict)

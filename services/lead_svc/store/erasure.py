@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.accounts import ERASED
-from services.lead_svc.domain.folding import fold_email
+from services.lead_svc.domain.parties import fold_email
 from shared.erasure import ERASED_CONTACT, Erased, ErasureRequest
 
 _ERASED_PROFILE = orjson.dumps({**ERASED_CONTACT, "notes": None}).decode()

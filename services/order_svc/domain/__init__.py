@@ -5,8 +5,9 @@ Decisions take values and return the new order plus what happened (`Confirmed`, 
 `Cancelled`, `Billed`, `InvoiceMarkedPaid`), `Ignored` for an event that concerns no order of ours
 or changes nothing, or a `Refusal` that says why a command (or an accepted quote) does not fit.
 Refusals are answers, not errors. Callers import this package and use `domain.<name>`; the split
-into values (`model`, `parties`), lifecycle decisions (`decisions`), the ERP's answers (`erp`)
-and billing decisions (`billing`) is only for size.
+into values (`model`, `parties`) and decisions by subject (`decisions`: the lifecycle in
+`orders`, the ERP's answers in `erp`, billing in `billing`, the time rule in `handoffs`, what
+they answer in `outcomes`) is only for size.
 
 States (D365): an order is created Active and submitted to fulfilment in the same decision, so
 Active is never stored. Submitted -> Fulfilled (partial | complete) | Invoiced | Canceled; the
@@ -18,47 +19,51 @@ whole order, or the unshipped remainder of a partly shipped one (completeness th
 partial); an order shipped in full cannot be canceled. Billing never blocks a cancellation.
 """
 
-from services.order_svc.domain.billing import mark_invoice_paid, record_credit, record_invoice
 from services.order_svc.domain.decisions import (
-    cancel,
-    cancellation_reason,
-    confirm_order,
-    place_order,
-    record_fulfilment,
-)
-from services.order_svc.domain.erp import (
     ACKNOWLEDGE,
     REFUSE,
     RESUBMIT,
+    Acknowledged,
+    Billed,
+    Cancelled,
+    Confirmed,
     Corrections,
+    Decision,
+    Fulfilled,
+    Ignored,
+    InvoiceMarkedPaid,
+    Refusal,
+    RefusedByErp,
+    Resubmitted,
     acknowledge,
+    cancel,
+    cancellation_reason,
+    confirm_order,
+    mark_invoice_paid,
+    place_order,
+    record_credit,
+    record_fulfilment,
+    record_invoice,
     refuse,
     resubmit,
+    unacknowledged,
+    waited_hours,
 )
-from services.order_svc.domain.handoffs import unacknowledged, waited_hours
 from services.order_svc.domain.model import (
     ACCEPTED,
     CANCEL,
     RECORD_FULFILMENT,
     AcceptedQuote,
-    Acknowledged,
     BaseRate,
-    Billed,
     BillingPolicy,
     BillingStatus,
     BillingTerms,
-    Cancelled,
     Completeness,
-    Confirmed,
     Contact,
     CreditNote,
     Customer,
-    Decision,
     ErpRefusal,
-    Fulfilled,
-    Ignored,
     InvoiceKind,
-    InvoiceMarkedPaid,
     InvoiceRef,
     Numbering,
     Order,
@@ -68,9 +73,6 @@ from services.order_svc.domain.model import (
     OrderState,
     PostedInvoice,
     QuoteRef,
-    Refusal,
-    RefusedByErp,
-    Resubmitted,
     order_id_for,
 )
 from services.order_svc.domain.parties import Address, CustomerDetails

@@ -1,4 +1,5 @@
-"""order_svc's own PostgreSQL schema: tables, the per-batch book, and its Postgres adapter.
+"""order_svc's own PostgreSQL schema: tables, the per-batch book, its Postgres adapter
+and the row codecs (`rows`: orders; `parties`: the customer details they carry).
 
 A batch loads what its messages touch in two queries (the year's order counter, locked; the
 orders by id, quote id or deal id, locked), the handlers decide against the in-memory
@@ -8,7 +9,8 @@ upsert.
 """
 
 from services.order_svc.store.book import OrderBook, Touches
-from services.order_svc.store.postgres import OrderStore, order_from_row, row_from_order
+from services.order_svc.store.postgres import OrderStore
+from services.order_svc.store.rows import order_from_row, row_from_order
 from services.order_svc.store.tables import SCHEMA, inbox, metadata, order_counters, orders, outbox
 
 __all__ = [

@@ -1,54 +1,70 @@
-"""quote_svc's pure domain: values (`model`) and the decisions over them (`decisions`).
+"""quote_svc's pure domain: values (`model`), its customers (`parties`: the local copy of
+accounts' master data and the customer details a quote takes from it) and the decisions over
+them (`decisions`, a package by subject).
 
 Pure: standard library and `contracts.money` only (no framework, no I/O). Callers import this
-package and use `domain.<name>`; the split into modules is only for size (`accounts`: the local
-copy of accounts' master data and the customer details a quote takes from it).
+package and use `domain.<name>`; the split into modules is only for size and subject.
 """
 
-from services.quote_svc.domain.accounts import (
-    FROM_LEAD,
-    Account,
-    Address,
-    CustomerDetails,
-    DeliveryTerms,
-    customer_snapshot,
-    newer_account,
-)
-from services.quote_svc.domain.currencies import ExchangeRate, RateOfDay, Rates
 from services.quote_svc.domain.decisions import (
     ACCEPT,
+    ACTIVATE,
+    CLOSE,
+    CREATE_QUOTE,
+    LOST_ON_EXPIRY,
     QUALIFIED,
     REJECT,
+    REOPEN,
     REVISE,
+    UPDATE,
+    Accepted,
+    AlreadyOpen,
+    Closing,
+    Decision,
+    Estimates,
+    ExchangeRate,
+    Expired,
+    ExpiredOnTime,
+    Opened,
+    OpportunityChanged,
+    OpportunityClosedByPerson,
+    QuoteActivated,
+    QuoteCreated,
+    RateOfDay,
+    Rates,
+    Refusal,
+    Rejected,
+    Revised,
     accept,
+    activate_quote,
+    changed_fields,
+    close_opportunity,
+    create_quote,
+    expire_due,
     open_opportunity,
+    past_validity,
+    price_document,
+    price_lines,
+    quote_currency,
     reject,
     rejection_detail,
+    reopen_opportunity,
     revise,
-)
-from services.quote_svc.domain.expiry import (
-    LOST_ON_EXPIRY,
-    ExpiredOnTime,
-    expire_due,
-    past_validity,
+    update_opportunity,
+    usable_item,
 )
 from services.quote_svc.domain.model import (
     DEFAULT_UNIT,
     PROBABILITY_OPEN,
     PROBABILITY_PROPOSED,
-    Accepted,
-    AlreadyOpen,
     BillingPolicy,
     BillingTerms,
     Catalog,
     CloseStatus,
     Contact,
     Customer,
-    Decision,
     DocumentDiscount,
-    Expired,
     LineRequest,
-    Opened,
     Opportunity,
     OpportunityState,
     PriceItem,
@@ -57,10 +73,7 @@ from services.quote_svc.domain.model import (
     QuoteLine,
     QuotePolicy,
     QuoteState,
-    Refusal,
-    Rejected,
     RejectReason,
-    Revised,
     VolumeList,
     Volumes,
     format_quote_number,
@@ -68,30 +81,14 @@ from services.quote_svc.domain.model import (
     quote_id_for,
     totals_of,
 )
-from services.quote_svc.domain.opportunities import (
-    ACTIVATE,
-    CLOSE,
-    CREATE_QUOTE,
-    REOPEN,
-    UPDATE,
-    Closing,
-    Estimates,
-    OpportunityChanged,
-    OpportunityClosedByPerson,
-    QuoteActivated,
-    QuoteCreated,
-    activate_quote,
-    changed_fields,
-    close_opportunity,
-    create_quote,
-    reopen_opportunity,
-    update_opportunity,
-)
-from services.quote_svc.domain.pricing import (
-    price_document,
-    price_lines,
-    quote_currency,
-    usable_item,
+from services.quote_svc.domain.parties import (
+    FROM_LEAD,
+    Account,
+    Address,
+    CustomerDetails,
+    DeliveryTerms,
+    customer_snapshot,
+    newer_account,
 )
 
 __all__ = [

@@ -1,5 +1,5 @@
-"""quote_svc's domain values: the opportunity, its quotes, price lists and quote lines, and
-what a decision returns (`Opened`, ..., `Refusal`).
+"""quote_svc's domain values: the opportunity, its quotes, price lists and quote lines
+(what a decision returns is in `decisions.outcomes`).
 
 Pure: standard library and `contracts.money` only. States follow Dynamics 365: an opportunity
 is Open until Won or Lost; a quote is Draft -> Active -> Won | Closed (revised, lost, canceled,
@@ -9,14 +9,14 @@ expired). The decisions over these values, pricing included, live in `decisions`
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from uuid import UUID, uuid5
 
 from contracts.money import DocumentTotals, LineAmounts, price_line, sum_totals
-from services.quote_svc.domain.accounts import Account, CustomerDetails, DeliveryTerms
+from services.quote_svc.domain.parties import Account, CustomerDetails
 
 # Quote ids are derived from the opportunity and the revision: a replayed decision mints the
 # same id, and UNIQUE(opportunity_id, revision) agrees with the primary key.
@@ -367,45 +367,6 @@ def format_quote_number(year: int, seq: int) -> str:
     return f"Q-{year}-{seq:05d}"
 
 
-# What the decisions return: the changed aggregates plus what happened, or a refusal.
-
-
-@dataclass(frozen=True, slots=True)
-class Opened:
-    """A new opportunity with its first quote revision (issued if it could be activated)."""
-
-    opportunity: Opportunity
-    quote: Quote
-
-    @property
-    def issued(self) -> bool:
-        """Only an Active quote is announced: a Draft was never the customer's to see."""
-        return self.quote.state is QuoteState.ACTIVE
-
-
-@dataclass(frozen=True, slots=True)
-class AlreadyOpen:
-    """A qualified lead whose opportunity exists: a redelivery, nothing to do."""
-
-    opportunity_id: UUID
-
-
-@dataclass(frozen=True, slots=True)
-class Revised:
-    """Revision + 1 of a quote: issued (Active), or a Draft when auto-activation is off."""
-
-    opportunity: Opportunity
-    previous: Quote
-    quote: Quote
-    # Only a quote the customer has seen (Active) is announced as closed; a superseded Draft
-    # was never published, so its closing is recorded but not announced.
-    announce_previous: bool
-
-    @property
-    def closing_detail(self) -> str:
-        return f"superseded by revision {self.quote.revision}"
-
-
 @dataclass(frozen=True, slots=True)
 class BillingTerms:
     """How the customer agreed, on accepting, to be billed. None: the deployment's default
@@ -428,52 +389,3 @@ class BillingTerms:
             f"a down payment rate ({self.down_payment_rate}) was given with the "
             f"{self.policy.value} invoicing policy"
         )
-
-
-@dataclass(frozen=True, slots=True)
-class Accepted:
-    opportunity: Opportunity
-    quote: Quote
-    # The billing terms of the acceptance, for `quote.accepted` (the quote does not keep them).
-    terms: BillingTerms
-    # Likewise the delivery date and shipping method asked for (the ship-to is on the quote).
-    delivery: DeliveryTerms = field(default_factory=DeliveryTerms)
-    # The opportunity's other open quotes, closed Canceled: a won deal offers nothing more.
-    others: tuple[Quote, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Expired:
-    """An acceptance came too late: the quote closes as Expired and the command is refused."""
-
-    quote: Quote
-    refusal: Refusal
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    """The Active quote closed Lost or Canceled; the opportunity Lost with it when no other
-    quote of it remains open (`opportunity_closed`)."""
-
-    opportunity: Opportunity
-    quote: Quote
-    reason: RejectReason
-    detail: str
-    opportunity_closed: bool = True
-
-    @property
-    def status(self) -> CloseStatus:
-        return CloseStatus(self.reason.value)
-
-
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    command: str
-    reason_code: str
-    detail: str
-    subject_id: str | None = None
-    # Set only when the refused command is not the message being handled.
-    command_event_id: UUID | None = None
-
-
-Decision = Opened | AlreadyOpen | Revised | Accepted | Expired | Rejected | Refusal

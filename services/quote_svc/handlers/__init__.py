@@ -5,6 +5,10 @@ save (into the book) -> record outgoing events; the loop around them is `shared.
 Deduplication by event id happened before (the runtime's inbox); the natural-key idempotency
 (one opportunity per qualified lead) is decided in the domain, because upstream retries come
 under new event ids.
+
+The handlers live by role: `commands` (from people and outside systems), `events` (facts from
+other stages, upstream systems and the clock), `replies` (a decision taken into the book and the
+events it publishes); this module holds the table and `touches_of`.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ from typing import Any
 from uuid import UUID
 
 from contracts.accounts import AccountUpdated
-from contracts.catalog import PriceListItemUpserted, VolumeDiscountUpserted
 from contracts.leads import LeadQualified
 from contracts.opportunities import (
     ActivateQuote,
@@ -27,184 +30,30 @@ from contracts.opportunities import (
 from contracts.quotes import AcceptQuote, RejectQuote, ReviseQuote
 from contracts.rates import ExchangeRatePublished
 from contracts.ticks import TimeTicked
-from services.quote_svc import domain, wire
-from services.quote_svc.handlers.people import (
+from services.quote_svc import domain
+from services.quote_svc.handlers.commands import (
+    on_accept_quote,
     on_activate_quote,
     on_close_opportunity,
     on_create_quote,
+    on_reject_quote,
     on_reopen_opportunity,
+    on_revise_quote,
     on_update_opportunity,
 )
-from services.quote_svc.handlers.replies import REPLIES, account_of, record, remember
+from services.quote_svc.handlers.events import (
+    on_account_updated,
+    on_lead_qualified,
+    on_price_upserted,
+    on_rate_published,
+    on_tick,
+    on_volume_discount_upserted,
+)
 from services.quote_svc.store import QuoteBook, Touches
-from shared.messages import Incoming, Outgoing
+from shared.messages import Incoming
 from shared.stage import Handler
 
-
-def on_price_upserted(
-    book: QuoteBook, msg: Incoming[PriceListItemUpserted], policy: domain.QuotePolicy, now: datetime
-) -> list[Outgoing]:
-    # A fact from the product master, not a command: nothing to refuse and nothing to announce.
-    book.put_price(wire.price_item_of(msg.payload))
-    return []
-
-
-def on_volume_discount_upserted(
-    book: QuoteBook,
-    msg: Incoming[VolumeDiscountUpserted],
-    policy: domain.QuotePolicy,
-    now: datetime,
-) -> list[Outgoing]:
-    # A fact from the ERP, like a price: nothing to refuse, nothing to announce.
-    book.put_volume(wire.volume_list_of(msg.payload))
-    return []
-
-
-def on_account_updated(
-    book: QuoteBook, msg: Incoming[AccountUpdated], policy: domain.QuotePolicy, now: datetime
-) -> list[Outgoing]:
-    # Master data from lead_svc, keyed by the account (the envelope's deal id is the account
-    # id): the next quote issued for the account takes it; issued quotes keep their snapshot.
-    remember(book, wire.account_updated(msg.payload))
-    return []
-
-
-def on_lead_qualified(
-    book: QuoteBook, msg: Incoming[LeadQualified], policy: domain.QuotePolicy, now: datetime
-) -> list[Outgoing]:
-    decision = _qualify(book, msg, policy, now)
-    if isinstance(decision, domain.Refusal) and decision.reason_code == "no_exchange_rate":
-        # Kept until the ERP publishes the rate (`on_rate_published` opens it then).
-        book.hold_qualification(msg, wire.waiting_pair(msg.payload, policy, book), now)
-    return record(book, msg, decision, now)
-
-
-def on_rate_published(
-    book: QuoteBook,
-    msg: Incoming[ExchangeRatePublished],
-    policy: domain.QuotePolicy,
-    now: datetime,
-) -> list[Outgoing]:
-    # A fact from the ERP. Qualifications that waited for a rate of this pair are opened now,
-    # each as caused by its own lead.qualified (its deal, its partition's order).
-    book.put_rate(wire.rate_of(msg.payload))
-    events: list[Outgoing] = []
-    for waiting in book.waiting_for(msg.payload.from_currency, msg.payload.to_currency):
-        decision = _qualify(book, waiting, policy, now)
-        if isinstance(decision, domain.Refusal) and decision.reason_code == "no_exchange_rate":
-            continue  # a rate of another day: still waiting
-        book.release_qualification(waiting.payload.lead_id)
-        events.extend(record(book, waiting, decision, now))
-    return events
-
-
-def _qualify(
-    book: QuoteBook, msg: Incoming[LeadQualified], policy: domain.QuotePolicy, now: datetime
-) -> domain.Opened | domain.AlreadyOpen | domain.Refusal:
-    qualification = wire.qualification_of(msg.payload)
-    if qualification.account is not None:
-        remember(book, qualification.account)
-    price_list_id = policy.price_list_for(qualification.currency)
-    return domain.open_opportunity(
-        qualification,
-        existing=book.opportunity(qualification.opportunity_id),
-        of_lead=book.opportunity_of_lead(qualification.lead_id),
-        catalog=book.catalog(price_list_id),
-        policy=policy,
-        # Peeked, and taken only when an opportunity is opened (see `record`): redeliveries
-        # burn no numbers.
-        quote_number=book.peek_quote_number(now.year),
-        now=now,
-        account=book.account(qualification.customer.account_id),
-        volumes=book.volume_lists(price_list_id),
-        rates=book.rates,
-    )
-
-
-def on_revise_quote(
-    book: QuoteBook, msg: Incoming[ReviseQuote], policy: domain.QuotePolicy, now: datetime
-) -> list[Outgoing]:
-    command = msg.payload
-    quote = book.quote(command.quote_id)
-    opportunity = book.opportunity(quote.opportunity_id) if quote else None
-    decision = domain.revise(
-        quote,
-        quote_id=str(command.quote_id),
-        deal_id=msg.deal_id,
-        opportunity=opportunity,
-        revisions=book.revisions(quote.opportunity_id) if quote else (),
-        requests=[wire.request_of(line) for line in command.lines],
-        # A revision is priced from its quote's own price list, not the one new quotes use.
-        catalog=book.catalog(quote.price_list_id) if quote else {},
-        policy=policy,
-        now=now,
-        account=account_of(book, opportunity),
-        volumes=book.volume_lists(quote.price_list_id) if quote else {},
-        document=wire.document_discount_of(command),
-        rates=book.rates,
-    )
-    return record(book, msg, decision, now)
-
-
-def on_accept_quote(
-    book: QuoteBook, msg: Incoming[AcceptQuote], policy: domain.QuotePolicy, now: datetime
-) -> list[Outgoing]:
-    command = msg.payload
-    quote = book.quote(command.quote_id)
-    opportunity = book.opportunity(quote.opportunity_id) if quote else None
-    decision = domain.accept(
-        quote,
-        quote_id=str(command.quote_id),
-        deal_id=msg.deal_id,
-        opportunity=opportunity,
-        accepted_by=command.accepted_by,
-        customer_po=command.customer_po,
-        terms=wire.billing_terms_of(command),
-        now=now,
-        delivery=wire.delivery_terms_of(command),
-        account=account_of(book, opportunity),
-        revisions=book.revisions(quote.opportunity_id) if quote else (),
-    )
-    return record(book, msg, decision, now)
-
-
-def on_reject_quote(
-    book: QuoteBook, msg: Incoming[RejectQuote], policy: domain.QuotePolicy, now: datetime
-) -> list[Outgoing]:
-    command = msg.payload
-    quote = book.quote(command.quote_id)
-    reason = wire.reject_reason_of(command.reason)
-    decision = domain.reject(
-        quote,
-        quote_id=str(command.quote_id),
-        deal_id=msg.deal_id,
-        opportunity=book.opportunity(quote.opportunity_id) if quote else None,
-        reason=reason,
-        detail=domain.rejection_detail(reason, command.note, command.requested_by),
-        now=now,
-        revisions=book.revisions(quote.opportunity_id) if quote else (),
-    )
-    return record(book, msg, decision, now)
-
-
-def on_tick(
-    book: QuoteBook, msg: Incoming[TimeTicked], policy: domain.QuotePolicy, now: datetime
-) -> list[Outgoing]:
-    # The tick's time is `now` for the rule, not the time the batch was read: a test (or a
-    # drill) moves time by publishing a tick, and a late tick decides as of its own time.
-    at = msg.payload.at
-    events: list[Outgoing] = []
-    for expired in domain.expire_due(book.quotes.values(), book.opportunities, policy, at):
-        quote = expired.quote
-        book.put_quote(quote)
-        closed = wire.quote_closed(quote, domain.CloseStatus.EXPIRED, expired.detail)
-        events.append(REPLIES.event(msg, closed, at, deal_id=quote.lead_id))
-        if expired.opportunity is not None:
-            book.put_opportunity(expired.opportunity)
-            lost = wire.opportunity_closed(expired.opportunity)
-            events.append(REPLIES.event(msg, lost, at, deal_id=quote.lead_id))
-    return events
-
+__all__ = ["HANDLERS", "touches_of"]
 
 HANDLERS: dict[str, Handler[QuoteBook, domain.QuotePolicy]] = {
     "clock.ticked": on_tick,

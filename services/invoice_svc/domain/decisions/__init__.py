@@ -3,8 +3,8 @@ payments), `credits` (credit notes, invoice cancellations), `settlement` (order 
 refunds, customer credit applied), `orders` (the ERP's order number, orders named by an ERP
 document, payments naming an order), `remittances` (payments held until what they name is
 known), `dunning` (overdue invoices and reminder levels, on ticks), `handoffs` (ERP invoices
-held too long, on ticks), and the bookkeeping they share (`books`). Callers use
-`domain.<name>`."""
+held too long, on ticks), the bookkeeping they share (`books`) and what they answer besides
+(`outcomes`). Callers use `domain.<name>`."""
 
 from services.invoice_svc.domain.decisions.billing import (
     Held,
@@ -36,8 +36,6 @@ from services.invoice_svc.domain.decisions.books import (
     Numbers,
     Refund,
     RefundDueFact,
-    Refusal,
-    Unchanged,
 )
 from services.invoice_svc.domain.decisions.credits import (
     CreditRequest,
@@ -55,6 +53,7 @@ from services.invoice_svc.domain.decisions.orders import (
     named_order,
     order_payment,
 )
+from services.invoice_svc.domain.decisions.outcomes import Refusal, Unchanged
 from services.invoice_svc.domain.decisions.remittances import (
     PaymentHeld,
     Remittance,

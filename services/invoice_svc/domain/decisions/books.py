@@ -48,24 +48,6 @@ APPLY_CREDIT = "invoice.apply_credit"
 CustomerCredits = dict[tuple[UUID, str], "AccountCredit"]
 
 
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    command: str
-    reason_code: str
-    detail: str
-    subject_id: str | None = None
-    # The refused command's event id when it is not the message being handled (a held ERP
-    # invoice refused when its order finally arrives).
-    command_event_id: UUID | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Unchanged:
-    """A redelivered or already applied fact: nothing to change, nothing to publish."""
-
-    why: str
-
-
 class EntryKind(StrEnum):
     """What changed a receivable. `to_credit` and `credit_applied` come in pairs (one on the
     invoice, one on the account's credit) that sum to zero: they move money, they change no

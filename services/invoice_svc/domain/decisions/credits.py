@@ -22,11 +22,10 @@ from services.invoice_svc.domain.decisions.books import (
     Billing,
     CustomerCredits,
     Numbers,
-    Refusal,
-    Unchanged,
     book_credit_note,
     credit_note_of,
 )
+from services.invoice_svc.domain.decisions.outcomes import Refusal, Unchanged
 from services.invoice_svc.domain.model import (
     ZERO,
     CreditNote,

@@ -12,7 +12,8 @@ from dataclasses import replace
 from decimal import Decimal
 from uuid import UUID
 
-from services.invoice_svc.domain.decisions.books import RECORD_PAYMENT, Refusal
+from services.invoice_svc.domain.decisions.books import RECORD_PAYMENT
+from services.invoice_svc.domain.decisions.outcomes import Refusal
 from services.invoice_svc.domain.model import (
     ZERO,
     Invoice,

@@ -24,12 +24,11 @@ from services.invoice_svc.domain.decisions.books import (
     CustomerCredits,
     Numbers,
     Refund,
-    Refusal,
-    Unchanged,
     book_credit_note,
     credit_note_of,
 )
 from services.invoice_svc.domain.decisions.credits import CreditRequest, credit_pieces
+from services.invoice_svc.domain.decisions.outcomes import Refusal, Unchanged
 from services.invoice_svc.domain.model import (
     ZERO,
     Invoice,

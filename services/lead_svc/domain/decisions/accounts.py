@@ -13,14 +13,14 @@ from dataclasses import dataclass, replace
 from uuid import UUID
 
 from services.lead_svc.domain.decisions.outcomes import Refusal, contact_id_for
-from services.lead_svc.domain.folding import fold_email
-from services.lead_svc.domain.model import (
+from services.lead_svc.domain.parties import (
     FIELD_OWNERS,
     Account,
     AccountData,
     Authority,
     Contact,
     Person,
+    fold_email,
 )
 
 UPSERT_ACCOUNT = "account.upsert"

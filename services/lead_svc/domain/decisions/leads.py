@@ -22,13 +22,7 @@ from services.lead_svc.domain.decisions.outcomes import (
     opportunity_id_for,
 )
 from services.lead_svc.domain.model import (
-    NAME_LIMIT,
-    Account,
-    AccountData,
-    Authority,
-    Contact,
     DecidedBy,
-    Directory,
     DisqualifyReason,
     Lead,
     LeadState,
@@ -36,6 +30,14 @@ from services.lead_svc.domain.model import (
     Profile,
     ProfileChanges,
     QualificationPolicy,
+)
+from services.lead_svc.domain.parties import (
+    NAME_LIMIT,
+    Account,
+    AccountData,
+    Authority,
+    Contact,
+    Directory,
 )
 
 CAPTURED = "lead.captured"

@@ -1,7 +1,7 @@
 """quote_svc's decisions: open, draft, activate, revise, accept, reject (pricing: `pricing`).
 
 Pure: standard library and `contracts.money` only; time, quote numbers and the price list are
-passed in. Decisions return the changed aggregates plus what happened (`model.Opened`, ...), or
+passed in. Decisions return the changed aggregates plus what happened (`outcomes.Opened`, ...), or
 a `Refusal` saying why a command does not fit. Refusals are answers, not errors.
 
 Only the latest revision of an opportunity may be open (Draft or Active); revising closes it
@@ -22,39 +22,41 @@ from contracts.money import (
     InvalidLine,
     convert,
 )
-from services.quote_svc.domain.accounts import Account, DeliveryTerms, customer_snapshot
-from services.quote_svc.domain.currencies import Rates
-from services.quote_svc.domain.model import (
-    PROBABILITY_OPEN,
+from services.quote_svc.domain.decisions.currencies import Rates
+from services.quote_svc.domain.decisions.outcomes import (
     Accepted,
     AlreadyOpen,
+    Expired,
+    Opened,
+    Refusal,
+    Rejected,
+    Revised,
+)
+from services.quote_svc.domain.decisions.pricing import (
+    price_document,
+    price_one,
+    priceable,
+    quote_currency,
+)
+from services.quote_svc.domain.model import (
+    PROBABILITY_OPEN,
     BillingTerms,
     Catalog,
     CloseStatus,
     DocumentDiscount,
-    Expired,
     LineRequest,
-    Opened,
     Opportunity,
     OpportunityState,
     Qualification,
     Quote,
     QuotePolicy,
     QuoteState,
-    Refusal,
-    Rejected,
     RejectReason,
-    Revised,
     Volumes,
     next_revision_id,
     quote_id_for,
 )
-from services.quote_svc.domain.pricing import (
-    price_document,
-    price_one,
-    priceable,
-    quote_currency,
-)
+from services.quote_svc.domain.parties import Account, DeliveryTerms, customer_snapshot
 
 QUALIFIED = "lead.qualified"
 REVISE = "quote.revise"

@@ -17,21 +17,18 @@ from types import MappingProxyType
 from uuid import UUID
 
 from contracts.money import DocumentTotals, LineAmounts, MoneyError, price_line, sum_totals
+from services.order_svc.domain.decisions.outcomes import Cancelled, Confirmed, Fulfilled, Refusal
 from services.order_svc.domain.model import (
     ACCEPTED,
     CANCEL,
     RECORD_FULFILMENT,
     AcceptedQuote,
-    Cancelled,
     Completeness,
-    Confirmed,
-    Fulfilled,
     Numbering,
     Order,
     OrderCounter,
     OrderLine,
     OrderState,
-    Refusal,
     order_id_for,
 )
 

@@ -17,16 +17,14 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from uuid import UUID
 
-from services.order_svc.domain.model import (
+from services.order_svc.domain.decisions.outcomes import (
     Acknowledged,
-    ErpRefusal,
     Ignored,
-    Order,
-    OrderState,
     Refusal,
     RefusedByErp,
     Resubmitted,
 )
+from services.order_svc.domain.model import ErpRefusal, Order, OrderState
 from services.order_svc.domain.parties import Address, CustomerDetails
 
 ACKNOWLEDGE = "order.acknowledge"

@@ -1,6 +1,6 @@
 """What a person does with an opportunity and its quotes, as Dynamics 365 lets them: update the
 estimates, close as Won or Lost, reopen; create another quote on the opportunity, activate a
-Draft. Pure, like `decisions`; refusals are answers.
+Draft. Pure, like `quotes`; refusals are answers.
 
 D365's rules kept here: only an open opportunity is edited or closed; closing it Won needs every
 quote closed first (the won one accepted), closing it Lost closes its open quotes with it; a
@@ -18,9 +18,10 @@ from decimal import Decimal
 from uuid import UUID
 
 from contracts.money import InvalidLine
-from services.quote_svc.domain.accounts import Account, customer_snapshot
-from services.quote_svc.domain.currencies import Rates
-from services.quote_svc.domain.decisions import base_rate, no_base_rate
+from services.quote_svc.domain.decisions.currencies import Rates
+from services.quote_svc.domain.decisions.outcomes import Refusal
+from services.quote_svc.domain.decisions.pricing import price_document
+from services.quote_svc.domain.decisions.quotes import base_rate, no_base_rate
 from services.quote_svc.domain.model import (
     PROBABILITY_OPEN,
     Catalog,
@@ -32,10 +33,9 @@ from services.quote_svc.domain.model import (
     Quote,
     QuotePolicy,
     QuoteState,
-    Refusal,
     Volumes,
 )
-from services.quote_svc.domain.pricing import price_document
+from services.quote_svc.domain.parties import Account, customer_snapshot
 
 UPDATE = "opportunity.update"
 CLOSE = "opportunity.close"

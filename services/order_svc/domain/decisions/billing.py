@@ -18,12 +18,10 @@ from decimal import Decimal
 from types import MappingProxyType
 from uuid import UUID
 
+from services.order_svc.domain.decisions.outcomes import Billed, Ignored, InvoiceMarkedPaid
 from services.order_svc.domain.model import (
-    Billed,
     CreditNote,
-    Ignored,
     InvoiceKind,
-    InvoiceMarkedPaid,
     InvoiceRef,
     Order,
     PostedInvoice,

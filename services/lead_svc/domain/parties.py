@@ -1,7 +1,8 @@
-"""Folding text for matching: two spellings of one company, one person or one email fold to
-the same key, in any script.
+"""lead_svc's parties: the person a lead names, the accounts and contacts qualification links
+(master data, with the fields each system owns), and how they are recognised.
 
-Pure: standard library only. What folds together:
+Folding text for matching: two spellings of one company, one person or one email fold to the
+same key, in any script. Pure: standard library only. What folds together:
 - compatibility forms (NFKC): full-width "ＡＣＭＥ" is "acme", the ligature "ﬁ" is "fi";
 - case, by Unicode case folding: "ß" is "ss", "ΣΟΦΊΑ" is "σοφία" (final sigma included),
   and the Turkish dotless "ı" is "i" (its capital is "I");
@@ -17,8 +18,13 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Final
+from uuid import UUID
 
 # Deleted after decomposition. U+0300-036F: the diacritics of Latin, Greek and Cyrillic;
 # U+0591-05C7: Hebrew cantillation and points; U+0610-061A, 064B-065F, 0670, 06D6-06ED: Arabic
@@ -128,3 +134,119 @@ def _company_key(name: str) -> str | None:
         if key.endswith(form) and len(key) > len(form):
             key = key[: -len(form)].strip()
     return key or None
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A contact's own details, as captured or sent by a CRM."""
+
+    first_name: str
+    last_name: str
+    email: str | None = None
+    phone: str | None = None
+    job_title: str | None = None
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+# --- master data ----------------------------------------------------------------------------
+
+# Names on the wire are at most 200 characters (contracts' ShortText); a person's own account is
+# named after them, and first and last name may each be that long.
+NAME_LIMIT: Final = 200
+
+
+class Authority(StrEnum):
+    """The system a master-data command comes from."""
+
+    CRM = "crm"
+    ERP = "erp"
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    lines: tuple[str, ...]
+    city: str
+    country: str
+    postal_code: str | None = None
+    region: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountData:
+    """An account's master data. On a command, None means "not sent" (left as it is)."""
+
+    name: str | None = None
+    legal_name: str | None = None
+    tax_id: str | None = None
+    erp_customer_number: str | None = None
+    bill_to: Address | None = None
+    ship_to: Address | None = None
+    default_currency: str | None = None
+    payment_terms: str | None = None
+
+    def sent(self) -> dict[str, object]:
+        """The fields given a value, by name."""
+        values = ((f.name, getattr(self, f.name)) for f in fields(self))
+        return {name: value for name, value in values if value is not None}
+
+
+# Who owns which field when a CRM and the ERP both send updates (README "Master data"). The ERP
+# bills, so it owns what an invoice needs; sales owns how the customer is named and reached.
+FIELD_OWNERS: Final[Mapping[str, Authority]] = MappingProxyType(
+    {
+        "name": Authority.CRM,
+        "ship_to": Authority.CRM,
+        "legal_name": Authority.ERP,
+        "tax_id": Authority.ERP,
+        "erp_customer_number": Authority.ERP,
+        "bill_to": Authority.ERP,
+        "default_currency": Authority.ERP,
+        "payment_terms": Authority.ERP,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    account_id: UUID
+    data: AccountData
+    version: int = 1
+    personal: bool = False
+    """A person's own account (a lead without a company): never matched by name."""
+    set_by: Mapping[str, Authority] = field(default_factory=dict)
+    """Which system set each field last: a field is kept from the other system only when its
+    owner set it (FIELD_OWNERS)."""
+
+    @property
+    def display_name(self) -> str:
+        return self.data.name or self.data.legal_name or ""
+
+    @property
+    def company_key(self) -> str | None:
+        """What qualification matches a lead's company against."""
+        return None if self.personal else normalise_company(self.display_name)
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    contact_id: UUID
+    account_id: UUID
+    person: Person
+
+    @property
+    def email_key(self) -> str | None:
+        return fold_email(self.person.email)
+
+
+@dataclass(frozen=True, slots=True)
+class Directory:
+    """What qualification may link to: accounts by normalised company name, contacts by email,
+    and both by the id qualification would mint (the record may carry another name since)."""
+
+    accounts: dict[str, Account] = field(default_factory=dict)
+    contacts: dict[str, Contact] = field(default_factory=dict)
+    accounts_by_id: dict[UUID, Account] = field(default_factory=dict)
+    contacts_by_id: dict[UUID, Contact] = field(default_factory=dict)
