@@ -43,7 +43,7 @@ from contracts.leads import ContactInfo
 from simulator.books import ON_DELIVERY
 from simulator.customers import Deal
 from simulator.driver import LEAD_DECIDED, Behaviour, LifecycleDriver, captured_lead
-from simulator.publisher import SentRecord
+from simulator.publisher import Publisher, SentRecord
 
 PRODUCER = "salesflow-bench"
 SLICE_S = 0.005
@@ -180,11 +180,13 @@ class _Players(LifecycleDriver):
         self._leads = sent  # the run ends when the deals started are finished
         r.feed_ended = time.monotonic()
 
-    async def _send(self, topic: str, envelope: Envelope[Any]) -> None:
+    async def _send(
+        self, topic: str, envelope: Envelope[Any], publisher: Publisher | None = None
+    ) -> None:
         stamps = self.stamps.get(envelope.deal_id)
         if stamps is not None:
             stamps.setdefault(envelope.event_type, time.time())
-        await super()._send(topic, envelope)
+        await super()._send(topic, envelope, publisher)
 
     async def _react(self, record: Any) -> None:
         stamps = self.stamps.get(record.key.decode()) if record.key else None
