@@ -44,6 +44,7 @@ from chaos.schedule import (
     DEDUPE_KINDS,
     INFRA_KINDS,
     NET_KINDS,
+    OVERLAP,
     Fault,
     build_schedule,
 )
@@ -54,7 +55,7 @@ from contracts.topics import ALL_TOPICS, consumed_by
 from salesflow.catalog import load_price_list, wait_until_quote_svc_holds
 from shared.migrations import upgrade_async
 from shared.ticker import publish_tick
-from shared.topics_admin import ensure_topics
+from shared.topics_admin import apply_configs, ensure_topics
 from simulator.driver import LifecycleDriver
 
 log = structlog.stdlib.get_logger("chaos.harness")
@@ -104,6 +105,8 @@ async def _prepare(endpoints: Endpoints) -> None:
     await ensure_topics(
         endpoints.kafka, ALL_TOPICS, replication_factor=endpoints.replication_factor
     )
+    # topics made before a change of their declared configuration (who stamps the records)
+    await apply_configs(endpoints.kafka, ALL_TOPICS)
     for service in SERVICES:
         await upgrade_async(endpoints.database_url, service)
 
@@ -175,7 +178,7 @@ def _plan(config: RunConfig, endpoints: Endpoints, control: InfraControl | None)
         warmup_s=config.warmup_s,
         recovery_window_s=config.recovery_window_s,
     )
-    missing = set(config.kinds) - {f.kind for f in schedule}
+    missing = set(config.kinds) - {f.kind for f in schedule} - {OVERLAP}
     if missing:
         raise SetupError(f"duration {config.duration_s}s is too short for {sorted(missing)}")
     if (INFRA_KINDS | CLUSTER_KINDS | NET_KINDS) & set(config.kinds):
@@ -371,11 +374,11 @@ async def run(config: RunConfig, endpoints: Endpoints, control: InfraControl | N
         ctx.proxy = proxy
         log.info("load_start", run_id=run_id, rate=config.rate, faults=len(schedule))
         applied = await _drive(ctx, schedule, config, facts)
-        if proxy is not None:
-            # the workers' traffic went through the proxy (bytes it received, either side)
-            facts["proxy_bytes"] = await proxy.received_bytes()
         await _move_time(ctx, facts)
         history = await _history(ctx, start_offsets, applied, config, facts)
+        if proxy is not None:
+            # the workers stopped: every connection counted (toxiproxy counts at the close)
+            facts["proxy_bytes"] = await proxy.received_bytes()
         results = run_checks(check(history), applied, facts, config.bounds, schedule)
         if config.keep_history or not all(r.passed for r in results):
             facts["history"] = str(archive.dump(history, report_dir / "history.json.gz"))

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import random
 import subprocess
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +84,23 @@ class ProxyPlan:
         if not api or not kafka_nodes or not any(r.name == POSTGRES for r in routes):
             raise SetupError(f"infra/kafka.sh proxied printed no complete plan: {text!r}")
         return cls(api, tuple(routes))
+
+    def routing(self, ports: Counter[int], servers: Endpoints) -> tuple[int, int, str | None]:
+        """(connections to the proxy, to the servers directly, why that is wrong or None);
+        `servers`: the direct endpoints (the harness's own)."""
+
+        def port(address: str) -> int:
+            return int(address.rsplit(":", 1)[1])
+
+        bypass = {port(r.upstream) for r in self.routes}
+        bypass |= {port(a) for a in servers.kafka.split(",")} | {servers.database_port}
+        proxied = sum(ports[port(r.listen)] for r in self.routes)
+        direct = sum(ports[p] for p in bypass)
+        if direct:
+            return proxied, direct, f"{direct} connections bypass the proxy"
+        if not proxied:
+            return proxied, direct, "no connection through the proxy"
+        return proxied, direct, None
 
     def kafka_routes(self) -> list[Route]:
         return [r for r in self.routes if r.name != POSTGRES]
@@ -155,8 +173,36 @@ def toxics_for(kind: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     raise ValueError(f"not a network fault: {kind}")
 
 
+def parse_tcp_table(text: str) -> dict[int, int]:
+    """socket inode -> remote port of every established connection in /proc/net/tcp."""
+    remote: dict[int, int] = {}
+    for line in text.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) > 9 and fields[3] == "01":  # 01: ESTABLISHED
+            remote[int(fields[9])] = int(fields[2].rsplit(":", 1)[1], 16)
+    return remote
+
+
+def connections_of(pids: Sequence[int]) -> Counter[int]:
+    """How many established TCP connections the processes hold, by remote port (Linux /proc:
+    what the process really connected to, whatever its configuration says)."""
+    remote = parse_tcp_table(Path("/proc/net/tcp").read_text())
+    ports: Counter[int] = Counter()
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    target = fd.readlink().name
+                    if target.startswith("socket:["):
+                        port = remote.get(int(target[8:-1]))
+                        if port is not None:
+                            ports[port] += 1
+    return ports
+
+
 def parse_proxy_bytes(body: str) -> dict[str, float]:
-    """proxy name -> bytes it received from either side, from toxiproxy's /metrics."""
+    """proxy name -> bytes it received from either side, from toxiproxy's /metrics (counted when
+    a connection ends: a long-lived one shows nothing until then)."""
     totals: dict[str, float] = {}
     for line in body.splitlines():
         if not line.startswith("toxiproxy_proxy_received_bytes_total{"):
@@ -274,8 +320,9 @@ async def net_fault(ctx: FaultContext, fault: Fault, rng: random.Random, applied
     toxics = toxics_for(fault.kind, fault.params)
     hold_s = float(fault.params["hold_s"])
     cut = fault.kind.endswith("_cut")
-    before = await proxy.received_bytes()
-    after = before
+    # what the workers are connected to, as the kernel sees it
+    pids = [w.pid for ws in ctx.fleet.live.values() for w in ws if w.alive]
+    proxied, direct, wrong = proxy.plan.routing(connections_of(pids), ctx.endpoints)
     stalled: tuple[float, float] | None = None
     try:
         for name in proxies:
@@ -290,23 +337,20 @@ async def net_fault(ctx: FaultContext, fault: Fault, rng: random.Random, applied
             stalled = (first, await published(ctx))
         else:
             await asyncio.sleep(hold_s)
-        # while the toxics hold: once they go, what they held back rushes through
-        after = await proxy.received_bytes()
     finally:
         await proxy.clear(proxies)
     applied.healed_s = ctx.now()
-    through = sum(after.get(n, 0.0) - before.get(n, 0.0) for n in proxies)
     what = ", ".join(f"{t['type']} {t['stream']} {t['attributes']}" for t in toxics)
     applied.detail = (
-        f"{target} behind {len(proxies)} proxies: {what} for {hold_s}s; the proxy read "
-        f"{through / 1024:.0f} KiB from the workers and {target} meanwhile"
+        f"{target} behind {len(proxies)} proxies: {what} for {hold_s}s; the {len(pids)} "
+        f"workers held {proxied} connections through the proxy and {direct} direct"
     )
+    if wrong:
+        applied.ok = False
+        applied.detail += f" ({wrong})"
     if stalled is not None:
         moved = stalled[1] - stalled[0]
         applied.detail += f"; the workers published {moved:.0f} events during the cut"
         if moved > 0:
             applied.ok = False
             applied.detail += " (the cut did not stall them: traffic bypasses the proxy)"
-    elif through <= 0:
-        applied.ok = False
-        applied.detail += " (no traffic went through the proxy)"

@@ -249,6 +249,9 @@ def build_schedule(
         if t + busy + recovery_window_s > duration_s:
             break
         stage, params = _params(kind, rng)
+        # drawn whether or not this one overlaps: the main stream's draws stay those of the
+        # same seed without `overlap`
+        spacing = recovery_window_s * rng.uniform(1.0, 1.3)
         before = faults[-1] if faults else None
         if (
             overlap
@@ -268,10 +271,10 @@ def build_schedule(
                     overlaps=before.index,
                 )
             )
-            t = max(t, at + busy + recovery_window_s * overlaps.uniform(1.0, 1.3))
+            t = max(t, at + busy + spacing)
             continue
         faults.append(Fault(len(faults) + 1, round(t, 1), kind, stage, params))
-        t += busy + recovery_window_s * rng.uniform(1.0, 1.3)
+        t += busy + spacing
     return faults
 
 
