@@ -5,12 +5,15 @@ RELIABILITY.md.)"""
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections import Counter
+from pathlib import Path
 
 from chaos.clock_skew import skewed_env
 from chaos.faults import Applied
 from chaos.harness import overlaps
-from chaos.infra import Endpoints, SetupError
+from chaos.infra import INFRA, Endpoints, SetupError
 from chaos.netfaults import ProxyPlan, parse_proxy_bytes, parse_tcp_table, toxics_for
 from chaos.recovery import Recovery
 from chaos.report import recovery_by_kind
@@ -225,3 +228,27 @@ def test_a_worker_connected_past_the_proxy_is_seen() -> None:
     bypassed = plan.routing(through + Counter({19410: 1}), direct)
     assert bypassed[1] == 1 and bypassed[2] is not None
     assert plan.routing(Counter(), direct)[2] == "no connection through the proxy"
+
+
+def test_infra_plans_one_proxy_per_node_next_to_its_ports(tmp_path: Path) -> None:
+    """What `infra/kafka.sh proxied` prints for a cluster is the plan the harness parses: each
+    node's proxy on its port + 4 in front of its PROXIED listener on port + 3 (the listener
+    advertises the proxy's port), the API and the PostgreSQL proxy beside node 1's."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "SALESFLOW_LOCAL_DIR": str(tmp_path / "local"),
+        "SALESFLOW_KAFKA_BROKERS": "3",
+        "SALESFLOW_KAFKA_PORT": "19400",
+        "SALESFLOW_KAFKA_CONTROLLER_PORT": "19401",
+        "SALESFLOW_PG_PORT": "15633",
+    }
+    printed = subprocess.run(
+        ["bash", str(INFRA / "kafka.sh"), "proxied"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    assert ProxyPlan.parse(printed) == ProxyPlan.parse(PLAN)
