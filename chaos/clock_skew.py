@@ -1,6 +1,6 @@
 """A worker whose clock is hours off: the host's clock is wrong, and stays wrong.
 
-The worker is replaced by one run under libfaketime (`scripts/faketime.sh` fetches it on first
+The worker is replaced by one run under libfaketime (`scripts/faketime.sh` installs it on first
 use), LD_PRELOADed, so that every wall clock the process reads (its `now`, its ticker, its log
 lines, the timestamps its Kafka producer puts on records) is `skew_s` off, ahead or behind. The
 monotonic clock is left alone, as NTP trouble leaves it alone on a real host: timers and timeouts

@@ -10,10 +10,11 @@ through it, as on the direct listener.
 
 A fault is a toxic for a while (added latency, a bandwidth limit, every connection reset) or a
 cut: no byte gets through in either direction, connections stay open and hang, as a network
-partition looks from both ends, until the toxics are removed. The proxy's own byte counters
-(`/metrics`) show that the workers' traffic went through it, and a cut must stall the workers:
-the fault fails if any worker published during the cut, which would mean traffic bypassing the
-proxy.
+partition looks from both ends, until the toxics are removed. That the workers' traffic goes
+through the proxy is checked, not assumed: before each fault the kernel's table of the workers'
+TCP connections must show some to the proxy and none to a server's own port, and a cut must
+stall the workers (the fault fails if any relay published during it). toxiproxy's byte counters
+count a connection only when it closes, so they are reported at the end of the run, not used.
 """
 
 from __future__ import annotations
