@@ -88,7 +88,7 @@ bench-soak: bootstrap infra-up ## ten minutes at half load, RSS of every worker 
 
 DEPLOYMENT ?= full
 SEED ?= 424242
-DURATION ?= 600
+DURATION ?= 1200
 SCENARIOS ?= all
 # The network faults build toxiproxy (scripts/toxiproxy.sh) and clock_skew installs libfaketime
 # (scripts/faketime.sh) the first time a run asks for them.
