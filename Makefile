@@ -88,8 +88,10 @@ bench-soak: bootstrap infra-up ## ten minutes at half load, RSS of every worker 
 
 DEPLOYMENT ?= full
 SEED ?= 424242
-DURATION ?= 600
+DURATION ?= 1200
 SCENARIOS ?= all
+# The network faults build toxiproxy (scripts/toxiproxy.sh) and clock_skew installs libfaketime
+# (scripts/faketime.sh) the first time a run asks for them.
 chaos: bootstrap infra-up ## the long randomised fault-injection run (RELIABILITY.md): SEED=... DURATION=... SCENARIOS=all,cluster on a cluster
 	$(WITH_ENV) $(PY) -m chaos --seed $(SEED) --duration $(DURATION) --scenarios $(SCENARIOS)
 

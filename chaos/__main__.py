@@ -25,14 +25,14 @@ from chaos.harness import RunConfig, run
 from chaos.infra import REPO, Endpoints, InfraControl, SetupError
 from chaos.recovery import Bounds
 from chaos.report import render, write
-from chaos.schedule import KINDS, PRESETS, expand, minimum_duration
+from chaos.schedule import KINDS, OVERLAP, OVERLAP_HELP, PRESETS, expand, minimum_duration
 from shared.logs import configure_logging
 
 T = TypeVar("T")
 
 
 def _parser() -> argparse.ArgumentParser:
-    kinds = "\n".join(f"  {k:<24} {v}" for k, v in KINDS.items())
+    kinds = "\n".join(f"  {k:<24} {v}" for k, v in {**KINDS, OVERLAP: OVERLAP_HELP}.items())
     presets = "\n".join(f"  {k:<24} {', '.join(v)}" for k, v in PRESETS.items())
     parser = argparse.ArgumentParser(
         prog="python -m chaos",
@@ -86,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     # The harness's own clients see every broker outage it causes; their reconnect chatter is
     # not news (the workers' logs, in the report directory, keep theirs).
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    # every call to the fault proxy's API would be a line
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         kinds = expand([s.strip() for s in args.scenarios.split(",") if s.strip()])
     except ValueError as error:

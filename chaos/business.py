@@ -237,7 +237,18 @@ def _money_adds_up(ix: Index, res: Result) -> None:
 
 
 def _after(later: Rec, earlier: Rec) -> bool:
-    return later.timestamp_ms >= earlier.timestamp_ms
+    """`later` was published after `earlier`, as the broker's clock tells: it stamps every record
+    as it appends it (LogAppendTime, contracts.topics), whatever a producer's clock says. Two
+    events one service decided in the same batch (the same producer, the same `now`) went out in
+    one produce request, whose partitions the broker appends in no set order: a millisecond
+    apart either way, they count as published together."""
+    if later.timestamp_ms >= earlier.timestamp_ms:
+        return True
+    assert later.env is not None and earlier.env is not None
+    return (
+        later.env.producer == earlier.env.producer
+        and later.env.occurred_at == earlier.env.occurred_at
+    )
 
 
 def _causal_order(ix: Index, res: Result) -> None:

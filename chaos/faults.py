@@ -17,10 +17,11 @@ from typing import Any
 import structlog
 from aiokafka.structs import OffsetAndMetadata
 
-from chaos import cluster_faults, poison
+from chaos import cluster_faults, netfaults, poison
+from chaos.clock_skew import clock_skew
 from chaos.fleet import SESSION_TIMEOUT_S, Fleet
 from chaos.infra import Endpoints, InfraControl
-from chaos.schedule import CRASH_POINTS, INFRA_KINDS, Fault
+from chaos.schedule import CRASH_POINTS, INFRA_KINDS, NET_KINDS, Fault
 from contracts.stages import SERVICES, stage
 from shared import kafka_clients
 from shared.topic_partitions import topic_partitions
@@ -53,6 +54,7 @@ class Applied:
             "started_s": round(self.started_s, 1),
             "healed_s": round(self.healed_s, 1),
             "restart_s": None if self.restart_s is None else round(self.restart_s, 1),
+            "overlaps": self.fault.overlaps,
             "ok": self.ok,
             "detail": self.detail,
             "duplicates_dropped_during": self.counters_after.get("dup", 0.0)
@@ -74,6 +76,7 @@ class FaultContext:
     republished: int = 0
     members: int = 1  # processes per worker outside faults
     down: set[str] = field(default_factory=set)  # servers a fault left stopped (for cleanup)
+    proxy: netfaults.FaultProxy | None = None  # between the workers and the servers
 
     def now(self) -> float:
         return self.driver.elapsed()
@@ -292,4 +295,6 @@ _INJECTORS: dict[str, Callable[[FaultContext, Fault, random.Random, Applied], Aw
     "leader_kill": cluster_faults.leader_kill,
     "controller_kill": cluster_faults.controller_kill,
     "follower_pause": cluster_faults.follower_pause,
+    **dict.fromkeys(NET_KINDS, netfaults.net_fault),
+    "clock_skew": clock_skew,
 }

@@ -46,7 +46,7 @@ SESSION_TIMEOUT_S = 6.0
 # A worker must not outlive the harness, even one killed outright (a CI timeout): Linux sends it
 # SIGKILL when the harness dies. setpriv (util-linux) sets that and execs the worker.
 _SETPRIV = shutil.which("setpriv")
-_DIE_WITH_PARENT = [_SETPRIV, "--pdeathsig", "KILL"] if _SETPRIV else []
+DIE_WITH_PARENT = [_SETPRIV, "--pdeathsig", "KILL"] if _SETPRIV else []
 
 
 def _free_port() -> int:
@@ -105,7 +105,7 @@ class WorkerProcess:
 
     def start(self) -> WorkerProcess:
         executable = Path(sys.executable).parent / "salesflow"
-        command = [*_DIE_WITH_PARENT, str(executable), "worker", self.stage]
+        command = [*DIE_WITH_PARENT, str(executable), "worker", self.stage]
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(  # noqa: S603 - our own CLI
                 command,
@@ -189,6 +189,8 @@ class Fleet:
             "SALESFLOW_DATABASE_URL": endpoints.database_url,
         }
         self._secrets = env.get("SALESFLOW_SECRETS_DIR")
+        # per stage, what every later process of it runs with (a host clock a fault set wrong)
+        self.stage_env: dict[str, dict[str, str]] = {}
         self._serial = 0
         self.live: dict[str, list[WorkerProcess]] = {name: [] for name in STAGE_NAMES}
         self.every: list[WorkerProcess] = []
@@ -200,7 +202,12 @@ class Fleet:
             self._serial,
             self._log_dir / f"{stage}-{self._serial:03d}.log",
             # each worker as its own Kafka principal and database role, as deployed
-            {**self._env, **identity_env(self._secrets, stage_named(stage).service), **env},
+            {
+                **self._env,
+                **identity_env(self._secrets, stage_named(stage).service),
+                **self.stage_env.get(stage, {}),
+                **env,
+            },
         ).start()
         self.live[stage].append(worker)
         self.every.append(worker)

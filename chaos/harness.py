@@ -2,9 +2,10 @@
 
     prepare   migrate, create topics, start the four workers, load the price list
     load      the lifecycle driver at `rate` deals/s for `duration` s (and until every deal ends)
-    faults    at their planned times, one at a time; after each heal, wait until every affected
-              service made progress and is back to `ratio` x its warm-up throughput (or the
-              bounds passed), then go on
+    faults    at their planned times, one at a time (or two at once, when the schedule lets one
+              start during the other); after each heal, wait until every affected service made
+              progress and is back to `ratio` x its warm-up throughput (or the bounds passed),
+              then go on
     quiesce   load done, every consumer group's lag 0, every outbox empty
     verdict   read everything the run published and committed, check the invariants, report
 
@@ -36,8 +37,17 @@ from chaos.fleet import Fleet
 from chaos.history import History, end_offsets, event_ids, read_records
 from chaos.infra import REPO, Endpoints, InfraControl, SetupError
 from chaos.lag import group_lags
+from chaos.netfaults import FaultProxy
 from chaos.recovery import Bounds, baseline, measure_all, settled
-from chaos.schedule import CLUSTER_KINDS, DEDUPE_KINDS, INFRA_KINDS, Fault, build_schedule
+from chaos.schedule import (
+    CLUSTER_KINDS,
+    DEDUPE_KINDS,
+    INFRA_KINDS,
+    NET_KINDS,
+    OVERLAP,
+    Fault,
+    build_schedule,
+)
 from chaos.time_jump import TICK_PERIOD_S, candidate_ids, jump_target, latest_tick
 from chaos.verdict import check, isolated, run_checks
 from contracts.stages import SERVICES, STAGE_NAMES
@@ -45,7 +55,7 @@ from contracts.topics import ALL_TOPICS, consumed_by
 from salesflow.catalog import load_price_list, wait_until_quote_svc_holds
 from shared.migrations import upgrade_async
 from shared.ticker import publish_tick
-from shared.topics_admin import ensure_topics
+from shared.topics_admin import apply_configs, ensure_topics
 from simulator.driver import Behaviour, LifecycleDriver
 
 log = structlog.stdlib.get_logger("chaos.harness")
@@ -116,6 +126,8 @@ async def _prepare(endpoints: Endpoints) -> None:
     await ensure_topics(
         endpoints.kafka, ALL_TOPICS, replication_factor=endpoints.replication_factor
     )
+    # topics made before a change of their declared configuration (who stamps the records)
+    await apply_configs(endpoints.kafka, ALL_TOPICS)
     for service in SERVICES:
         await upgrade_async(endpoints.database_url, service)
 
@@ -187,10 +199,10 @@ def _plan(config: RunConfig, endpoints: Endpoints, control: InfraControl | None)
         warmup_s=config.warmup_s,
         recovery_window_s=config.recovery_window_s,
     )
-    missing = set(config.kinds) - {f.kind for f in schedule}
+    missing = set(config.kinds) - {f.kind for f in schedule} - {OVERLAP}
     if missing:
         raise SetupError(f"duration {config.duration_s}s is too short for {sorted(missing)}")
-    if (INFRA_KINDS | CLUSTER_KINDS) & set(config.kinds):
+    if (INFRA_KINDS | CLUSTER_KINDS | NET_KINDS) & set(config.kinds):
         if control is None:
             raise SetupError("infrastructure faults requested but no infrastructure control")
         control.verify(endpoints)
@@ -206,7 +218,8 @@ def _plan(config: RunConfig, endpoints: Endpoints, control: InfraControl | None)
 async def _drive(
     ctx: FaultContext, schedule: list[Fault], config: RunConfig, facts: dict[str, Any]
 ) -> list[Applied]:
-    """The load, with the faults applied one by one; returns when every deal has ended."""
+    """The load, with the faults applied one by one (a fault planned to overlap the one before
+    starts while that one runs); returns when every deal has ended."""
     driver = ctx.driver
     load = asyncio.create_task(driver.run())
     first_fault = schedule[0].at_s if schedule else config.warmup_s
@@ -216,15 +229,40 @@ async def _drive(
         for service in SERVICES
     }
     facts["baseline_per_s"] = {k: round(v, 2) for k, v in baselines.items()}
-    applied: list[Applied] = []
-    for fault in schedule:
-        await _wait_until(driver, fault.at_s, load)
-        if load.done():  # the driver gave up (no progress for its idle timeout)
-            break
+
+    async def one(fault: Fault, delay_s: float = 0.0) -> Applied:
+        await asyncio.sleep(delay_s)
         done = await fault_kinds.apply(ctx, fault)
-        applied.append(done)
         await _measure(ctx, done, baselines, config)
-        await asyncio.sleep(config.recovery_window_s / 4)
+        return done
+
+    applied: list[Applied] = []
+    running: list[asyncio.Task[Applied]] = []
+    started: dict[int, float] = {}
+    try:
+        for fault in schedule:
+            if fault.overlaps is not None and fault.overlaps in started and running:
+                # planned relative to the actual start of the fault it overlaps: a slow recovery
+                # before may have moved that one later than planned
+                at = started[fault.overlaps] + float(fault.params.get("overlap_after_s", 1.0))
+                started[fault.index] = at
+                running.append(asyncio.create_task(one(fault, max(0.0, at - ctx.now()))))
+                continue
+            if running:
+                applied += [await task for task in running]
+                running = []
+                await asyncio.sleep(config.recovery_window_s / 4)
+            await _wait_until(driver, fault.at_s, load)
+            if load.done():  # the driver gave up (no progress for its idle timeout)
+                break
+            started[fault.index] = ctx.now()
+            running.append(asyncio.create_task(one(fault)))
+        applied += [await task for task in running]
+        running = []
+    finally:
+        for task in running:
+            task.cancel()
+    facts["overlaps"] = overlaps(applied)
     # The load runs for the duration and, on a machine slow to recover, until the last fault's
     # recovery was measured under it; then no new deals, and the run waits for the open ones.
     await _wait_until(driver, config.duration_s, load)
@@ -243,6 +281,28 @@ async def _drive(
         republished=ctx.republished,
     )
     return applied
+
+
+def overlaps(applied: list[Applied]) -> list[dict[str, Any]]:
+    """For each fault planned to start during another: whether it really did, and for how long
+    the two were active together (a fault heals when the harness has undone it)."""
+    by_index = {a.fault.index: a for a in applied}
+    found = []
+    for second in applied:
+        first = by_index.get(second.fault.overlaps or -1)
+        if first is None:
+            continue
+        together = min(first.healed_s, second.healed_s) - second.started_s
+        found.append(
+            {
+                "fault": second.fault.describe(),
+                "during": first.fault.describe(),
+                "started_after_s": round(second.started_s - first.started_s, 1),
+                "together_s": round(max(0.0, together), 1),
+                "overlapped": together > 0,
+            }
+        )
+    return found
 
 
 async def _move_time(ctx: FaultContext, facts: dict[str, Any]) -> None:
@@ -308,7 +368,16 @@ async def run(config: RunConfig, endpoints: Endpoints, control: InfraControl | N
     groups = consumes()
     await refuse_foreign_workers(endpoints.database_url)
     await _prepare(endpoints)
-    fleet = Fleet(endpoints, report_dir / "logs", os.environ)
+    proxy: FaultProxy | None = None
+    worker_endpoints = endpoints
+    if NET_KINDS & set(config.kinds):
+        # the workers reach both servers through the fault proxy; the harness's own clients not
+        proxy = FaultProxy(
+            await FaultProxy.plan_for(control), report_dir / "toxiproxy.log", config.seed
+        )
+        await proxy.start()
+        worker_endpoints = proxy.plan.proxied(endpoints)
+    fleet = Fleet(worker_endpoints, report_dir / "logs", os.environ)
     down: set[str] = set()
     applied: list[Applied] = []
     facts: dict[str, Any] = {"run_id": run_id}
@@ -340,10 +409,14 @@ async def run(config: RunConfig, endpoints: Endpoints, control: InfraControl | N
         ctx = FaultContext(fleet, endpoints, driver, control, groups, config.seed, run_id)
         ctx.down = down
         ctx.members = config.members
+        ctx.proxy = proxy
         log.info("load_start", run_id=run_id, rate=config.rate, faults=len(schedule))
         applied = await _drive(ctx, schedule, config, facts)
         await _move_time(ctx, facts)
         history = await _history(ctx, start_offsets, applied, config, facts)
+        if proxy is not None:
+            # the workers stopped: every connection counted (toxiproxy counts at the close)
+            facts["proxy_bytes"] = await proxy.received_bytes()
         results = run_checks(check(history), applied, facts, config.bounds, schedule)
         results.append(isolated(facts["foreign_workers_at_end"]))
         if config.keep_history or not all(r.passed for r in results):
@@ -353,6 +426,8 @@ async def run(config: RunConfig, endpoints: Endpoints, control: InfraControl | N
         with contextlib.suppress(asyncio.CancelledError):
             await scraper
         fleet.kill_all()
+        if proxy is not None:
+            await proxy.stop()
         if control is not None:
             for server in sorted(down):  # a fault interrupted while a server was down
                 with contextlib.suppress(Exception):

@@ -122,6 +122,23 @@ class InfraControl:
             raise SetupError(f"infra/kafka.sh controller: {done.returncode} {found!r}")
         return int(found)
 
+    def proxied(self) -> str:
+        """What the chaos fault proxy listens on and forwards to (`infra/kafka.sh proxied`)."""
+        with self.log_path.open("ab") as log:
+            done = subprocess.run(  # noqa: S603 - our own script, fixed arguments
+                ["bash", str(INFRA / "kafka.sh"), "proxied"],  # noqa: S607 - bash from PATH, like make
+                cwd=REPO,
+                env=dict(self.env),
+                stdout=subprocess.PIPE,
+                stderr=log,
+                timeout=60,
+                check=False,
+                text=True,
+            )
+        if done.returncode != 0:
+            raise SetupError(f"infra/kafka.sh proxied exited {done.returncode}")
+        return done.stdout
+
     @property
     def brokers(self) -> int:
         """How many nodes infra/kafka.sh runs (SALESFLOW_KAFKA_BROKERS, 1 by default)."""

@@ -10,6 +10,25 @@ import orjson
 from chaos.harness import RunOutcome
 
 
+def recovery_by_kind(faults: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per fault kind: how many were applied, and the slowest progress and throughput recovery
+    of any affected service after any of them (None: some service never recovered)."""
+    kinds: dict[str, dict[str, Any]] = {}
+    for fault in faults:
+        entry = kinds.setdefault(
+            fault["kind"], {"faults": 0, "progress_s_max": 0.0, "throughput_s_max": 0.0}
+        )
+        entry["faults"] += 1
+        for r in fault["recovery"]:
+            for name, key in (
+                ("progress_s", "progress_s_max"),
+                ("throughput_s", "throughput_s_max"),
+            ):
+                value, worst = r[name], entry[key]
+                entry[key] = None if value is None or worst is None else max(worst, value)
+    return kinds
+
+
 def as_dict(outcome: RunOutcome) -> dict[str, Any]:
     c = outcome.config
     return {
@@ -30,6 +49,7 @@ def as_dict(outcome: RunOutcome) -> dict[str, Any]:
         },
         "schedule": [f.describe() for f in outcome.schedule],
         "faults": [a.as_dict() for a in outcome.applied],
+        "recovery_by_kind": recovery_by_kind([a.as_dict() for a in outcome.applied]),
         "invariants": [r.summary() for r in outcome.results],
         "facts": outcome.facts,
     }
@@ -63,6 +83,17 @@ def render(outcome: RunOutcome) -> str:
             + "; duplicates dropped "
             f"{f['duplicates_dropped_during']:.0f}; {rec}"
         )
+    lines.append("recovery by kind (slowest affected service: progress / 80 % throughput)")
+    for kind, entry in d["recovery_by_kind"].items():
+        lines.append(
+            f"  {kind:<24} x{entry['faults']}: {entry['progress_s_max']}s / "
+            f"{entry['throughput_s_max']}s"
+        )
+    lines.extend(
+        f"  overlap: {o['fault']} started {o['started_after_s']}s into {o['during']}: "
+        + (f"both active for {o['together_s']}s" if o["overlapped"] else "which had healed")
+        for o in facts.get("overlaps", [])
+    )
     lines.append("invariants")
     for r in outcome.results:
         counts = ", ".join(f"{k}={v:g}" for k, v in sorted(r.counts.items()))

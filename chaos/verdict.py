@@ -46,6 +46,7 @@ def check(history: History) -> list[Result]:
         time_rules.no_active_quote_past_validity(ix),
         time_rules.reminders_once_and_never_after_payment(ix),
         time_rules.base_amounts_by_the_rule(ix),
+        time_rules.time_rules_on_the_tick(ix),
         poison_answered(ix),
     ]
 

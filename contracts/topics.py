@@ -43,6 +43,7 @@ __all__ = [
     "REPLAY_WINDOW_MS",
     "RETAIN_FOREVER",
     "SEGMENT_MS",
+    "TICK_AHEAD_LIMIT_MS",
     "TopicKind",
     "TopicSpec",
     "consumed_by",
@@ -80,6 +81,17 @@ DEAD_LETTER_RETENTION_MS: Final = 28 * _DAY_MS
 # so that the one being written becomes compactable in time.
 RETAIN_FOREVER: Final = -1
 COMPACTION_MAX_LAG_MS: Final = 7 * _DAY_MS
+
+# Record timestamps. The broker stamps every record as it appends it (LogAppendTime), whatever
+# the producer's clock says: Kafka 4 refuses a record stamped more than an hour ahead of the
+# broker (log.message.timestamp.after.max.ms), so a worker on a host whose clock ran two hours
+# ahead could publish nothing, its relay retrying for ever and its stage stalled behind it (the
+# chaos harness's clock_skew fault, seed 1503, quote_svc at +5.9 h). The ticks are the exception:
+# a tick states the time in its payload and its producer's clock is its whole content, so the
+# clock topic keeps the producer's timestamp and the broker's refusal of one more than
+# TICK_AHEAD_LIMIT_MS ahead: a ticker whose clock runs ahead cannot move everyone's time on
+# (a late one is harmless: time rules act "as of", contracts.ticks).
+TICK_AHEAD_LIMIT_MS: Final = 3600 * 1000
 
 DEAL_KEY: Final = "deal_id"
 PRICE_ITEM_KEY: Final = "<price_list_id>:<sku>"
@@ -124,17 +136,29 @@ class TopicSpec:
     def configs(self) -> dict[str, str]:
         """The topic's broker configuration, set when it is created (`shared.topics_admin`)."""
         if self.compacted:
-            return {
+            kept = {
                 "cleanup.policy": "compact",
                 "retention.ms": str(RETAIN_FOREVER),
                 "max.compaction.lag.ms": str(COMPACTION_MAX_LAG_MS),
                 "segment.ms": str(SEGMENT_MS),
             }
-        return {
-            "cleanup.policy": "delete",
-            "retention.ms": str(self.retention_ms),
-            "segment.ms": str(SEGMENT_MS),
-        }
+        else:
+            kept = {
+                "cleanup.policy": "delete",
+                "retention.ms": str(self.retention_ms),
+                "segment.ms": str(SEGMENT_MS),
+            }
+        return kept | self.timestamps
+
+    @property
+    def timestamps(self) -> dict[str, str]:
+        """Who stamps the records: the broker, except on the clock topic (TICK_AHEAD_LIMIT_MS)."""
+        if self.kind is TopicKind.SCHEDULE:
+            return {
+                "message.timestamp.type": "CreateTime",
+                "message.timestamp.after.max.ms": str(TICK_AHEAD_LIMIT_MS),
+            }
+        return {"message.timestamp.type": "LogAppendTime"}
 
 
 def _inbound(name: str, owner: str, *event_types: str, key: str = DEAL_KEY) -> TopicSpec:

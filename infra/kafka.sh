@@ -8,6 +8,8 @@
 #   infra/kafka.sh resume N    SIGCONT
 #   infra/kafka.sh status [N]  exit 0 when running and answering, 3 when stopped, 1 when unhealthy
 #   infra/kafka.sh controller  print the node.id of the active KRaft controller
+#   infra/kafka.sh proxied     print the chaos fault proxy's addresses (listen upstream, per node;
+#                              its API; its PostgreSQL proxy)
 #   infra/kafka.sh restart     stop + start
 #   infra/kafka.sh jars      only resolve the jars (prints the libs directory)
 #   infra/kafka.sh tool CLASS|ALIAS [args...]   run a Kafka CLI class from the jars; aliases:
@@ -138,11 +140,13 @@ EOF
 process.roles=broker,controller
 node.id=$KAFKA_NODE
 $quorum
-listeners=CLIENT://$KAFKA_HOST:$KAFKA_PORT,TLS://$KAFKA_HOST:$KAFKA_TLS_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
-advertised.listeners=CLIENT://$KAFKA_HOST:$KAFKA_PORT,TLS://$KAFKA_HOST:$KAFKA_TLS_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
+# PROXIED: for clients behind the chaos harness's fault proxy, which listens on the advertised
+# port and forwards to the listener's (infra/lib.sh, PROXIED_OFFSET)
+listeners=CLIENT://$KAFKA_HOST:$KAFKA_PORT,TLS://$KAFKA_HOST:$KAFKA_TLS_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT,PROXIED://$KAFKA_HOST:$((KAFKA_PORT + PROXIED_OFFSET))
+advertised.listeners=CLIENT://$KAFKA_HOST:$KAFKA_PORT,TLS://$KAFKA_HOST:$KAFKA_TLS_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT,PROXIED://$KAFKA_HOST:$((KAFKA_PORT + PROXY_OFFSET))
 inter.broker.listener.name=CLIENT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=CLIENT:SASL_PLAINTEXT,TLS:SASL_SSL,CONTROLLER:SASL_PLAINTEXT
+listener.security.protocol.map=CLIENT:SASL_PLAINTEXT,TLS:SASL_SSL,CONTROLLER:SASL_PLAINTEXT,PROXIED:SASL_PLAINTEXT
 log.dirs=$KAFKA_DATA
 
 # Authentication: SCRAM for clients (users live in the cluster metadata, made at format time),
@@ -153,6 +157,8 @@ listener.name.client.scram-sha-256.sasl.jaas.config=$scram
 listener.name.client.scram-sha-512.sasl.jaas.config=$scram
 listener.name.tls.scram-sha-256.sasl.jaas.config=$scram
 listener.name.tls.scram-sha-512.sasl.jaas.config=$scram
+listener.name.proxied.scram-sha-256.sasl.jaas.config=$scram
+listener.name.proxied.scram-sha-512.sasl.jaas.config=$scram
 sasl.mechanism.controller.protocol=PLAIN
 listener.name.controller.sasl.enabled.mechanisms=PLAIN
 listener.name.controller.plain.sasl.jaas.config=$plain
@@ -465,6 +471,19 @@ cmd_controller() {
     echo "$found"
 }
 
+# One line per node for the chaos harness's fault proxy: the address it listens on (the one the
+# node's PROXIED listener advertises) and the listener it forwards to.
+cmd_proxied() {
+    local listen upstream n
+    IFS=, read -r -a listen <<<"$(kafka_servers PROXY)"
+    IFS=, read -r -a upstream <<<"$(kafka_servers PROXIED)"
+    for n in "${!listen[@]}"; do
+        echo "${listen[$n]} ${upstream[$n]}"
+    done
+    echo "api $KAFKA_HOST:$((KAFKA_BASE_PORT + TOXIPROXY_API_OFFSET))"
+    echo "postgres $KAFKA_HOST:$((KAFKA_BASE_PORT + PG_PROXY_OFFSET)) $PG_HOST:$PG_PORT"
+}
+
 cmd_status() {
     local n pid rc=0 stopped=0 nodes
     nodes="$(node_list "${1:-}")"
@@ -497,6 +516,7 @@ case "${1:-}" in
     restart) cmd_stop; cmd_start ;;
     status)  cmd_status "${2:-}" ;;
     controller) cmd_controller ;;
+    proxied) cmd_proxied ;;
     jars)    ensure_jars; echo "$KAFKA_LIBS" ;;
     tool)
         shift
@@ -506,7 +526,7 @@ case "${1:-}" in
         run_tool "$@"
         ;;
     *)
-        echo "usage: $0 {start|stop|kill|status [N]|pause|resume N|controller|restart|jars|tool CLASS [args...]}" >&2
+        echo "usage: $0 {start|stop|kill|status [N]|pause|resume N|controller|proxied|restart|jars|tool CLASS [args...]}" >&2
         exit 2
         ;;
 esac

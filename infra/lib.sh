@@ -88,6 +88,17 @@ if [[ -z "${SALESFLOW_KAFKA_PORT:-}" && -f "$KAFKA_CONFIG" ]]; then
         KAFKA_TLS_PORT="${BASH_REMATCH[1]}"
 fi
 KAFKA_TLS_PORT="${KAFKA_TLS_PORT:-$((KAFKA_PORT + 2))}"
+# The chaos harness's network faults (chaos/netfaults.py) put a TCP fault proxy (toxiproxy)
+# between the workers and the servers. A client talks to the address the broker advertises, not
+# the one it bootstrapped from, so a proxy in front of the client port would be bypassed after
+# the first metadata answer: each node has a third client listener, PROXIED (SASL_PLAINTEXT,
+# SCRAM like CLIENT) on port+3, that advertises port+4, where the proxy listens and forwards to
+# port+3. Nothing listens on port+4 unless the harness runs its proxy. The proxy's own HTTP API
+# sits on node 1's port+5 and its PostgreSQL proxy on port+6, so a checkout's ports stay together.
+PROXIED_OFFSET=3
+PROXY_OFFSET=4
+TOXIPROXY_API_OFFSET=5
+PG_PROXY_OFFSET=6
 # node 1's ports, whatever node select_node picks later
 KAFKA_BASE_PORT="$KAFKA_PORT"
 KAFKA_BASE_TLS_PORT="$KAFKA_TLS_PORT"
@@ -108,14 +119,16 @@ select_node() {
 }
 select_node 1
 
-# kafka_servers WHICH: host:port of every node's client (CLIENT), TLS or CONTROLLER listener,
-# comma separated
+# kafka_servers WHICH: host:port of every node's client (CLIENT), TLS, CONTROLLER or PROXIED
+# listener, or of the proxy in front of each PROXIED one (PROXY), comma separated
 kafka_servers() {
     local base n out=()
     case "$1" in
         CLIENT) base="$KAFKA_BASE_PORT" ;;
         TLS) base="$KAFKA_BASE_TLS_PORT" ;;
         CONTROLLER) base="$KAFKA_BASE_CONTROLLER_PORT" ;;
+        PROXIED) base=$((KAFKA_BASE_PORT + PROXIED_OFFSET)) ;;
+        PROXY) base=$((KAFKA_BASE_PORT + PROXY_OFFSET)) ;;
     esac
     for ((n = 1; n <= KAFKA_BROKERS; n++)); do
         out+=("$KAFKA_HOST:$((base + NODE_PORT_STEP * (n - 1)))")

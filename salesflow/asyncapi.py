@@ -396,8 +396,13 @@ def _message_ids(spec: TopicSpec) -> tuple[str, ...]:
 def _channel(spec: TopicSpec) -> dict[str, Any]:
     readers = ", ".join(spec.readers) or "no salesflow worker"
     key = "the original record's" if spec.kind is TopicKind.DEAD_LETTER else spec.key_rule
+    # the binding's types: the cleanup policy a list, sizes and times numbers, names strings
     configs: dict[str, Any] = {
-        name: [value] if name == "cleanup.policy" else int(value)
+        name: [value]
+        if name == "cleanup.policy"
+        else int(value)
+        if value.lstrip("-").isdigit()
+        else value
         for name, value in spec.configs.items()
     }
     return {

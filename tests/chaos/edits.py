@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from chaos.history import History, Rec
 from chaos.verdict import check
 from contracts.documents import BaseAmounts
+from contracts.due import days_past_due
 from contracts.dunning import InvoiceDunning
 from contracts.envelope import make_envelope
 from contracts.quotes import QuoteRejectReason, RejectQuote
@@ -88,12 +89,13 @@ def copy_as_new_event(r: Rec, offset_shift: int = 10_000) -> Rec:
     )
 
 
-TICK_AT = datetime(2026, 12, 1, 6, tzinfo=UTC)
+# a week past the due date of the fixture's first invoice (1 January 2027): its first reminder
+TICK_AT = datetime(2027, 1, 8, 6, tzinfo=UTC)
 
 
 def with_time_and_base(history: History) -> History:
-    """The fixture as a run with time rules would record it: a tick (1 December 2026), a first
-    reminder of one open invoice, and base amounts (EUR, rate 1) on the quotes issued. The
+    """The fixture as a run with time rules would record it: a tick (8 January 2027), the first
+    reminder it sends of one open invoice, and base amounts (EUR, rate 1) on the quotes issued. The
     recorded history predates ticks, dunning and base amounts."""
     issued = [r for r in history.records if r.env is not None and r.topic == "quote.issued"]
     for r in issued:
@@ -113,8 +115,9 @@ def with_time_and_base(history: History) -> History:
         currency=invoice.currency,
         due_date=invoice.due_date,
         amount_due=invoice.totals.grand_total,
-        days_overdue=7,
-        as_of=invoice.due_date + timedelta(days=7),
+        # as invoice_svc decides it on the tick: as of the tick's day
+        days_overdue=days_past_due(invoice.due_date, TICK_AT.date()),
+        as_of=TICK_AT.date(),
         level=1,
         level_days=7,
         final=False,
@@ -126,10 +129,16 @@ def with_time_and_base(history: History) -> History:
     for service in ("quote_svc", "order_svc", "invoice_svc"):
         history.db.inbox.setdefault(service, set()).add(ticked.env.event_id)
     history.records.append(
-        _event(posted, "invoice.dunning", reminder, causation_id=ticked.env.event_id)
+        _event(
+            posted,
+            "invoice.dunning",
+            reminder,
+            causation_id=ticked.env.event_id,
+            occurred_at=TICK_AT,
+        )
     )
-    # Every quote valid through the end of the year, well after the tick.
-    history.db.quotes = [replace(q, valid_until=date(2026, 12, 31)) for q in history.db.quotes]
+    # Every quote valid through the end of January, after the tick.
+    history.db.quotes = [replace(q, valid_until=date(2027, 1, 31)) for q in history.db.quotes]
     return history
 
 
@@ -139,6 +148,7 @@ def _event(
     body: Any,
     topic: str | None = None,
     causation_id: uuid.UUID | None = None,
+    occurred_at: datetime | None = None,
 ) -> Rec:
     assert like.env is not None
     env = make_envelope(
@@ -146,7 +156,7 @@ def _event(
         event_type=event_type,
         deal_id=like.env.deal_id,
         producer="invoice_svc",
-        occurred_at=like.env.occurred_at,
+        occurred_at=occurred_at or like.env.occurred_at,
         causation_id=causation_id,
     )
     return replace(like, topic=topic or event_type, offset=like.offset + 20_000, env=env)

@@ -22,6 +22,7 @@ from decimal import Decimal
 from chaos.history import History, NumberStats, OpportunityRow, Rec
 from chaos.verdict import check
 from contracts.orders import FulfilmentCompleteness
+from contracts.quotes import QuoteCloseStatus
 from tests.chaos.edits import (
     TICK_AT,
     cancellation,
@@ -128,6 +129,41 @@ def test_a_payment_stamped_before_its_invoice(history: History) -> None:
     posted = first(history, "invoice.posted", paid.key)
     swap(history, paid, replace(paid, timestamp_ms=posted.timestamp_ms - 1))
     assert "legal_transitions" in failing(history)
+
+
+def _posting_violations(history: History) -> list[str]:
+    (result,) = [r for r in check(history) if r.name == "legal_transitions"]
+    return [v for v in result.violations if "(or before) its posting" in v]
+
+
+def test_one_batch_s_events_a_millisecond_apart_either_way_are_published_together(
+    history: History,
+) -> None:
+    """The broker stamps records as it appends them (LogAppendTime), the partitions of one
+    produce request in no set order: an invoice posted and credited in one batch came out a
+    millisecond apart, the credit first (seed 1503)."""
+    postings = [r for r in history.records if r.topic == "invoice.posted"]
+    credited, posted = next(
+        (c, p)
+        for c in history.records
+        if c.topic == "invoice.credited"
+        for p in postings
+        if payload(p).invoice_id == payload(c).invoice_id
+        # a posting the relay sent once (a re-sent copy would keep the old time)
+        and sum(1 for o in postings if o.env == p.env) == 1
+    )
+    assert credited.env is not None and not _posting_violations(history)
+    # the posting decided in the credit's batch, appended a millisecond after it
+    together = _with_envelope(
+        replace(posted, timestamp_ms=credited.timestamp_ms + 1),
+        occurred_at=credited.env.occurred_at,
+    )
+    swap(history, posted, together)
+    assert not _posting_violations(history)
+    # decided in a batch of its own, after the credit: out of order
+    alone = _with_envelope(together, occurred_at=credited.env.occurred_at + timedelta(seconds=1))
+    swap(history, together, alone)
+    assert _posting_violations(history)
 
 
 def test_a_row_that_contradicts_the_events(history: History) -> None:
@@ -371,6 +407,63 @@ def test_a_reminder_twice_or_for_money_no_longer_owed(history: History) -> None:
     history.records.remove(history.records[-1])
     swap(history, reminder, with_payload(reminder, amount_due=Decimal("0.01")))
     assert "reminders_once_and_never_after_payment" in failing(history)
+
+
+def _with_envelope(r: Rec, **changes: object) -> Rec:
+    assert r.env is not None
+    return replace(r, env=r.env.model_copy(update=changes))
+
+
+def test_a_time_rule_decided_by_a_worker_clock_or_before_it_was_due(history: History) -> None:
+    """What a worker whose clock is hours off (clock_skew) would do if it decided or stamped a
+    time rule with its own clock instead of the tick's."""
+    history = with_time_and_base(history)
+    assert "time_rules_on_the_tick" not in failing(history)
+    reminder = first(history, "invoice.dunning")
+    # stamped by the worker's clock, three hours ahead of the tick
+    skewed = _with_envelope(reminder, occurred_at=TICK_AT + timedelta(hours=3))
+    swap(history, reminder, skewed)
+    assert "time_rules_on_the_tick" in failing(history)
+    swap(history, skewed, reminder)
+    # decided without a tick (on the worker's clock)
+    untriggered = _with_envelope(reminder, causation_id=uuid.uuid4())
+    swap(history, reminder, untriggered)
+    assert "time_rules_on_the_tick" in failing(history)
+    swap(history, untriggered, reminder)
+    # as of the worker's day rather than the tick's
+    wrong_day = with_payload(reminder, as_of=TICK_AT.date() + timedelta(days=1))
+    swap(history, reminder, wrong_day)
+    assert "time_rules_on_the_tick" in failing(history)
+    swap(history, wrong_day, reminder)
+    # early: a level whose days have not passed by the tick
+    early = with_payload(reminder, level_days=30)
+    swap(history, reminder, early)
+    assert "time_rules_on_the_tick" in failing(history)
+    swap(history, early, reminder)
+    # twice
+    history.records.append(copy_as_new_event(reminder))
+    assert "time_rules_on_the_tick" in failing(history)
+
+
+def test_a_quote_expired_by_a_tick_before_its_last_valid_day(history: History) -> None:
+    history = with_time_and_base(history)
+    tick = first(history, "clock.ticked")
+    assert tick.env is not None
+    closed = first(history, "quote.closed")
+    expired = _with_envelope(
+        with_payload(closed, status=QuoteCloseStatus.EXPIRED),
+        causation_id=tick.env.event_id,
+        occurred_at=TICK_AT,
+    )
+    swap(history, closed, expired)
+    # the quote is valid through the end of January, the tick is on 8 January
+    assert "time_rules_on_the_tick" in failing(history)
+    quote_id = payload(closed).quote_id
+    history.db.quotes = [
+        replace(q, valid_until=TICK_AT.date() - timedelta(days=1)) if q.quote_id == quote_id else q
+        for q in history.db.quotes
+    ]
+    assert "time_rules_on_the_tick" not in failing(history)
 
 
 def test_base_amounts_not_by_the_rule(history: History) -> None:

@@ -10,7 +10,15 @@ from datetime import UTC, datetime
 from chaos.checker import Result
 from chaos.faults import Applied
 from chaos.recovery import Bounds, Recovery, measure
-from chaos.schedule import CLUSTER_KINDS, KINDS, PRESETS, Fault, build_schedule, expand
+from chaos.schedule import (
+    CLUSTER_KINDS,
+    KINDS,
+    OVERLAP,
+    PRESETS,
+    Fault,
+    build_schedule,
+    expand,
+)
 from chaos.time_jump import candidate_ids, jump_target
 from chaos.verdict import deals_complete, faults_applied, recovered
 
@@ -60,14 +68,17 @@ def test_recovery_is_measured_from_the_heal() -> None:
 
 def test_a_seed_names_its_schedule() -> None:
     kinds = expand(["all"])
-    one = build_schedule(42, 1200, kinds)
-    assert one == build_schedule(42, 1200, kinds)
-    assert one != build_schedule(43, 1200, kinds)
-    assert set(kinds) <= {f.kind for f in one}
+    one = build_schedule(42, 1800, kinds)
+    assert one == build_schedule(42, 1800, kinds)
+    assert one != build_schedule(43, 1800, kinds)
+    assert set(kinds) - {OVERLAP} <= {f.kind for f in one}
     assert all(b.at_s > a.at_s for a, b in itertools.pairwise(one))
     assert set(expand(["ci"])) == set(PRESETS["ci"])
-    # `all` is what either broker mode runs; the faults on one broker of three are `cluster`
-    assert set(KINDS) == set(kinds) | CLUSTER_KINDS and not set(kinds) & CLUSTER_KINDS
+    # `all` is what either broker mode runs, with overlapping faults; the faults on one broker
+    # of three are `cluster`
+    assert OVERLAP in kinds
+    assert set(KINDS) == set(kinds) - {OVERLAP} | CLUSTER_KINDS
+    assert not set(kinds) & CLUSTER_KINDS
     assert set(expand(["cluster"])) == CLUSTER_KINDS
 
 

@@ -125,6 +125,18 @@ def test_kafka_key_is_the_deal_id_except_for_prices() -> None:
     assert kafka_key(price) == b"PL-EUR-2025:SKU-1001"
 
 
+def test_the_broker_stamps_every_record_but_the_ticks() -> None:
+    """A producer whose clock is hours off is accepted (the broker's time stamps its records);
+    a tick keeps its producer's time, and one stamped more than an hour ahead is refused."""
+    for spec in ALL_TOPICS:
+        if spec.kind is TopicKind.SCHEDULE:
+            assert spec.configs["message.timestamp.type"] == "CreateTime", spec.name
+            assert spec.configs["message.timestamp.after.max.ms"] == "3600000", spec.name
+        else:
+            assert spec.configs["message.timestamp.type"] == "LogAppendTime", spec.name
+            assert "message.timestamp.after.max.ms" not in spec.configs, spec.name
+
+
 def test_every_topic_declares_its_retention() -> None:
     day_ms = 24 * 3600 * 1000
     for spec in ALL_TOPICS:
@@ -137,6 +149,7 @@ def test_every_topic_declares_its_retention() -> None:
                 "retention.ms": "-1",
                 "max.compaction.lag.ms": str(7 * day_ms),
                 "segment.ms": str(day_ms),
+                "message.timestamp.type": "LogAppendTime",
             }, spec.name
         else:
             assert configs["cleanup.policy"] == "delete", spec.name
