@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from services.lead_svc.domain import Account, AccountData, Address, Authority, Contact, Person
+from shared import party_json
 
 
 def row_from_account(account: Account) -> dict[str, Any]:
@@ -20,8 +21,8 @@ def row_from_account(account: Account) -> dict[str, Any]:
         "legal_name": d.legal_name,
         "tax_id": d.tax_id,
         "erp_customer_number": d.erp_customer_number,
-        "bill_to": _address_to_json(d.bill_to),
-        "ship_to": _address_to_json(d.ship_to),
+        "bill_to": party_json.address_to_json(d.bill_to),
+        "ship_to": party_json.address_to_json(d.ship_to),
         "default_currency": d.default_currency,
         "payment_terms": d.payment_terms,
         "version": account.version,
@@ -43,8 +44,8 @@ def account_from_row(row: Mapping[str, Any]) -> Account:
             legal_name=row["legal_name"],
             tax_id=row["tax_id"],
             erp_customer_number=row["erp_customer_number"],
-            bill_to=_address_from_json(row["bill_to"]),
-            ship_to=_address_from_json(row["ship_to"]),
+            bill_to=party_json.address_from_json(row["bill_to"], Address),
+            ship_to=party_json.address_from_json(row["ship_to"], Address),
             default_currency=row["default_currency"],
             payment_terms=row["payment_terms"],
         ),
@@ -78,28 +79,4 @@ def contact_from_row(row: Mapping[str, Any]) -> Contact:
         contact_id=UUID(str(row["contact_id"])),
         account_id=UUID(str(row["account_id"])),
         person=Person(first, last or "", row["email"], row["phone"], row["job_title"]),
-    )
-
-
-def _address_to_json(address: Address | None) -> dict[str, Any] | None:
-    if address is None:
-        return None
-    return {
-        "lines": list(address.lines),
-        "city": address.city,
-        "postal_code": address.postal_code,
-        "region": address.region,
-        "country": address.country,
-    }
-
-
-def _address_from_json(d: Mapping[str, Any] | None) -> Address | None:
-    if d is None:
-        return None
-    return Address(
-        lines=tuple(d["lines"]),
-        city=d["city"],
-        country=d["country"],
-        postal_code=d.get("postal_code"),
-        region=d.get("region"),
     )

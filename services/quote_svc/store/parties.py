@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from uuid import UUID
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Row
@@ -13,6 +12,7 @@ from sqlalchemy.sql.elements import TextClause
 
 from services.quote_svc.domain import Account, Address, CustomerDetails
 from services.quote_svc.store.tables import SCHEMA, accounts
+from shared import party_json
 
 _ACCOUNT_COLUMNS = (
     "account_id",
@@ -47,30 +47,6 @@ def _upsert_accounts() -> TextClause:
 UPSERT_ACCOUNTS = _upsert_accounts()
 
 
-def address_to_json(address: Address | None) -> dict[str, Any] | None:
-    if address is None:
-        return None
-    return {
-        "lines": list(address.lines),
-        "city": address.city,
-        "postal_code": address.postal_code,
-        "region": address.region,
-        "country": address.country,
-    }
-
-
-def address_from_json(d: Mapping[str, Any] | None) -> Address | None:
-    if d is None:
-        return None
-    return Address(
-        lines=tuple(d["lines"]),
-        city=d["city"],
-        country=d["country"],
-        postal_code=d.get("postal_code"),
-        region=d.get("region"),
-    )
-
-
 def row_from_account(account: Account) -> dict[str, Any]:
     return {
         "account_id": account.account_id,
@@ -79,8 +55,8 @@ def row_from_account(account: Account) -> dict[str, Any]:
         "legal_name": account.legal_name,
         "tax_id": account.tax_id,
         "erp_customer_number": account.erp_customer_number,
-        "bill_to": address_to_json(account.bill_to),
-        "ship_to": address_to_json(account.ship_to),
+        "bill_to": party_json.address_to_json(account.bill_to),
+        "ship_to": party_json.address_to_json(account.ship_to),
         "default_currency": account.default_currency,
         "payment_terms": account.payment_terms,
     }
@@ -94,34 +70,15 @@ def account_from_row(row: Row[Any]) -> Account:
         legal_name=row.legal_name,
         tax_id=row.tax_id,
         erp_customer_number=row.erp_customer_number,
-        bill_to=address_from_json(row.bill_to),
-        ship_to=address_from_json(row.ship_to),
+        bill_to=party_json.address_from_json(row.bill_to, Address),
+        ship_to=party_json.address_from_json(row.ship_to, Address),
         default_currency=row.default_currency,
         payment_terms=row.payment_terms,
     )
 
 
-def details_to_json(details: CustomerDetails | None) -> dict[str, Any] | None:
-    if details is None:
-        return None
-    return {
-        "account_id": str(details.account_id),
-        "sold_to": details.sold_to,
-        "bill_to": address_to_json(details.bill_to),
-        "ship_to": address_to_json(details.ship_to),
-        "tax_id": details.tax_id,
-        "erp_customer_number": details.erp_customer_number,
-    }
+details_to_json = party_json.details_to_json
 
 
 def details_from_json(d: Mapping[str, Any] | None) -> CustomerDetails | None:
-    if d is None:
-        return None
-    return CustomerDetails(
-        account_id=UUID(d["account_id"]),
-        sold_to=d["sold_to"],
-        bill_to=address_from_json(d.get("bill_to")),
-        ship_to=address_from_json(d.get("ship_to")),
-        tax_id=d.get("tax_id"),
-        erp_customer_number=d.get("erp_customer_number"),
-    )
+    return party_json.details_from_json(d, CustomerDetails, Address)
