@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import os
 import shlex
@@ -134,10 +135,12 @@ def main(argv: list[str] | None = None) -> int:
         command=command,
         keep_history=args.keep_history,
         members=args.members,
+        invoice_mode=args.invoice_mode,
     )
     try:
         endpoints = Endpoints.from_env(os.environ, args.kafka, args.database_url)
         control = InfraControl(report_dir / "infra.log")
+        config = dataclasses.replace(config, brokers=control.brokers)
         report_dir.mkdir(parents=True, exist_ok=True)
         outcome = asyncio.run(_until_signalled(run(config, endpoints, control)))
     except SetupError as error:

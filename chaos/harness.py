@@ -78,6 +78,8 @@ class RunConfig:
     command: str = ""
     keep_history: bool = False  # the history is always kept when the run fails
     members: int = 1  # processes per worker (2+: every stage runs as a consumer group)
+    brokers: int = 1  # Kafka nodes infra/kafka.sh runs (3: the replicated cluster)
+    invoice_mode: str = "native"  # invoice_svc's mode; external: the load plays the ERP
 
 
 @dataclass

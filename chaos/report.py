@@ -37,6 +37,8 @@ def as_dict(outcome: RunOutcome) -> dict[str, Any]:
         "duration_s": c.duration_s,
         "rate_per_s": c.rate,
         "scenarios": list(c.kinds),
+        "brokers": c.brokers,
+        "invoice_mode": c.invoice_mode,
         "command": c.command,
         "run_id": outcome.run_id,
         "started_at": outcome.started_at,
