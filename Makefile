@@ -12,7 +12,7 @@ WITH_ENV := if [ -z "$${SALESFLOW_KAFKA_BOOTSTRAP:-}" ] && [ -f $(ENV_FILE) ]; t
 	set -a; . ./$(ENV_FILE); set +a; fi;
 
 .PHONY: help bootstrap infra-up infra-down infra-purge lint alerts fmt test test-unit test-integration \
-        demo migrate topics schemas schemas-check asyncapi release-schemas bench bench-soak chaos clean
+        demo migrate topics schemas schemas-check asyncapi release-schemas bench bench-soak chaos chaos-campaign clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -94,6 +94,11 @@ SCENARIOS ?= all
 # (scripts/faketime.sh) the first time a run asks for them.
 chaos: bootstrap infra-up ## the long randomised fault-injection run (RELIABILITY.md): SEED=... DURATION=... SCENARIOS=all,cluster on a cluster
 	$(WITH_ENV) $(PY) -m chaos --seed $(SEED) --duration $(DURATION) --scenarios $(SCENARIOS)
+
+ONLY ?=
+chaos-campaign: bootstrap infra-up ## the seeded long runs RELIABILITY.md records (chaos/campaign.py) for the broker mode infra runs, then their table; ONLY=seed,...
+	$(WITH_ENV) $(PY) -m chaos.campaign run --only "$(ONLY)"; status=$$?; \
+	$(PY) -m chaos.campaign table; exit $$status
 
 clean: ## remove the virtualenvs and caches (not the infra data)
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

@@ -81,6 +81,14 @@ PLAN: tuple[PlannedRun, ...] = (
         invoice_mode="external",
     ),
     PlannedRun(20261310, 300, "ci,overlap", rate=20.0),
+    PlannedRun(20261311, 400, "network,clock_skew,kill,overlap", invoice_mode="external"),
+    PlannedRun(
+        20261312,
+        330,
+        "crash_in_transaction,crash_relay_after_ack,kafka_kill,pg_restart,pg_cut,kafka_bandwidth,"
+        "overlap",
+        rate=20.0,
+    ),
     # three-broker cluster, replication factor 3, min.insync.replicas=2
     PlannedRun(20261401, 300, "cluster,overlap", brokers=3),
     PlannedRun(20261402, 480, "cluster,network,overlap", brokers=3),
@@ -99,6 +107,19 @@ PLAN: tuple[PlannedRun, ...] = (
         brokers=3,
     ),
     PlannedRun(20261406, 300, "cluster", brokers=3),
+    PlannedRun(
+        20261407,
+        360,
+        "cluster,clock_skew,pg_cut,pg_latency,kafka_reset,overlap",
+        brokers=3,
+        invoice_mode="external",
+    ),
+    PlannedRun(
+        20261408,
+        330,
+        "cluster,crash_in_transaction,crash_relay_after_ack,stop_drain,overlap",
+        brokers=3,
+    ),
 )
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import structlog
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from contracts.topics import ALL_TOPICS
 from shared import kafka_clients
@@ -64,6 +65,32 @@ async def _partitions(bootstrap: str, topic: str) -> dict[int, Replicas]:
         p["partition"]: Replicas(p["leader"], tuple(p["replicas"]), tuple(p["isr"]))
         for p in described[0]["partitions"]
     }
+
+
+async def replication(bootstrap: str) -> dict[str, dict[str, int]]:
+    """Per salesflow topic: the fewest replicas any of its partitions has, and the
+    min.insync.replicas the broker applies to it (its own setting or the broker default)."""
+    names = [topic.name for topic in ALL_TOPICS]
+    described = await _ask(bootstrap, lambda admin: admin.describe_topics(names))
+    resources = [
+        ConfigResource(ConfigResourceType.TOPIC, name, {"min.insync.replicas": None})
+        for name in names
+    ]
+    configs = await _ask(bootstrap, lambda admin: admin.describe_configs(resources))
+    found: dict[str, dict[str, int]] = {
+        topic["topic"]: {
+            "replicas": min((len(p["replicas"]) for p in topic["partitions"]), default=0)
+        }
+        for topic in described
+        if not topic["error_code"]
+    }
+    for response in configs:
+        for code, _message, _type, name, entries, *_ in response.resources:
+            if not code and name in found:
+                for entry in entries:
+                    if entry[0] == "min.insync.replicas":
+                        found[name]["min_insync"] = int(entry[1])
+    return found
 
 
 async def _poll(

@@ -31,6 +31,7 @@ from aiokafka import TopicPartition
 from chaos import archive
 from chaos import faults as fault_kinds
 from chaos.checker import Result
+from chaos.cluster_faults import replication
 from chaos.db import outbox_rows, read_db, seen_event_ids, worker_connections
 from chaos.faults import Applied, FaultContext
 from chaos.fleet import Fleet
@@ -49,7 +50,7 @@ from chaos.schedule import (
     build_schedule,
 )
 from chaos.time_jump import TICK_PERIOD_S, candidate_ids, jump_target, latest_tick
-from chaos.verdict import check, isolated, run_checks
+from chaos.verdict import check, isolated, replicated, run_checks
 from contracts.stages import SERVICES, STAGE_NAMES
 from contracts.topics import ALL_TOPICS, consumed_by
 from salesflow.catalog import load_price_list, wait_until_quote_svc_holds
@@ -360,6 +361,17 @@ async def _history(
     )
 
 
+async def _deployment_checks(
+    endpoints: Endpoints, control: InfraControl | None, facts: dict[str, Any]
+) -> list[Result]:
+    """What the run ran on: its database its own, and on a cluster replicated topics."""
+    results = [isolated(facts["foreign_workers_at_end"])]
+    if control is not None and control.brokers >= 3:
+        facts["replication"] = await replication(endpoints.kafka)
+        results.append(replicated(facts["replication"], [t.name for t in ALL_TOPICS]))
+    return results
+
+
 async def run(config: RunConfig, endpoints: Endpoints, control: InfraControl | None) -> RunOutcome:
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.monotonic()
@@ -420,7 +432,7 @@ async def run(config: RunConfig, endpoints: Endpoints, control: InfraControl | N
             # the workers stopped: every connection counted (toxiproxy counts at the close)
             facts["proxy_bytes"] = await proxy.received_bytes()
         results = run_checks(check(history), applied, facts, config.bounds, schedule)
-        results.append(isolated(facts["foreign_workers_at_end"]))
+        results += await _deployment_checks(endpoints, control, facts)
         if config.keep_history or not all(r.passed for r in results):
             facts["history"] = str(archive.dump(history, report_dir / "history.json.gz"))
     finally:

@@ -81,6 +81,27 @@ def isolated(foreign: dict[str, int]) -> Result:
     return res
 
 
+def replicated(found: dict[str, dict[str, int]], expected: Sequence[str]) -> Result:
+    """On a three-broker cluster the run proves what production runs: every topic on three
+    replicas, and a write acknowledged by two of them at least (min.insync.replicas=2)."""
+    res = Result(
+        "replicated_topics",
+        "on the cluster every salesflow topic has 3 replicas per partition and "
+        "min.insync.replicas=2",
+    )
+    for name in expected:
+        res.checked += 1
+        topic = found.get(name)
+        if topic is None:
+            res.fail(f"{name}: not found on the cluster")
+        elif topic.get("replicas") != 3 or topic.get("min_insync") != 2:
+            res.fail(
+                f"{name}: {topic.get('replicas')} replicas, "
+                f"min.insync.replicas={topic.get('min_insync')}"
+            )
+    return res
+
+
 def recovered(applied: Sequence[Applied], bounds: Bounds) -> Result:
     res = Result(
         "recovery",

@@ -15,9 +15,11 @@ Its own PostgreSQL, not the session's: workers of two deployments on one databas
 other's outbox rows and publish them to the wrong Kafka (seed 20261205 in RELIABILITY.md, "On a
 three-broker cluster").
 
-Opt-in (`SALESFLOW_CHAOS_CLUSTER=1`), not part of CI: on the shared 2-core machine it did not
-finish in the 4 minutes CI can spend on it (each SIGKILLed broker takes 34-118 s to start again
-under the other load; no attempt reached its verdict within 15 minutes).
+Part of CI since 2026-12-02: on the quiet 2-core machine it took 202 s in all (the chaos run 168 s
+of it; each SIGKILLed broker was down about 33 s, most of it its JVM starting). Earlier attempts
+on the same machine under other engineers' load (a load average of 20-30) did not finish within
+15 minutes: every killed broker then took 23-118 s to start again. The bound below leaves room
+for a slower machine and still fails a run that hangs.
 """
 
 from __future__ import annotations
@@ -35,18 +37,12 @@ import pytest
 from chaos.schedule import PRESETS
 from tests.support.infra import INFRA, REPO
 
-pytestmark = [
-    pytest.mark.chaos,
-    pytest.mark.skipif(
-        os.environ.get("SALESFLOW_CHAOS_CLUSTER") != "1",
-        reason="opt-in (SALESFLOW_CHAOS_CLUSTER=1): too long for CI on this machine",
-    ),
-]
+pytestmark = pytest.mark.chaos
 
 SEED = 20261206
 DURATION_S = 145
 WARMUP_S = 15
-WALL_LIMIT_S = 1200  # the chaos run alone; the cluster's start and removal come on top
+WALL_LIMIT_S = 600  # the chaos run alone; the cluster's start and removal come on top
 LOCAL_DIR = REPO / ".local-chaos-cluster"
 
 
@@ -141,6 +137,8 @@ def test_the_guarantees_hold_when_brokers_fail(cluster_env: dict[str, str], tmp_
     text = (report_dir / "report.txt").read_text()
     assert report["passed"], f"invariants violated (report in {report_dir}):\n{text}"
     assert done.returncode == 0
+    assert report["brokers"] == 3, "the run did not see the cluster"
+    assert "replicated_topics" in {i["name"] for i in report["invariants"]}, text
     applied = {f["kind"] for f in report["faults"]}
     assert set(PRESETS["cluster"]) <= applied, text
     assert all(f["ok"] for f in report["faults"]), text

@@ -20,7 +20,7 @@ from chaos.schedule import (
     expand,
 )
 from chaos.time_jump import candidate_ids, jump_target
-from chaos.verdict import deals_complete, faults_applied, recovered
+from chaos.verdict import deals_complete, faults_applied, recovered, replicated
 
 
 def _applied(ok: bool = True, recovery: list[Recovery] | None = None) -> Applied:
@@ -106,3 +106,15 @@ def test_a_run_moves_time_past_every_tick_already_published() -> None:
     # a tick some inbox already holds (another Kafka beside the same PostgreSQL) is passed too
     seen = candidate_ids(first, 2)
     assert jump_target(now, None, seen) == datetime(2027, 4, 1, 8, tzinfo=UTC)
+
+
+def test_a_cluster_run_fails_on_a_topic_not_replicated_as_production_runs() -> None:
+    good = {"replicas": 3, "min_insync": 2}
+    assert replicated({"a": good, "b": good}, ["a", "b"]).passed
+    one_replica = replicated({"a": good, "b": {"replicas": 1, "min_insync": 2}}, ["a", "b"])
+    assert not one_replica.passed
+    assert one_replica.violations == ["b: 1 replicas, min.insync.replicas=2"]
+    assert not replicated({"a": {"replicas": 3, "min_insync": 1}}, ["a"]).passed
+    missing = replicated({"a": good}, ["a", "b"])
+    assert missing.checked == 2
+    assert missing.violations == ["b: not found on the cluster"]
