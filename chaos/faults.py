@@ -44,6 +44,8 @@ class Applied:
     counters_before: dict[str, float] = field(default_factory=dict)
     counters_after: dict[str, float] = field(default_factory=dict)
     recovery: list[Any] = field(default_factory=list)  # recovery.Recovery, after measuring
+    # from when the recovery was measured: the heal, or a later heal of a fault active with it
+    measured_from_s: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +55,9 @@ class Applied:
             "params": self.fault.params,
             "started_s": round(self.started_s, 1),
             "healed_s": round(self.healed_s, 1),
+            "measured_from_s": None
+            if self.measured_from_s is None
+            else round(self.measured_from_s, 1),
             "restart_s": None if self.restart_s is None else round(self.restart_s, 1),
             "overlaps": self.fault.overlaps,
             "ok": self.ok,

@@ -39,7 +39,7 @@ from chaos.history import History, end_offsets, event_ids, read_records
 from chaos.infra import REPO, Endpoints, InfraControl, SetupError
 from chaos.lag import group_lags
 from chaos.netfaults import FaultProxy
-from chaos.recovery import Bounds, baseline, measure_all, settled
+from chaos.recovery import Bounds, Heals, baseline, measure_all, settled
 from chaos.schedule import (
     CLUSTER_KINDS,
     DEDUPE_KINDS,
@@ -142,15 +142,21 @@ async def _wait_until(driver: LifecycleDriver, at_s: float, load: asyncio.Task[A
 
 
 async def _measure(
-    ctx: FaultContext, applied: Applied, baselines: dict[str, float], config: RunConfig
+    ctx: FaultContext,
+    applied: Applied,
+    baselines: dict[str, float],
+    config: RunConfig,
+    from_s: float,
 ) -> None:
-    """Wait until the affected services recovered or the bounds passed; record the recovery."""
+    """Wait until the affected services recovered after `from_s` (the heal, or the later heal
+    of a fault active with this one) or the bounds passed; record the recovery."""
+    applied.measured_from_s = from_s
     while True:
         now = ctx.now()
         recoveries = measure_all(
-            ctx.driver.timeline, baselines, applied.services, applied.healed_s, now, config.bounds
+            ctx.driver.timeline, baselines, applied.services, from_s, now, config.bounds
         )
-        if settled(recoveries, applied.healed_s, now, config.bounds):
+        if settled(recoveries, from_s, now, config.bounds):
             break
         await asyncio.sleep(1.0)
     applied.recovery = recoveries
@@ -233,10 +239,19 @@ async def _drive(
     }
     facts["baseline_per_s"] = {k: round(v, 2) for k, v in baselines.items()}
 
+    heals = Heals()
+
     async def one(fault: Fault, delay_s: float = 0.0) -> Applied:
         await asyncio.sleep(delay_s)
-        done = await fault_kinds.apply(ctx, fault)
-        await _measure(ctx, done, baselines, config)
+        heals.started(fault)
+        try:
+            done = await fault_kinds.apply(ctx, fault)
+        except BaseException:
+            heals.healed(fault, ctx.now())  # the fault active with it must not wait for ever
+            raise
+        heals.healed(fault, done.healed_s)
+        from_s = await heals.measure_from(fault, done.healed_s)
+        await _measure(ctx, done, baselines, config, from_s)
         return done
 
     applied: list[Applied] = []

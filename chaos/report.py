@@ -82,6 +82,12 @@ def render(outcome: RunOutcome) -> str:
         lines.append(
             f"        healed t={f['healed_s']}s"
             + (f" (restart took {f['restart_s']}s)" if f["restart_s"] is not None else "")
+            + (
+                f", recovery measured from t={f['measured_from_s']}s (a fault active with it "
+                "healed then)"
+                if (f["measured_from_s"] or 0.0) > f["healed_s"]
+                else ""
+            )
             + "; duplicates dropped "
             f"{f['duplicates_dropped_during']:.0f}; {rec}"
         )

@@ -3,13 +3,14 @@ seed naming its schedule."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections import Counter
 from datetime import UTC, datetime
 
 from chaos.checker import Result
 from chaos.faults import Applied
-from chaos.recovery import Bounds, Recovery, measure
+from chaos.recovery import Bounds, Heals, Recovery, measure
 from chaos.schedule import (
     CLUSTER_KINDS,
     KINDS,
@@ -118,3 +119,32 @@ def test_a_cluster_run_fails_on_a_topic_not_replicated_as_production_runs() -> N
     missing = replicated({"a": good}, ["a", "b"])
     assert missing.checked == 2
     assert missing.violations == ["b: not found on the cluster"]
+
+
+async def test_faults_active_together_are_measured_from_the_later_heal() -> None:
+    """Seed 20261301: a kafka_reset overlapping a 59 s stop_drain of order_svc healed first;
+    measured from its own heal, order_svc (stopped on purpose) failed the 60 s bound."""
+    heals = Heals()
+    stop_drain = Fault(8, 140.0, "stop_drain", "order", {"stopped_s": 59.3})
+    reset = Fault(9, 142.3, "kafka_reset", None, {"hold_s": 6.2}, overlaps=8)
+    heals.started(stop_drain)
+    heals.started(reset)
+    heals.healed(reset, 150.0)
+    waiting = asyncio.ensure_future(heals.measure_from(reset, 150.0))
+    await asyncio.sleep(0)
+    assert not waiting.done(), "the reset's recovery waits for the stop_drain's heal"
+    heals.healed(stop_drain, 200.0)
+    assert await waiting == 200.0
+    assert await heals.measure_from(stop_drain, 200.0) == 200.0
+
+
+async def test_a_fault_started_after_the_first_healed_does_not_hold_its_measure() -> None:
+    heals = Heals()
+    kill = Fault(3, 60.0, "kill", "lead", {"restart_after_s": 0.5})
+    cut = Fault(4, 62.0, "pg_cut", None, {"hold_s": 8.0}, overlaps=3)
+    heals.started(kill)
+    heals.healed(kill, 61.0)
+    assert await heals.measure_from(kill, 61.0) == 61.0
+    heals.started(cut)
+    heals.healed(cut, 70.0)
+    assert await heals.measure_from(cut, 70.0) == 70.0
