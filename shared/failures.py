@@ -93,6 +93,24 @@ def is_broker_failure(error: BaseException) -> bool:
     return isinstance(root_cause(error), kafka_errors.KafkaError)
 
 
+# The broker no longer holds the idempotent producer's sequence state, or holds another one:
+# after every replica of a partition was SIGKILLed at once, a broker rebuilt its producer state
+# behind what it had acked (seed 20261405, RELIABILITY.md), and the relays' producers got
+# OutOfOrderSequenceNumber on every retry for up to 11 minutes. The same producer can never get
+# past it; a new one gets a new producer id and numbers its records from zero.
+_PRODUCER_STATE_ERRORS: tuple[type[BaseException], ...] = (
+    kafka_errors.OutOfOrderSequenceNumber,
+    kafka_errors.UnknownProducerId,
+    kafka_errors.InvalidProducerEpoch,
+    kafka_errors.InvalidProducerIdMapping,
+)
+
+
+def producer_state_lost(error: BaseException) -> bool:
+    """True when only a new producer (a new producer id) can send again."""
+    return any(isinstance(cause, _PRODUCER_STATE_ERRORS) for cause in _causes(error))
+
+
 def describe(error: BaseException) -> str:
     """`Class: message` of the root cause, for readiness details and logs.
 

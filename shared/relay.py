@@ -41,7 +41,7 @@ from aiokafka import AIOKafkaProducer
 from shared import kafka_clients
 from shared.backoff import Backoff, RetryPolicy, retry
 from shared.crash import CrashPoints
-from shared.failures import describe, is_broker_failure, is_transient
+from shared.failures import describe, is_broker_failure, is_transient, producer_state_lost
 from shared.handover import Pending
 from shared.health import Readiness
 from shared.kafka_security import KafkaSecurity
@@ -53,6 +53,7 @@ from shared.tracing import trace_headers
 log = structlog.stdlib.get_logger("salesflow.relay")
 
 BACKLOG_EVERY_S = 2.0
+PRODUCER_STOP_TIMEOUT_S = 10.0
 
 
 def make_producer(
@@ -182,6 +183,15 @@ class OutboxRelay:
         self._producer_started = True
         self._readiness.set_broker(ok=True)
 
+    async def _renew_producer(self, error: BaseException) -> None:
+        """Close the producer whose sequence state the broker lost and start a new one."""
+        old, self._producer, self._producer_started = self._producer, None, False
+        log.warning("producer_renewed", reason=describe(error))
+        if old is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(old.stop(), timeout=PRODUCER_STOP_TIMEOUT_S)
+        await self._start_producer()
+
     async def _run(self) -> None:
         backoff = Backoff(self._retry)
         next_poll = 0.0
@@ -219,6 +229,10 @@ class OutboxRelay:
                 self._poll_due = True
                 if self._stopping:
                     return
+                if producer_state_lost(error):
+                    # Re-sends rows the broker may have appended already: the same event ids,
+                    # which the consumers' inboxes drop, as after a crash past the ack.
+                    await self._renew_producer(error)
                 await asyncio.sleep(delay)
                 continue
             backoff.reset()

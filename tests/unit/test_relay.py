@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiokafka.errors import KafkaConnectionError
+from aiokafka.errors import KafkaConnectionError, OutOfOrderSequenceNumber
 
 from shared.backoff import RetryPolicy
 from shared.handover import Pending
@@ -21,17 +21,19 @@ FAST = RetryPolicy(initial_s=0.001, max_s=0.004, budget_s=0.05)
 
 
 class RecordingProducer:
-    """Records what was sent; `fail_next` sends fail with a broker error."""
+    """Records what was sent; `fail_next` sends fail with a broker error (`error`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, error: type[Exception] = KafkaConnectionError) -> None:
         self.sent: list[bytes | None] = []
         self.fail_next = 0
+        self.error = error
+        self.stopped = False
 
     async def start(self) -> None:
         return None
 
     async def stop(self) -> None:
-        return None
+        self.stopped = True
 
     async def send(
         self, topic: str, *, value: bytes | None, key: bytes | None, headers: Any
@@ -39,7 +41,7 @@ class RecordingProducer:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if self.fail_next:
             self.fail_next -= 1
-            future.set_exception(KafkaConnectionError("broker gone"))
+            future.set_exception(self.error("broker gone"))
         else:
             self.sent.append(value)
             future.set_result(None)
@@ -127,6 +129,48 @@ async def test_after_a_broker_failure_handed_over_rows_leave_in_id_order_by_poll
         # Whatever was sent twice, the first copy of each event keeps the commit order.
         first_seen = list(dict.fromkeys(producer.sent))
         assert first_seen == [b"a", b"b", b"c"]
+    finally:
+        await relay.stop(drain_timeout_s=2)
+
+
+async def test_a_producer_whose_sequence_state_the_broker_lost_is_replaced() -> None:
+    """Seed 20261405: after a whole cluster was SIGKILLed, brokers answered the relays'
+    producers OutOfOrderSequenceNumber on every retry. Only a new producer (a new producer id)
+    sends again; the rows stay in the outbox until it has."""
+    mailbox = MemoryMailbox()
+    lost, fresh = RecordingProducer(OutOfOrderSequenceNumber), RecordingProducer()
+    lost.fail_next = 10**6  # never gets past it
+    made = iter([lost, fresh])
+    relay = OutboxRelay(
+        service="lead_svc",
+        mailbox=mailbox,
+        producer_factory=lambda: next(made),
+        metrics=WorkerMetrics("lead_svc"),
+        readiness=Readiness(),
+        batch_size=100,
+        poll_interval_s=0.01,
+        retry_policy=FAST,
+    )
+    await relay.start()
+    try:
+        await _commit(mailbox, relay, "a", "b")
+        await _until(lambda: mailbox.outbox == {})
+        assert lost.stopped
+        assert fresh.sent == [b"a", b"b"]
+    finally:
+        await relay.stop(drain_timeout_s=2)
+
+
+async def test_other_broker_failures_keep_the_producer() -> None:
+    mailbox, producer = MemoryMailbox(), RecordingProducer()
+    relay = _relay(mailbox, producer)
+    await relay.start()
+    try:
+        producer.fail_next = 3
+        await _commit(mailbox, relay, "a")
+        await _until(lambda: mailbox.outbox == {})
+        assert not producer.stopped
+        assert producer.sent == [b"a"]
     finally:
         await relay.stop(drain_timeout_s=2)
 
