@@ -273,7 +273,7 @@ running_pid() {
 kafka_answers() {
     local since="$1"
     if ((KAFKA_BROKERS > 1)); then
-        tail -n "+$((since + 1))" "$KAFKA_LOGS/server.log" 2>/dev/null | grep -q 'Kafka Server started'
+        logged_since "$KAFKA_LOGS/server.log" "$since" 'Kafka Server started'
         return
     fi
     tool_cmd api-versions --bootstrap-server "$KAFKA_HOST:$KAFKA_PORT" --command-config "$ADMIN_PROPERTIES"

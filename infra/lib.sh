@@ -204,6 +204,17 @@ ensure_java() {
 
 # ---- small utilities ------------------------------------------------------------------
 # true when something accepts TCP connections on host:port
+# logged_since FILE N TEXT: a line after the first N lines of FILE contains TEXT. One reader,
+# no pipe: `tail | grep -q` under pipefail failed with tail's SIGPIPE (141) whenever more than a
+# pipe buffer of log followed the match, so a loaded cluster node that had started, and went on
+# logging, was reported as not answering within the start timeout (seed 20261405, RELIABILITY.md).
+logged_since() {
+    local file="$1" since="$2" text="$3"
+    [[ -f "$file" ]] || return 1
+    awk -v since="$since" -v text="$text" \
+        'NR > since && index($0, text) { found = 1; exit } END { exit !found }' "$file"
+}
+
 port_open() {
     local host="$1" port="$2"
     (exec 3<>"/dev/tcp/$host/$port") >/dev/null 2>&1
