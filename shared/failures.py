@@ -93,11 +93,12 @@ def is_broker_failure(error: BaseException) -> bool:
     return isinstance(root_cause(error), kafka_errors.KafkaError)
 
 
-# The broker no longer holds the idempotent producer's sequence state, or holds another one:
-# after every replica of a partition was SIGKILLed at once, a broker rebuilt its producer state
-# behind what it had acked (seed 20261405, RELIABILITY.md), and the relays' producers got
-# OutOfOrderSequenceNumber on every retry for up to 11 minutes. The same producer can never get
-# past it; a new one gets a new producer id and numbers its records from zero.
+# The broker and the idempotent producer no longer agree on the producer's sequence numbers,
+# or on the producer id itself. Seen after every node of a cluster was SIGKILLed at once (seed
+# 20261405) and after two clean restarts of a single node (seed 20261309), RELIABILITY.md. The
+# same producer never gets past it: aiokafka's sender routine re-raises OutOfOrderSequenceNumber
+# and stops, so every later send of that producer fails the same way. A new producer gets a new
+# producer id and numbers its records from zero.
 _PRODUCER_STATE_ERRORS: tuple[type[BaseException], ...] = (
     kafka_errors.OutOfOrderSequenceNumber,
     kafka_errors.UnknownProducerId,
