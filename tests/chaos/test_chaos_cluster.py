@@ -40,8 +40,12 @@ from tests.support.infra import INFRA, REPO
 pytestmark = pytest.mark.chaos
 
 SEED = 20261206
-DURATION_S = 145
-WARMUP_S = 15
+DURATION_S = 170
+# The throughput baseline is the rate from second 8 to the first fault: at 15 s it was 7 s of
+# the pipeline filling, above the steady rate, and invoice_svc never got back to 80 % of it
+# (CI at 5579880). 20 s and a 10 s recovery window, as the campaign's cluster runs.
+WARMUP_S = 20
+RECOVERY_WINDOW_S = 10
 WALL_LIMIT_S = 600  # the chaos run alone; the cluster's start and removal come on top
 LOCAL_DIR = REPO / ".local-chaos-cluster"
 
@@ -114,7 +118,7 @@ def test_the_guarantees_hold_when_brokers_fail(cluster_env: dict[str, str], tmp_
         "--warmup",
         str(WARMUP_S),
         "--recovery-window",
-        "5",
+        str(RECOVERY_WINDOW_S),
         "--report-dir",
         str(report_dir),
         "--log-level",

@@ -158,12 +158,13 @@ async def _account_row(endpoints: Endpoints, account_id: UUID) -> dict[str, Any]
         await engine.dispose()
 
 
-async def test_a_capture_and_two_updates_in_one_batch_meet_the_duplicate(
-    endpoints: Endpoints,
-) -> None:
-    """The load applies a batch's updates of one lead in turn, from the profile just captured:
-    the first update gives the lead the email of a qualified lead, the second only a note; the
-    lead is a duplicate (the candidates of every intermediate profile were loaded)."""
+# A worker fetches the lead.captured and lead.commands partitions in turn: now and then the
+# first fetch after the restart holds the updates without the capture, and the updates are
+# rightly refused ("unknown_lead"). That run did not set up the case; it is tried again.
+SETUP_ATTEMPTS = 3
+
+
+async def _capture_and_two_updates(endpoints: Endpoints) -> tuple[Any, list[tuple[str, Any]]]:
     run = new_run_id()
     original = captured(f"O-{run}", email=f"same.{run}@example.com")
     lead = captured(f"U-{run}", interests=(), timeframe=PurchaseTimeframe.UNKNOWN)
@@ -197,6 +198,22 @@ async def test_a_capture_and_two_updates_in_one_batch_meet_the_duplicate(
     outcomes = [
         (r.topic, decode(r.value).payload) for r in records if r.key == lead.deal_id.encode()
     ]
+    return original, outcomes
+
+
+async def test_a_capture_and_two_updates_in_one_batch_meet_the_duplicate(
+    endpoints: Endpoints,
+) -> None:
+    """The load applies a batch's updates of one lead in turn, from the profile just captured:
+    the first update gives the lead the email of a qualified lead, the second only a note; the
+    lead is a duplicate (the candidates of every intermediate profile were loaded)."""
+    for _ in range(SETUP_ATTEMPTS):
+        original, outcomes = await _capture_and_two_updates(endpoints)
+        read_before_capture = any(
+            t == "lead.rejected" and p.reason_code == "unknown_lead" for t, p in outcomes
+        )
+        if not read_before_capture:
+            break
     decided = [(t, p) for t, p in outcomes if t in ("lead.qualified", "lead.disqualified")]
     assert [t for t, _ in decided] == ["lead.disqualified"], outcomes
     assert decided[0][1].duplicate_of == original.deal_id
