@@ -52,8 +52,10 @@ def _records(*names: str) -> list[Outgoing]:
     return [Outgoing("t", b"deal", name.encode(), [("h", b"v")]) for name in names]
 
 
-def _relay(mailbox: MemoryMailbox, producer: RecordingProducer) -> OutboxRelay:
-    factory: Callable[[], Any] = lambda: producer  # noqa: E731 - the relay takes a factory
+def _relay(mailbox: MemoryMailbox, *producers: RecordingProducer) -> OutboxRelay:
+    """A relay whose factory hands out `producers` in turn (a replaced producer's successor)."""
+    made = iter(producers)
+    factory: Callable[[], Any] = lambda: next(made)  # noqa: E731 - the relay takes a factory
     return OutboxRelay(
         service="lead_svc",
         mailbox=mailbox,
@@ -140,17 +142,7 @@ async def test_a_producer_whose_sequence_state_the_broker_lost_is_replaced() -> 
     mailbox = MemoryMailbox()
     lost, fresh = RecordingProducer(OutOfOrderSequenceNumber), RecordingProducer()
     lost.fail_next = 10**6  # never gets past it
-    made = iter([lost, fresh])
-    relay = OutboxRelay(
-        service="lead_svc",
-        mailbox=mailbox,
-        producer_factory=lambda: next(made),
-        metrics=WorkerMetrics("lead_svc"),
-        readiness=Readiness(),
-        batch_size=100,
-        poll_interval_s=0.01,
-        retry_policy=FAST,
-    )
+    relay = _relay(mailbox, lost, fresh)
     await relay.start()
     try:
         await _commit(mailbox, relay, "a", "b")
