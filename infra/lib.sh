@@ -203,7 +203,6 @@ ensure_java() {
 }
 
 # ---- small utilities ------------------------------------------------------------------
-# true when something accepts TCP connections on host:port
 # logged_since FILE N TEXT: a line after the first N lines of FILE contains TEXT. One reader,
 # no pipe: `tail | grep -q` under pipefail failed with tail's SIGPIPE (141) whenever more than a
 # pipe buffer of log followed the match, so a loaded cluster node that had started, and went on
@@ -215,6 +214,7 @@ logged_since() {
         'NR > since && index($0, text) { found = 1; exit } END { exit !found }' "$file"
 }
 
+# true when something accepts TCP connections on host:port
 port_open() {
     local host="$1" port="$2"
     (exec 3<>"/dev/tcp/$host/$port") >/dev/null 2>&1
